@@ -1,0 +1,183 @@
+//! `podsift index PATH...`
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::Exit;
+use crate::cli::config::Config;
+use crate::cli::messages;
+use crate::cli::IndexArgs;
+use podsift::chunk::ChunkConfig;
+use podsift::indexer::{self, Event, IndexOptions};
+use podsift::store::manifest::{Counts, Manifest, FORMAT_VERSION};
+use podsift::store::{self, Writer};
+
+#[derive(Serialize)]
+struct IndexSummary<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: String,
+    indexed: usize,
+    unchanged: usize,
+    skipped: usize,
+    folded: usize,
+    removed: usize,
+    ignored: usize,
+    chunks: usize,
+    embed_secs: f64,
+    total_secs: f64,
+    passages_per_sec: f64,
+    model: &'a str,
+}
+
+/// Run `index`.
+pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
+    let t0 = Instant::now();
+    let existing = if args.rebuild {
+        None
+    } else {
+        match store::current_data(&config.index)? {
+            Some(data) => Some(Manifest::read(&data.join("manifest.json"), &config.index)?),
+            None => None,
+        }
+    };
+    let files = config.model_files(existing.as_ref())?;
+    let mut embedder = config.embedder(&files)?;
+    if let Some(b) = args.batch_size {
+        embedder.batch_size = b.max(1);
+    }
+    let defaults = ChunkConfig::default();
+    let chunk = ChunkConfig {
+        max_tokens: args.max_tokens.unwrap_or(defaults.max_tokens),
+        overlap_tokens: args.overlap_tokens.unwrap_or(defaults.overlap_tokens),
+        min_tokens: defaults
+            .min_tokens
+            .min(args.max_tokens.unwrap_or(defaults.max_tokens) / 2),
+    };
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        model: embedder.info()?,
+        chunk,
+        embed_context: args.embed_context.clone().unwrap_or_default(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        generation: 0,
+        counts: Counts::default(),
+    };
+    let mut writer = Writer::open(&config.index, manifest, args.rebuild)
+        .with_context(|| format!("opening index {}", config.index.display()))?;
+    let opts = IndexOptions {
+        chunk: writer.manifest().chunk,
+        embed_context: writer.manifest().embed_context.clone(),
+    };
+    let bar = config.progress.then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {pos}/{len} episodes {wide_bar} {msg} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut chunks_done = 0usize;
+    let started = Instant::now();
+    let verbose = config.verbose;
+    let report = indexer::run(
+        &mut writer,
+        &embedder,
+        &args.paths,
+        &opts,
+        &mut |ev| match ev {
+            Event::Planned { episodes } => {
+                if let Some(b) = &bar {
+                    b.set_length(episodes as u64);
+                }
+            }
+            Event::Skipped(e) => match &bar {
+                Some(b) => b.suspend(|| messages::error(e)),
+                None => messages::error(e),
+            },
+            Event::Warning { path, warning } => {
+                let print = || messages::warning(path, warning.line, &warning.message);
+                match &bar {
+                    Some(b) => b.suspend(print),
+                    None => print(),
+                }
+            }
+            Event::Indexed { episode, chunks } => {
+                chunks_done += chunks;
+                if let Some(b) = &bar {
+                    b.inc(1);
+                    let rate = chunks_done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                    b.set_message(format!("{chunks_done} passages, {rate:.1}/s"));
+                } else if verbose > 1 {
+                    eprintln!("podsift: indexed {episode} ({chunks} passages)");
+                }
+            }
+            Event::Committed { generation } => {
+                if verbose > 0 {
+                    let msg = format!("podsift: committed generation {generation}");
+                    match &bar {
+                        Some(b) => b.suspend(|| eprintln!("{msg}")),
+                        None => eprintln!("{msg}"),
+                    }
+                }
+            }
+        },
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let model_id = writer.manifest().model.id.clone();
+    writer.finish()?;
+    let rate = if report.embed_secs > 0.0 {
+        report.chunks as f64 / report.embed_secs
+    } else {
+        0.0
+    };
+    if config.json {
+        let s = IndexSummary {
+            kind: "summary",
+            index: config.index.display().to_string(),
+            indexed: report.indexed,
+            unchanged: report.unchanged,
+            skipped: report.skipped,
+            folded: report.folded,
+            removed: report.removed,
+            ignored: report.ignored,
+            chunks: report.chunks,
+            embed_secs: report.embed_secs,
+            total_secs: t0.elapsed().as_secs_f64(),
+            passages_per_sec: rate,
+            model: &model_id,
+        };
+        println!("{}", serde_json::to_string(&s)?);
+    }
+    if report.changed() {
+        eprintln!(
+            "podsift: indexed {} episodes ({} passages, {:.1} passages/s) · unchanged {} · skipped {} · folded {} · removed {} · ignored {} · {:.1} s",
+            report.indexed,
+            report.chunks,
+            rate,
+            report.unchanged,
+            report.skipped,
+            report.folded,
+            report.removed,
+            report.ignored,
+            t0.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "podsift: nothing changed: {} episodes up to date · skipped {} · folded {} · ignored {}",
+            report.unchanged, report.skipped, report.folded, report.ignored
+        );
+    }
+    Ok(if report.skipped > 0 || messages::errored() {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}

@@ -1,0 +1,45 @@
+//! One module per subcommand. Each returns the process exit code.
+
+pub mod index;
+pub mod search;
+pub mod show;
+pub mod stats;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::config::Config;
+use super::{Cli, Command};
+
+/// Exit codes, in one place (ripgrep and fd's convention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Results found / work done.
+    Success,
+    /// No results.
+    NoResults,
+    /// An error, or some items failed.
+    Error,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(match e {
+            Exit::Success => 0,
+            Exit::NoResults => 1,
+            Exit::Error => 2,
+        })
+    }
+}
+
+/// Run the command the user asked for.
+pub fn run(cli: Cli) -> Result<Exit> {
+    let config = Config::from_cli(&cli)?;
+    match cli.command {
+        Command::Index(args) => index::run(&config, &args),
+        Command::Search(args) => search::run(&config, &args),
+        Command::Show(args) => show::run(&config, &args),
+        Command::Stats => stats::run(&config),
+    }
+}

@@ -1,0 +1,113 @@
+//! `podsift stats`
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Exit;
+use crate::cli::config::Config;
+use podsift::store::Store;
+
+#[derive(Serialize, Default)]
+struct ShowStats {
+    episodes: u64,
+    chunks: u64,
+    hours: f64,
+}
+
+#[derive(Serialize)]
+struct StatsJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: String,
+    shows: u64,
+    episodes: u64,
+    chunks: u64,
+    hours: f64,
+    model: &'a str,
+    dim: usize,
+    files: usize,
+    folded_files: usize,
+    generation: u64,
+    bytes_on_disk: u64,
+    per_show: BTreeMap<&'a str, ShowStats>,
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Run `stats`.
+pub fn run(config: &Config) -> Result<Exit> {
+    let store = Store::open(&config.index)?;
+    let state = store.state();
+    let counts = state.counts();
+    let mut per_show: BTreeMap<&str, ShowStats> = BTreeMap::new();
+    for e in state.episodes.values() {
+        let s = per_show.entry(e.show.as_str()).or_default();
+        s.episodes += 1;
+        s.chunks += e.chunks;
+        s.hours += e.duration_ms as f64 / 3.6e6;
+    }
+    for s in per_show.values_mut() {
+        s.hours = (s.hours * 10.0).round() / 10.0;
+    }
+    let stats = StatsJson {
+        kind: "stats",
+        index: config.index.display().to_string(),
+        shows: counts.shows,
+        episodes: counts.episodes,
+        chunks: counts.chunks,
+        hours: (counts.duration_ms as f64 / 3.6e5).round() / 10.0,
+        model: &store.manifest().model.id,
+        dim: store.manifest().model.dim,
+        files: state.files.len(),
+        folded_files: state
+            .files
+            .values()
+            .filter(|f| matches!(f.outcome, podsift::store::state::Outcome::Folded { .. }))
+            .count(),
+        generation: state.generation,
+        bytes_on_disk: dir_size(store.data_dir()),
+        per_show,
+    };
+    let mut out = std::io::stdout().lock();
+    if config.json {
+        writeln!(out, "{}", serde_json::to_string(&stats)?)?;
+        return Ok(Exit::Success);
+    }
+    writeln!(out, "index    {}", stats.index)?;
+    writeln!(out, "model    {} ({} dims)", stats.model, stats.dim)?;
+    writeln!(
+        out,
+        "holds    {} shows, {} episodes, {} passages, {:.1} hours",
+        stats.shows, stats.episodes, stats.chunks, stats.hours
+    )?;
+    writeln!(
+        out,
+        "files    {} known, {} folded as duplicates",
+        stats.files, stats.folded_files
+    )?;
+    writeln!(out, "disk     {:.1} MB", stats.bytes_on_disk as f64 / 1e6)?;
+    writeln!(out)?;
+    for (show, s) in &stats.per_show {
+        writeln!(
+            out,
+            "  {show:<28} {:>5} episodes {:>7} passages {:>7.1} h",
+            s.episodes, s.chunks, s.hours
+        )?;
+    }
+    Ok(Exit::Success)
+}

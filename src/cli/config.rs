@@ -1,0 +1,195 @@
+//! `Cli` -> `Config`: resolved paths, the model to use, the device, and how
+//! to print. Commands see only `Config`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::{Cli, ColorChoice, FilterArgs};
+use podsift::embed::device::{self, DeviceChoice};
+use podsift::embed::model::{Locator, ModelSource, DEFAULT_MODEL};
+use podsift::embed::{Embedder, ModelFiles};
+use podsift::rank::Filters;
+use podsift::store::manifest::Manifest;
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The index folder.
+    pub index: PathBuf,
+    /// `--model`, if given.
+    pub model: Option<String>,
+    /// The device.
+    pub device: DeviceChoice,
+    /// JSON Lines output.
+    pub json: bool,
+    /// Verbosity.
+    pub verbose: u8,
+    /// Colour on stdout.
+    pub color: bool,
+    /// Progress bars on stderr.
+    pub progress: bool,
+    /// Where model folders are looked for.
+    pub model_dirs: Vec<PathBuf>,
+    /// HF_HUB_OFFLINE.
+    pub offline: bool,
+}
+
+impl Config {
+    /// Resolve the raw arguments.
+    pub fn from_cli(cli: &Cli) -> Result<Config> {
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let offline = std::env::var("HF_HUB_OFFLINE")
+            .map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+            .unwrap_or(false);
+        Ok(Config {
+            index: cli.index.clone().unwrap_or_else(|| PathBuf::from("index")),
+            model: cli.model.clone(),
+            device: cli.device.parse().context("--device")?,
+            json: cli.json,
+            verbose: cli.verbose,
+            color,
+            progress: std::io::stderr().is_terminal(),
+            model_dirs: model_dirs(),
+            offline,
+        })
+    }
+
+    /// Locate the model: `--model` if given, else the one the index was built
+    /// with (from where it was loaded, or by id), else the default.
+    pub fn model_files(&self, manifest: Option<&Manifest>) -> Result<ModelFiles> {
+        let locator = Locator {
+            model_dirs: self.model_dirs.clone(),
+            offline: self.offline,
+        };
+        let source = match (&self.model, manifest) {
+            (Some(spec), _) => ModelSource::parse(spec),
+            (None, Some(m))
+                if Path::new(&m.model.source)
+                    .join("model.safetensors")
+                    .is_file() =>
+            {
+                ModelSource::Dir(PathBuf::from(&m.model.source))
+            }
+            (None, Some(m)) => ModelSource::Hub {
+                id: m.model.id.clone(),
+                revision: m.model.revision.clone(),
+            },
+            (None, None) => ModelSource::parse(DEFAULT_MODEL),
+        };
+        Ok(locator.locate(&source)?)
+    }
+
+    /// Load the embedder on the configured device; a fallback warning goes to
+    /// stderr.
+    pub fn embedder(&self, files: &ModelFiles) -> Result<Embedder> {
+        let (dev, warning) = device::open(self.device)?;
+        if let Some(w) = warning {
+            eprintln!("podsift: warning: {w}");
+        }
+        let t = std::time::Instant::now();
+        let e = Embedder::load(files, &dev)
+            .with_context(|| format!("loading model from {}", files.dir.display()))?;
+        if self.verbose > 0 {
+            eprintln!(
+                "podsift: model {} ({} dims, {}) loaded on {} in {:.0} ms",
+                files.id,
+                e.dim(),
+                files.dir.display(),
+                device::name(&dev),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        Ok(e)
+    }
+}
+
+/// Folders that may hold model folders, most specific first: the
+/// `PODSIFT_MODELS` variable, `models/` next to the executable's repository
+/// (`target/release/podsift` -> `models/`), the source tree this binary was
+/// built from, and `./models`.
+fn model_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("PODSIFT_MODELS") {
+        dirs.push(PathBuf::from(d));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            let m = up.join("models");
+            if m.is_dir() {
+                dirs.push(m);
+            }
+        }
+    }
+    dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"));
+    dirs.push(PathBuf::from("models"));
+    dirs.dedup();
+    dirs
+}
+
+/// A date flag as `YYYY-MM-DD`: a date, or `Nd`/`Nw`/`Nm`/`Ny` before today.
+pub fn resolve_date(flag: &str, value: &str) -> Result<String> {
+    let v = value.trim();
+    if let Some(d) = podsift::ingest::normalise_date(v) {
+        return Ok(d);
+    }
+    let (num, unit) = v.split_at(v.len().saturating_sub(1));
+    let n: i64 = num.parse().with_context(|| {
+        format!("{flag} '{value}': expected YYYY-MM-DD or a span like 7d, 4w, 6m, 1y")
+    })?;
+    let days = match unit {
+        "d" => n,
+        "w" => n * 7,
+        "m" => n * 30,
+        "y" => n * 365,
+        _ => anyhow::bail!("{flag} '{value}': expected YYYY-MM-DD or a span like 7d, 4w, 6m, 1y"),
+    };
+    let today = chrono::Local::now().date_naive();
+    Ok((today - chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string())
+}
+
+/// Filter flags to [`Filters`]; episode names are resolved against the
+/// index's episode ids (an id, or the end of one after a `/`).
+pub fn filters(args: &FilterArgs, episodes: &[&str]) -> Result<Filters> {
+    let mut eps = Vec::new();
+    for want in &args.episode {
+        let matches: Vec<&str> = episodes
+            .iter()
+            .copied()
+            .filter(|id| *id == want || id.ends_with(&format!("/{want}")))
+            .collect();
+        if matches.is_empty() {
+            anyhow::bail!(
+                "--episode '{want}': no such episode in the index (see: podsift stats --episodes)"
+            );
+        }
+        eps.extend(matches.into_iter().map(str::to_string));
+    }
+    Ok(Filters {
+        shows: args.show.clone(),
+        not_shows: Vec::new(),
+        episodes: eps,
+        speaker: args.speaker.clone(),
+        since: args
+            .since
+            .as_deref()
+            .map(|s| resolve_date("--since", s))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| resolve_date("--until", s))
+            .transpose()?,
+        include_noncontent: args.include_ads,
+    })
+}

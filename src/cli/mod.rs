@@ -1,0 +1,175 @@
+//! The command line: clap definitions (this file), their resolution into a
+//! [`config::Config`], and one module per command. Nothing past `config`
+//! touches the raw [`Cli`].
+
+pub mod commands;
+pub mod config;
+pub mod messages;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Local, offline semantic search over podcast transcripts.
+///
+/// Index folders of transcripts (WebVTT, SRT, JSON, Markdown, HTML, text),
+/// then find the moment someone explained something: show, episode, speaker,
+/// HH:MM:SS, a snippet and a deep link.
+#[derive(Debug, Parser)]
+#[command(name = "podsift", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Index folder [default: ./index].
+    #[arg(long, global = true, env = "PODSIFT_INDEX", value_name = "DIR")]
+    pub index: Option<PathBuf>,
+    /// Embedding model: a folder, or a hub id [default: the index's model,
+    /// else sentence-transformers/all-MiniLM-L6-v2].
+    #[arg(long, global = true, value_name = "ID|DIR")]
+    pub model: Option<String>,
+    /// Where to run the model: auto, cpu, cuda, cuda:N, metal.
+    #[arg(long, global = true, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
+    /// Print JSON Lines on stdout (see README.md for the schema).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr (-vv for even more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour: auto (on a terminal unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Worker threads [default: the machine's cores].
+    #[arg(long, global = true, value_name = "NUM")]
+    pub threads: Option<usize>,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add new and changed transcripts to the index, drop deleted ones.
+    Index(IndexArgs),
+    /// Find moments: hybrid (keyword + meaning) by default.
+    Search(SearchArgs),
+    /// Print a passage with its neighbouring passages.
+    Show(ShowArgs),
+    /// What the index holds: shows, episodes, passages, hours, model.
+    Stats,
+}
+
+/// `podsift index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Folders or files of transcripts.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Start over: build a new index and switch to it when complete.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Passage size in tokens (new or rebuilt indexes only).
+    #[arg(long, value_name = "NUM")]
+    pub max_tokens: Option<usize>,
+    /// Tokens repeated between consecutive passages (new or rebuilt indexes).
+    #[arg(long, value_name = "NUM")]
+    pub overlap_tokens: Option<usize>,
+    /// Context put before each passage for embedding only, e.g. "{show}:
+    /// {title}. " (new or rebuilt indexes).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub embed_context: Option<String>,
+    /// Texts per forward pass of the model.
+    #[arg(long, value_name = "NUM")]
+    pub batch_size: Option<usize>,
+}
+
+/// Which retrieval arms to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Keyword and meaning, fused (default).
+    Hybrid,
+    /// BM25 only: exact words, names. No model needed.
+    #[value(alias = "bm25")]
+    Keyword,
+    /// Meaning only (dense vectors).
+    #[value(alias = "dense")]
+    Semantic,
+}
+
+/// Filters shared by commands that return passages.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only this show (repeat for several).
+    #[arg(long, value_name = "SHOW")]
+    pub show: Vec<String>,
+    /// Only this episode (its id, or the end of it).
+    #[arg(long, value_name = "EPISODE")]
+    pub episode: Vec<String>,
+    /// Only passages of this speaker (all words must match).
+    #[arg(long, value_name = "NAME")]
+    pub speaker: Option<String>,
+    /// Episodes dated on or after DATE (YYYY-MM-DD, or 7d, 4w, 6m, 1y ago).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Episodes dated on or before DATE.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Include passages flagged as not content (ads, intros, outros).
+    #[arg(long)]
+    pub include_ads: bool,
+}
+
+/// `podsift search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for, in your own words.
+    #[arg(value_name = "QUERY", required_unless_present = "stdin")]
+    pub query: Option<String>,
+    /// Retrieval mode.
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+    pub mode: ModeArg,
+    /// Moments to return.
+    #[arg(short = 'n', long, default_value_t = 10, value_name = "NUM")]
+    pub limit: usize,
+    /// Show each hit's keyword and semantic ranks and scores.
+    #[arg(long)]
+    pub explain: bool,
+    /// Read one query per line from stdin and answer each (model loaded once).
+    #[arg(long)]
+    pub stdin: bool,
+    /// Filters.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+/// `podsift show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The passage id (16 hex digits, as search prints it).
+    #[arg(value_name = "CHUNK_ID")]
+    pub id: String,
+    /// Neighbouring passages to print on each side.
+    #[arg(long, default_value_t = 2, value_name = "NUM")]
+    pub context: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,208 @@
+//! Typed errors of the library. Every variant names what failed and, where
+//! the user can fix it, how (`--rebuild`, `scripts/fetch-model`, ...).
+//!
+//! The binary adds context with `anyhow` and prints `podsift: {err:#}`.
+
+use std::io;
+use std::path::PathBuf;
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A transcript could not be parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// An I/O error on a named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The model failed to load or run.
+    #[error("{what}: {source}")]
+    Model {
+        /// What was being done ("loading weights", "forward pass").
+        what: &'static str,
+        /// candle's error.
+        #[source]
+        source: candle_core::Error,
+    },
+    /// The tokenizer failed to load or run.
+    #[error("tokenizer {}: {message}", path.display())]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// The tokenizers crate's message.
+        message: String,
+    },
+    /// A model configuration file is invalid.
+    #[error("{}: {message}", path.display())]
+    ModelConfig {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// No model files could be found or downloaded.
+    #[error("no model '{model}' found (looked in: {}); run scripts/fetch-model, or pass --model DIR", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NoModel {
+        /// The model asked for.
+        model: String,
+        /// The places looked at.
+        tried: Vec<PathBuf>,
+    },
+    /// Downloading the model from the hub failed.
+    #[error(
+        "downloading model '{model}': {message}; run scripts/fetch-model, or pass --model DIR"
+    )]
+    Download {
+        /// The model id.
+        model: String,
+        /// hf-hub's message.
+        message: String,
+    },
+    /// The requested device is not available.
+    #[error("device {device}: {message}")]
+    Device {
+        /// The device asked for.
+        device: String,
+        /// Why it is not available.
+        message: String,
+    },
+    /// tantivy failed.
+    #[error("full-text index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// The index was built with another model.
+    #[error("the index at {} was built with model '{index_model}', not '{requested_model}'; search with --model {index_model}, or rebuild with: podsift index --rebuild --model {requested_model} PATH", index.display())]
+    IndexMismatch {
+        /// The index folder.
+        index: PathBuf,
+        /// Model recorded in the index.
+        index_model: String,
+        /// Model asked for now.
+        requested_model: String,
+    },
+    /// No index exists where one was expected.
+    #[error("no index at {} (run: podsift index PATH)", .0.display())]
+    NoIndex(PathBuf),
+    /// The index is damaged or from an incompatible version.
+    #[error("index at {}: {problem}; fix: {fix}", index.display())]
+    Corrupt {
+        /// The index folder.
+        index: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// What the user can do.
+        fix: &'static str,
+    },
+    /// Another process holds the index's write lock.
+    #[error("index at {} is being written by another podsift process (pid {pid}); wait for it to finish", index.display())]
+    Locked {
+        /// The index folder.
+        index: PathBuf,
+        /// The holder's pid as it wrote it in the lock file, if readable.
+        pid: String,
+    },
+    /// The file's format is not one we read.
+    #[error("{}: unsupported format", path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A chunk id that is not in the index.
+    #[error("no passage with id {0} in the index")]
+    NoSuchChunk(String),
+    /// A user-supplied value is invalid.
+    #[error("{what}: {message}")]
+    Invalid {
+        /// Which value.
+        what: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A candle error while doing `what`.
+    pub fn model(what: &'static str) -> impl FnOnce(candle_core::Error) -> Error {
+        move |source| Error::Model { what, source }
+    }
+
+    /// An invalid user value.
+    pub fn invalid(what: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Invalid {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A transcript file that cannot be read as its format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {kind}", path.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "<input>".into()))]
+pub struct ParseError {
+    /// The file, once known (parsers work on `&str` and leave it `None`).
+    pub path: Option<PathBuf>,
+    /// 1-based line of the problem.
+    pub line: usize,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+}
+
+impl ParseError {
+    /// An error at `line` with no path yet.
+    pub fn new(line: usize, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            path: None,
+            line,
+            kind,
+        }
+    }
+}
+
+/// The kinds of parse failure, so tests can match on them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// A WebVTT file without the `WEBVTT` header.
+    #[error("missing WEBVTT header")]
+    MissingHeader,
+    /// A timestamp that does not parse.
+    #[error("bad timestamp '{0}'")]
+    BadTimestamp(String),
+    /// JSON that is not one of the transcript shapes we read.
+    #[error("JSON is not a transcript (expected Podcasting 2.0 segments, Whisper segments or a chat array)")]
+    UnknownJsonShape,
+    /// Invalid JSON.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// Invalid YAML front matter.
+    #[error("invalid front matter: {0}")]
+    FrontMatter(String),
+    /// A file of a transcript format that holds no transcript (a topic index,
+    /// a README): ignored rather than reported as broken.
+    #[error("not a transcript (no speaker turns or timestamps)")]
+    NotTranscript,
+    /// The file holds no speech at all.
+    #[error("no transcript text found")]
+    Empty,
+    /// The file looks binary.
+    #[error("binary data, not a transcript")]
+    Binary,
+    /// The file is larger than we read.
+    #[error("file too large ({0} bytes; the limit is {1} bytes)")]
+    TooLarge(u64, u64),
+}

@@ -1,0 +1,484 @@
+//! Bringing a store up to date with folders of transcripts.
+//!
+//! 1. **Walk** the folders ([`ingest::walk`]).
+//! 2. **Diff** each file against the store's file table: same size and
+//!    modification time means unchanged (not even read); otherwise the bytes
+//!    are hashed, and only a changed hash means the file is parsed again.
+//!    Files under the given folders that are gone are dropped.
+//! 3. **Plan**: files with the same episode id are one episode in several
+//!    formats, and files whose spoken words are identical are one episode
+//!    under several names; each group keeps its richest file (timed, then
+//!    with speakers, then the most cues, then JSON > VTT > SRT > Markdown >
+//!    HTML > text, then the path) and folds the others.
+//! 4. **Apply**: episodes no longer wanted are removed; new and changed ones
+//!    are parsed, chunked, embedded (batched across episodes, sorted by
+//!    length) and added; the store commits every few thousand passages, so an
+//!    interrupted run keeps what it finished.
+//!
+//! A file that cannot be read or parsed is reported through the [`Event`]
+//! callback and skipped; if it was indexed before, its last good version
+//! stays. The library prints nothing: the caller renders events.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::chunk::{self, ChunkConfig};
+use crate::embed::Embedder;
+use crate::error::{Error, ParseErrorKind, Result};
+use crate::ingest::showmeta::ShowMeta;
+use crate::ingest::{self, walk::Candidate, Format};
+use crate::store::state::{EpisodeEntry, FileEntry, Outcome};
+use crate::store::text::StoredChunk;
+use crate::store::Writer;
+use crate::transcript::{Episode, Transcript, Warning};
+
+/// Passages staged before a commit.
+const COMMIT_ROWS: usize = 4096;
+/// Longest time between commits.
+const COMMIT_EVERY: Duration = Duration::from_secs(120);
+/// Passages embedded per batch of episodes.
+const EMBED_BATCH_ROWS: usize = 512;
+
+/// Something worth telling the user while indexing.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// The plan: episodes to index, passages are not known yet.
+    Planned {
+        /// Episodes to (re)index.
+        episodes: usize,
+    },
+    /// A file could not be indexed.
+    Skipped(&'a Error),
+    /// A non-fatal problem in a file.
+    Warning {
+        /// The file.
+        path: &'a Path,
+        /// The problem.
+        warning: &'a Warning,
+    },
+    /// An episode was indexed.
+    Indexed {
+        /// Its id.
+        episode: &'a str,
+        /// Its passages.
+        chunks: usize,
+    },
+    /// A commit landed.
+    Committed {
+        /// Generation.
+        generation: u64,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Report {
+    /// Episodes (re)indexed.
+    pub indexed: usize,
+    /// Episodes left as they were.
+    pub unchanged: usize,
+    /// Files that failed.
+    pub skipped: usize,
+    /// Files folded into another file of the same episode.
+    pub folded: usize,
+    /// Episodes removed.
+    pub removed: usize,
+    /// Files that are not transcripts.
+    pub ignored: usize,
+    /// Passages added.
+    pub chunks: usize,
+    /// Seconds spent embedding.
+    pub embed_secs: f64,
+    /// Seconds in all.
+    pub total_secs: f64,
+}
+
+impl Report {
+    /// Whether the run changed the index.
+    pub fn changed(&self) -> bool {
+        self.indexed > 0 || self.removed > 0
+    }
+}
+
+/// Settings of a run.
+#[derive(Debug, Clone, Default)]
+pub struct IndexOptions {
+    /// Chunking.
+    pub chunk: ChunkConfig,
+    /// Context template put before each passage for embedding only.
+    pub embed_context: String,
+}
+
+/// Normalised spoken words, hashed: equal for the same speech in any format.
+pub fn text_hash(t: &Transcript) -> String {
+    let mut h = blake3::Hasher::new();
+    for cue in &t.cues {
+        for w in cue
+            .text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            h.update(w.to_lowercase().as_bytes());
+            h.update(b" ");
+        }
+    }
+    h.finalize().to_hex()[..32].to_string()
+}
+
+fn format_rank(f: Format) -> u8 {
+    match f {
+        Format::Json => 0,
+        Format::Vtt => 1,
+        Format::Srt => 2,
+        Format::Markdown => 3,
+        Format::Html => 4,
+        Format::Text => 5,
+    }
+}
+
+/// Richer first: timed, with speakers, more cues, format, then path.
+fn richer(a: &(String, FileEntry), b: &(String, FileEntry)) -> std::cmp::Ordering {
+    b.1.is_timed
+        .cmp(&a.1.is_timed)
+        .then(b.1.has_speakers.cmp(&a.1.has_speakers))
+        .then(b.1.cues.cmp(&a.1.cues))
+        .then(format_rank(a.1.format).cmp(&format_rank(b.1.format)))
+        .then(a.0.cmp(&b.0))
+}
+
+fn key_of(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Read and parse one candidate into a transcript, with its metadata.
+fn load(c: &Candidate, meta: &mut ShowMeta) -> Result<Transcript> {
+    let episode = Episode {
+        id: c.episode_id.clone(),
+        show: c.show.clone(),
+        meta: meta.lookup(&c.root, &c.path),
+        path: c.path.clone(),
+        format: c.format,
+    };
+    ingest::read(&c.path, c.format, episode)
+}
+
+/// Index `roots` into `writer`.
+pub fn run(
+    writer: &mut Writer,
+    embedder: &Embedder,
+    roots: &[PathBuf],
+    opts: &IndexOptions,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Report> {
+    let t0 = Instant::now();
+    let mut report = Report::default();
+    let found = ingest::walk::walk(roots);
+    for e in &found.errors {
+        on_event(Event::Skipped(e));
+        report.skipped += 1;
+    }
+    report.ignored += found.ignored.len();
+    let root_keys: Vec<String> = roots.iter().map(|r| key_of(r)).collect();
+
+    // 2. Diff against the file table.
+    let old_files = writer.state().files.clone();
+    let mut table: BTreeMap<String, FileEntry> = BTreeMap::new();
+    let mut candidates: HashMap<String, &Candidate> = HashMap::new();
+    let mut to_read: Vec<(String, &Candidate)> = Vec::new();
+    for c in &found.candidates {
+        let key = key_of(&c.path);
+        candidates.insert(key.clone(), c);
+        match old_files.get(&key) {
+            Some(old)
+                if old.size == c.size
+                    && old.mtime_ns == c.mtime_ns
+                    && old.episode == c.episode_id =>
+            {
+                table.insert(key, old.clone());
+            }
+            _ => to_read.push((key, c)),
+        }
+    }
+    let read: Vec<(String, Result<FileEntry>)> = to_read
+        .par_iter()
+        .map(|(key, c)| {
+            let entry = (|| {
+                let bytes = ingest::read_capped(&c.path)?;
+                let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
+                if let Some(old) = old_files.get(key) {
+                    if old.hash == hash && old.episode == c.episode_id {
+                        let mut e = old.clone();
+                        e.size = c.size;
+                        e.mtime_ns = c.mtime_ns;
+                        e.path = c.path.to_string_lossy().into_owned();
+                        return Ok(e);
+                    }
+                }
+                drop(bytes);
+                let mut entry = FileEntry {
+                    path: c.path.to_string_lossy().into_owned(),
+                    size: c.size,
+                    mtime_ns: c.mtime_ns,
+                    hash,
+                    text_hash: String::new(),
+                    episode: c.episode_id.clone(),
+                    format: c.format,
+                    is_timed: false,
+                    has_speakers: false,
+                    cues: 0,
+                    outcome: Outcome::Indexed,
+                };
+                match load(c, &mut ShowMeta::default()) {
+                    Ok(t) => {
+                        entry.text_hash = text_hash(&t);
+                        entry.is_timed = t.is_timed();
+                        entry.has_speakers = t.has_speakers();
+                        entry.cues = t.cues.len() as u64;
+                        entry.format = t.episode.format;
+                        Ok(entry)
+                    }
+                    Err(Error::Parse(p)) if p.kind == ParseErrorKind::NotTranscript => {
+                        entry.outcome = Outcome::Ignored;
+                        Ok(entry)
+                    }
+                    Err(e) => Err(e),
+                }
+            })();
+            (key.clone(), entry)
+        })
+        .collect();
+    let mut failed: HashSet<String> = HashSet::new();
+    for (key, entry) in read {
+        match entry {
+            Ok(e) => {
+                table.insert(key, e);
+            }
+            Err(e) => {
+                on_event(Event::Skipped(&e));
+                report.skipped += 1;
+                // Keep the last good version of a file that broke.
+                if let Some(old) = old_files.get(&key) {
+                    table.insert(key.clone(), old.clone());
+                }
+                failed.insert(key);
+            }
+        }
+    }
+    // Files known from before that are outside these roots stay as they are;
+    // those inside that are gone are dropped.
+    for (key, old) in &old_files {
+        let inside = root_keys.iter().any(|r| Path::new(key).starts_with(r));
+        if !table.contains_key(key) && !inside {
+            table.insert(key.clone(), old.clone());
+        }
+    }
+
+    // 3. Plan: fold by episode id, then by identical words.
+    let mut groups: BTreeMap<String, Vec<(String, FileEntry)>> = BTreeMap::new();
+    for (key, e) in &table {
+        if e.outcome == Outcome::Ignored {
+            continue;
+        }
+        groups
+            .entry(e.episode.clone())
+            .or_default()
+            .push((key.clone(), e.clone()));
+    }
+    let mut kept: Vec<(String, FileEntry)> = Vec::new();
+    let mut folded_into: HashMap<String, String> = HashMap::new();
+    for (_, mut files) in groups {
+        files.sort_by(richer);
+        let best = files[0].clone();
+        for (k, _) in &files[1..] {
+            folded_into.insert(k.clone(), best.1.path.clone());
+        }
+        kept.push(best);
+    }
+    let mut by_text: BTreeMap<String, Vec<(String, FileEntry)>> = BTreeMap::new();
+    for k in kept {
+        by_text.entry(k.1.text_hash.clone()).or_default().push(k);
+    }
+    let mut wanted: BTreeMap<String, (String, FileEntry)> = BTreeMap::new();
+    for (_, mut files) in by_text {
+        files.sort_by(richer);
+        let best = files[0].clone();
+        for (k, _) in &files[1..] {
+            folded_into.insert(k.clone(), best.1.path.clone());
+        }
+        wanted.insert(best.1.episode.clone(), best);
+    }
+    for (key, e) in table.iter_mut() {
+        if e.outcome == Outcome::Ignored {
+            continue;
+        }
+        e.outcome = match folded_into.get(key) {
+            Some(into) => Outcome::Folded { into: into.clone() },
+            None => Outcome::Indexed,
+        };
+    }
+    report.folded = table
+        .values()
+        .filter(|e| matches!(e.outcome, Outcome::Folded { .. }))
+        .count();
+    report.ignored += table
+        .values()
+        .filter(|e| e.outcome == Outcome::Ignored)
+        .count();
+
+    // 4. Apply: removals first, then additions.
+    let current: Vec<(String, EpisodeEntry)> = writer
+        .state()
+        .episodes
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut todo: Vec<(String, String)> = Vec::new(); // (episode id, file key)
+    for (id, entry) in &current {
+        match wanted.get(id) {
+            Some((key, fe))
+                if *key == entry.file && old_files.get(key).is_some_and(|o| o.hash == fe.hash) =>
+            {
+                report.unchanged += 1;
+            }
+            Some(_) => {}
+            None => {
+                writer.remove_episode(id);
+                report.removed += 1;
+            }
+        }
+    }
+    for (id, (key, fe)) in &wanted {
+        let same = current.iter().any(|(cid, ce)| {
+            cid == id && ce.file == *key && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
+        });
+        if !same && !failed.contains(key) {
+            todo.push((id.clone(), key.clone()));
+        }
+    }
+    for (key, e) in &table {
+        writer.set_file(key.clone(), e.clone());
+    }
+    for key in old_files.keys() {
+        if !table.contains_key(key) {
+            writer.remove_file(key);
+        }
+    }
+    on_event(Event::Planned {
+        episodes: todo.len(),
+    });
+
+    let mut last_commit = Instant::now();
+    let mut show_meta = ShowMeta::default();
+    let mut i = 0;
+    while i < todo.len() {
+        // Gather episodes until the batch holds enough passages.
+        let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
+        let mut rows = 0;
+        while i < todo.len() && rows < EMBED_BATCH_ROWS {
+            let (id, key) = &todo[i];
+            i += 1;
+            let Some(c) = candidates.get(key) else {
+                continue;
+            };
+            match load(c, &mut show_meta) {
+                Ok(mut t) => {
+                    t.episode.id.clone_from(id);
+                    for w in &t.warnings {
+                        on_event(Event::Warning {
+                            path: &c.path,
+                            warning: w,
+                        });
+                    }
+                    let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
+                        embedder.count_tokens(s)
+                    });
+                    rows += chunks.len();
+                    batch.push((t, chunks));
+                }
+                Err(e) => {
+                    on_event(Event::Skipped(&e));
+                    report.skipped += 1;
+                }
+            }
+        }
+        let texts: Vec<String> = batch
+            .iter()
+            .flat_map(|(t, chunks)| {
+                let ctx = context(&opts.embed_context, &t.episode);
+                chunks.iter().map(move |c| format!("{ctx}{}", c.text))
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let te = Instant::now();
+        let mut vectors = embedder.embed_passages(&refs)?.into_iter();
+        report.embed_secs += te.elapsed().as_secs_f64();
+        for (t, chunks) in batch {
+            let vecs: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
+            let stored: Vec<StoredChunk> = chunks.iter().map(|c| stored(&t.episode, c)).collect();
+            let key = key_of(&t.episode.path);
+            let entry = EpisodeEntry {
+                file: key,
+                show: t.episode.show.clone(),
+                title: t.episode.title().to_string(),
+                date: t.episode.meta.date.clone(),
+                url: t.episode.meta.url.clone(),
+                chunks: chunks.len() as u64,
+                noncontent: 0,
+                duration_ms: t.duration_ms(),
+                added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            };
+            writer.add_episode(&t.episode.id, entry, &stored, vecs)?;
+            report.indexed += 1;
+            report.chunks += chunks.len();
+            on_event(Event::Indexed {
+                episode: &t.episode.id,
+                chunks: chunks.len(),
+            });
+        }
+        if writer.pending_rows() >= COMMIT_ROWS || last_commit.elapsed() >= COMMIT_EVERY {
+            let generation = writer.commit()?;
+            on_event(Event::Committed { generation });
+            last_commit = Instant::now();
+        }
+    }
+    let files_changed = writer.state().files != old_files;
+    if report.changed() || files_changed || writer.pending_rows() > 0 {
+        let generation = writer.commit()?;
+        on_event(Event::Committed { generation });
+    }
+    report.total_secs = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn context(template: &str, e: &Episode) -> String {
+    if template.is_empty() {
+        return String::new();
+    }
+    template
+        .replace("{show}", &e.show)
+        .replace("{title}", e.title())
+}
+
+fn stored(e: &Episode, c: &chunk::Chunk) -> StoredChunk {
+    StoredChunk {
+        id: c.id.0,
+        episode: e.id.clone(),
+        show: e.show.clone(),
+        title: e.title().to_string(),
+        speaker: c.speaker.clone(),
+        text: c.text.clone(),
+        start_ms: c.start_ms,
+        end_ms: c.end_ms,
+        seq: c.seq as u64,
+        date: e.meta.date.clone(),
+        url: e.meta.url.clone(),
+        path: e.path.to_string_lossy().into_owned(),
+        noncontent: 0,
+    }
+}

@@ -1,0 +1,377 @@
+//! Ingest: from files on disk to [`Transcript`]s.
+//!
+//! [`Format::detect`] picks a parser from the file name and the first bytes;
+//! each parser (`vtt`, `srt`, `json`, `markdown`, `text`, `html`) is a pure
+//! `&str -> Result<Parsed, ParseError>` function. [`read`] does the one read of
+//! the file (size-capped, binary-checked, lossily decoded with a warning for
+//! invalid UTF-8) and attaches the [`Episode`]: show, id and metadata, from the
+//! file itself (front matter) and from a show-level metadata file
+//! ([`showmeta`]). [`walk`] finds the transcripts under the folders given to
+//! `index` and folds duplicates.
+
+pub mod clean;
+pub mod html;
+pub mod json;
+pub mod markdown;
+pub mod showmeta;
+pub mod srt;
+pub mod text;
+pub mod timestamp;
+pub mod vtt;
+pub mod walk;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{Error, ParseError, ParseErrorKind, Result};
+use crate::transcript::{Episode, EpisodeMeta, Parsed, Transcript, Warning};
+
+/// The largest transcript file read, in bytes (a 64 MiB transcript is about a
+/// thousand hours of speech; the corpus's largest is 0.3 MB). Larger files are
+/// reported and skipped so that memory stays bounded.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The transcript formats podsift reads. A closed set: one parser each.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Podcasting 2.0 / Whisper / chat-array JSON.
+    Json,
+    /// WebVTT.
+    Vtt,
+    /// SubRip.
+    Srt,
+    /// Markdown with speaker turns.
+    Markdown,
+    /// HTML (Podcasting 2.0 `<cite>/<time>/<p>`).
+    Html,
+    /// Plain text, untimed.
+    Text,
+}
+
+impl Format {
+    /// The format for a file name, from its extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "vtt" | "webvtt" => Format::Vtt,
+            "srt" => Format::Srt,
+            "json" => Format::Json,
+            "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
+            "txt" | "text" => Format::Text,
+            _ => return None,
+        })
+    }
+
+    /// The format for a file, from its name, or from its first bytes when the
+    /// name says nothing useful.
+    pub fn detect(path: &Path, head: &str) -> Option<Format> {
+        let by_name = Format::from_path(path);
+        let h = head.trim_start_matches('\u{FEFF}').trim_start();
+        match by_name {
+            Some(Format::Text) | None => {
+                if h.starts_with("WEBVTT") {
+                    Some(Format::Vtt)
+                } else if by_name.is_none() && (h.starts_with('{') || h.starts_with('[')) {
+                    Some(Format::Json)
+                } else {
+                    by_name
+                }
+            }
+            f => f,
+        }
+    }
+
+    /// Parse `input` as this format.
+    pub fn parse(self, input: &str) -> Result<Parsed, ParseError> {
+        match self {
+            Format::Vtt => vtt::parse(input),
+            Format::Srt => srt::parse(input),
+            Format::Json => json::parse(input),
+            Format::Markdown => markdown::parse(input),
+            Format::Html => html::parse(input),
+            Format::Text => text::parse(input),
+        }
+    }
+
+    /// The lower-case name used in JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Vtt => "vtt",
+            Format::Srt => "srt",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Text => "text",
+        }
+    }
+}
+
+/// Which `Name:` labels in a file are speakers. Unambiguous markup (`<v>`,
+/// `[Name]:`) always is; a bare `Name:` guess is accepted when the same label
+/// starts at least two cues, or when it is the file's first label.
+#[derive(Debug, Default)]
+pub struct SpeakerLabels {
+    counts: HashMap<String, usize>,
+    strong: std::collections::HashSet<String>,
+    first: Option<String>,
+}
+
+impl SpeakerLabels {
+    /// Record one occurrence of a label (or of none).
+    pub fn observe(&mut self, label: Option<&str>, strong: bool) {
+        if let Some(l) = label {
+            *self.counts.entry(l.to_string()).or_default() += 1;
+            if strong {
+                self.strong.insert(l.to_string());
+            }
+            if self.first.is_none() {
+                self.first = Some(l.to_string());
+            }
+        }
+    }
+
+    /// Whether `label` counts as a speaker: markup says so, it starts two
+    /// or more cues, it is the file's first label, or it is a name-like label
+    /// that is not a common word (`Yes:`, `Step:`, `Note:`).
+    pub fn accepts(&self, label: &str) -> bool {
+        self.strong.contains(label)
+            || self.counts.get(label).copied().unwrap_or(0) >= 2
+            || self.first.as_deref() == Some(label)
+            || !is_common_word(label)
+    }
+
+    /// Like [`accepts`](Self::accepts) but without the first-label allowance
+    /// (plain text, where a first `Note:` is likelier prose than a speaker).
+    pub fn accepts_strictly(&self, label: &str) -> bool {
+        self.strong.contains(label) || self.counts.get(label).copied().unwrap_or(0) >= 2
+    }
+}
+
+/// Capitalised words that end up before a colon in speech without being a
+/// speaker's name.
+fn is_common_word(label: &str) -> bool {
+    const COMMON: &[&str] = &[
+        "yes",
+        "no",
+        "so",
+        "well",
+        "note",
+        "example",
+        "question",
+        "answer",
+        "step",
+        "okay",
+        "ok",
+        "right",
+        "also",
+        "now",
+        "here",
+        "there",
+        "this",
+        "that",
+        "and",
+        "but",
+        "or",
+        "because",
+        "again",
+        "remember",
+        "warning",
+        "update",
+        "edit",
+        "first",
+        "second",
+        "third",
+        "finally",
+        "basically",
+        "anyway",
+        "look",
+        "listen",
+        "like",
+        "tip",
+        "rule",
+        "lesson",
+        "quote",
+        "spoiler",
+        "hint",
+        "problem",
+        "solution",
+        "result",
+        "bonus",
+        "ps",
+        "number one",
+        "number two",
+        "part one",
+        "part two",
+        "step one",
+        "step two",
+        "step three",
+    ];
+    let l = label.trim().to_lowercase();
+    COMMON.contains(&l.as_str()) || l.split_whitespace().count() > 3
+}
+
+/// A date in any of the forms metadata uses (`2024-12-08`, `16 Jan 2017`,
+/// RFC 2822, RFC 3339) as `YYYY-MM-DD`.
+pub fn normalise_date(s: &str) -> Option<String> {
+    use chrono::{DateTime, NaiveDate};
+    let s = s.trim();
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(s, "%d %b %Y").ok())
+        .or_else(|| NaiveDate::parse_from_str(s, "%d %B %Y").ok())
+        .or_else(|| NaiveDate::parse_from_str(s, "%B %d, %Y").ok())
+        .or_else(|| NaiveDate::parse_from_str(s, "%b %d, %Y").ok())
+        .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|d| d.date_naive()))
+        .or_else(|| DateTime::parse_from_rfc2822(s).ok().map(|d| d.date_naive()))
+        .or_else(|| {
+            s.get(..10)
+                .and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok())
+        })?;
+    Some(d.format("%Y-%m-%d").to_string())
+}
+
+/// Bytes to text: UTF-8 if valid, else decoded lossily with a warning naming
+/// the first bad line. NUL bytes in the first 8 KiB mean binary: an error.
+pub fn decode(bytes: &[u8]) -> Result<(String, Option<Warning>), ParseError> {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return Err(ParseError::new(1, ParseErrorKind::Binary));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok((s.to_string(), None)),
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let bad = text.chars().filter(|&c| c == '\u{FFFD}').count();
+            let total = text.chars().count();
+            if total >= 16 && bad * 4 > total {
+                return Err(ParseError::new(line, ParseErrorKind::Binary));
+            }
+            Ok((
+                text,
+                Some(Warning::new(
+                    line,
+                    "invalid UTF-8, decoded lossily (bad bytes replaced by U+FFFD)",
+                )),
+            ))
+        }
+    }
+}
+
+/// Read and parse one transcript file. `episode` carries the identity and
+/// the metadata known from outside the file; the file's own metadata (front
+/// matter) wins over it where both have a field.
+pub fn read(path: &Path, format: Format, mut episode: Episode) -> Result<Transcript> {
+    let bytes = read_capped(path)?;
+    let (text, utf8_warning) = decode(&bytes).map_err(|e| with_path(e, path))?;
+    drop(bytes);
+    let head_end = text.char_indices().nth(64).map_or(text.len(), |(i, _)| i);
+    let format = Format::detect(path, &text[..head_end]).unwrap_or(format);
+    episode.format = format;
+    let parsed = format.parse(&text).map_err(|e| with_path(e, path))?;
+    let mut meta: EpisodeMeta = parsed.meta;
+    meta.fill_from(&episode.meta);
+    episode.meta = meta;
+    let mut warnings: Vec<Warning> = utf8_warning.into_iter().collect();
+    warnings.extend(parsed.warnings);
+    Ok(Transcript {
+        episode,
+        cues: parsed.cues,
+        warnings,
+    })
+}
+
+/// The file's bytes, refusing files over [`MAX_FILE_BYTES`] before reading.
+pub fn read_capped(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(Error::Parse(ParseError {
+            path: Some(path.to_path_buf()),
+            line: 1,
+            kind: ParseErrorKind::TooLarge(len, MAX_FILE_BYTES),
+        }));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Parse(ParseError {
+            path: Some(path.to_path_buf()),
+            line: 1,
+            kind: ParseErrorKind::TooLarge(bytes.len() as u64, MAX_FILE_BYTES),
+        }));
+    }
+    Ok(bytes)
+}
+
+fn with_path(mut e: ParseError, path: &Path) -> Error {
+    e.path = Some(path.to_path_buf());
+    Error::Parse(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_formats() {
+        assert_eq!(
+            Format::detect(Path::new("a.mp3.vtt"), ""),
+            Some(Format::Vtt)
+        );
+        assert_eq!(
+            Format::detect(Path::new("a.txt"), "WEBVTT\n"),
+            Some(Format::Vtt)
+        );
+        assert_eq!(
+            Format::detect(Path::new("a.txt"), "hello"),
+            Some(Format::Text)
+        );
+        assert_eq!(
+            Format::detect(Path::new("a.transcript"), "{\"segments\":[]}"),
+            Some(Format::Json)
+        );
+        assert_eq!(Format::detect(Path::new("a.mp3"), "ID3"), None);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(normalise_date("16 Jan 2017").as_deref(), Some("2017-01-16"));
+        assert_eq!(normalise_date("2024-12-08").as_deref(), Some("2024-12-08"));
+        assert_eq!(
+            normalise_date("Tue, 10 Jun 2025 04:00:00 +0000").as_deref(),
+            Some("2025-06-10")
+        );
+        assert_eq!(
+            normalise_date("2025-06-10T04:00:00Z").as_deref(),
+            Some("2025-06-10")
+        );
+        assert_eq!(normalise_date("someday"), None);
+    }
+
+    #[test]
+    fn decode_lossy_and_binary() {
+        let (t, w) = decode(b"ok\nbad \xE9 byte\n").unwrap();
+        assert!(t.contains('\u{FFFD}'));
+        assert_eq!(w.unwrap().line, 2);
+        assert_eq!(
+            decode(b"\x00\x01\x02").unwrap_err().kind,
+            ParseErrorKind::Binary
+        );
+        assert_eq!(
+            decode(&[0xFF; 100]).unwrap_err().kind,
+            ParseErrorKind::Binary
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! # podsift: local, offline semantic search over podcast transcripts
+//!
+//! The pipeline, one module per stage: transcript files are read and parsed
+//! into cues ([`ingest`]), cut into passages ([`chunk`]), embedded
+//! ([`embed`]) and stored with their text ([`store`]); queries are answered by
+//! a keyword arm and a dense arm fused into moments ([`rank`]) and printed
+//! ([`output`]). [`indexer`] drives the write side.
+//!
+//! ## Glossary
+//! - **Episode**: one source transcript file and its metadata (id, title,
+//!   show, date, url, path).
+//! - **Transcript**: an episode plus its cues.
+//! - **Cue**: one timed unit of speech (start, end, speaker, text); the WebVTT
+//!   term.
+//! - **Chunk** (passage): a run of sentences of one episode; the unit indexed.
+//! - **ChunkId**: the stable u64 that joins keyword hits, vectors and text.
+//! - **Hit**: a ranked result (a moment: a chunk, possibly merged with
+//!   overlapping ones of the same episode) with its signals.
+//! - **Ranked**: `(ChunkId, score)` in rank order, one arm's output.
+//! - **Store**: our on-disk index (tantivy + vector segments + state).
+//!
+//! ## Modules
+//! - [`transcript`]: the data model parsers produce.
+//! - [`ingest`]: formats, parsers, metadata, walking folders, duplicates.
+//! - [`chunk`]: sentences, token budget, overlap, stable ids.
+//! - [`embed`]: model files, device, candle BERT, pooling.
+//! - [`store`]: tantivy schema, vector segments, crash-safe commits.
+//! - [`indexer`]: incremental updates of a store from folders.
+//! - [`rank`]: BM25, dense, fusion, filters, moment merging.
+//! - [`output`]: human and JSON Lines printers.
+//! - [`error`]: typed errors.
+
+#![warn(missing_docs)]
+
+pub mod chunk;
+pub mod embed;
+pub mod error;
+pub mod indexer;
+pub mod ingest;
+pub mod output;
+pub mod rank;
+pub mod store;
+pub mod transcript;

@@ -1,0 +1,94 @@
+//! The keyword arm: BM25 over the stemmed passage text (and the episode
+//! title, down-weighted), by tantivy.
+//!
+//! The query string is never given to tantivy's query parser: it is run
+//! through the same analyzer as the index and each resulting term becomes an
+//! optional clause. So no query string can be a syntax error (`"unbalanced`,
+//! `field:`, `AND OR`), and `--show`/`--speaker` filters cannot be spoofed from
+//! inside the query.
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::Term;
+
+use super::fuse::{sort_ranked, Ranked};
+use crate::chunk::ChunkId;
+use crate::error::Result;
+use crate::store::{text, Store};
+
+/// Weight of title matches relative to passage text.
+pub const TITLE_BOOST: f32 = 0.3;
+
+/// Longest query, in terms, that is scored (the rest is ignored).
+pub const MAX_TERMS: usize = 64;
+
+/// The scoring query for `query`, or `None` when it has no searchable term.
+pub fn query(store: &Store, query: &str) -> Option<Box<dyn Query>> {
+    let f = store.fields();
+    let mut terms = text::terms(store.index(), text::ANALYZER, query);
+    terms.truncate(MAX_TERMS);
+    let mut seen = std::collections::HashSet::new();
+    terms.retain(|t| seen.insert(t.clone()));
+    if terms.is_empty() {
+        return None;
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for t in &terms {
+        clauses.push((
+            Occur::Should,
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.text, t),
+                IndexRecordOption::WithFreqs,
+            )),
+        ));
+        clauses.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.title, t),
+                    IndexRecordOption::WithFreqs,
+                )),
+                TITLE_BOOST,
+            )),
+        ));
+    }
+    Some(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// Top `limit` passages for `query`, restricted by `filter` when given.
+pub fn search(
+    store: &Store,
+    q: &str,
+    filter: Option<&dyn Query>,
+    limit: usize,
+) -> Result<Vec<Ranked>> {
+    let Some(scoring) = query(store, q) else {
+        return Ok(Vec::new());
+    };
+    let full: Box<dyn Query> = match filter {
+        Some(f) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, scoring),
+            (
+                Occur::Must,
+                Box::new(ConstScoreQuery::new(f.box_clone(), 0.0)),
+            ),
+        ])),
+        None => scoring,
+    };
+    let searcher = store.searcher();
+    let top = searcher.search(&full, &TopDocs::with_limit(limit.max(1)))?;
+    let mut out = Vec::with_capacity(top.len());
+    for (score, addr) in top {
+        let reader = searcher.segment_reader(addr.segment_ord);
+        let ids = reader.fast_fields().u64("chunk_id")?;
+        if let Some(id) = ids.first(addr.doc_id) {
+            out.push(Ranked {
+                id: ChunkId(id),
+                score,
+            });
+        }
+    }
+    sort_ranked(&mut out);
+    Ok(out)
+}

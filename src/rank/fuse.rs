@@ -1,0 +1,143 @@
+//! Reciprocal rank fusion.
+//!
+//! `score(d) = Σ_arms w_arm / (k + rank_arm(d))`, ranks 1-based, summed over
+//! the arms that returned `d` (Cormack, Clarke & Büttcher, "Reciprocal Rank
+//! Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR
+//! 2009; k = 60 is the paper's constant).
+//!
+//! Keys are typed [`ChunkId`]s. (ck fused by formatted strings and merged
+//! different passages that printed alike.) Ties are broken explicitly: fused
+//! score descending, then the best single-arm rank ascending, then `ChunkId`
+//! ascending, so the output never depends on hash-map order.
+
+use std::collections::HashMap;
+
+use crate::chunk::ChunkId;
+
+/// One arm's result: an id and its score in that arm, in rank order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranked {
+    /// The passage.
+    pub id: ChunkId,
+    /// The arm's own score (BM25, cosine).
+    pub score: f32,
+}
+
+/// A fused result with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    /// The passage.
+    pub id: ChunkId,
+    /// Fused score.
+    pub score: f32,
+    /// 1-based rank and score in each arm (`None` when the arm missed it).
+    pub arms: Vec<Option<(usize, f32)>>,
+}
+
+/// The RRF constant of the paper.
+pub const DEFAULT_K: f32 = 60.0;
+
+/// Fuse ranked lists with weights (one per list).
+///
+/// ```
+/// use podsift::chunk::ChunkId;
+/// use podsift::rank::fuse::{rrf, Ranked};
+/// let a = [Ranked { id: ChunkId(1), score: 9.0 }, Ranked { id: ChunkId(2), score: 5.0 }];
+/// let b = [Ranked { id: ChunkId(2), score: 0.8 }];
+/// let fused = rrf(&[&a, &b], &[1.0, 1.0], 60.0);
+/// assert_eq!(fused[0].id, ChunkId(2)); // 1/62 + 1/61 beats 1/61
+/// assert_eq!(fused[0].arms, vec![Some((2, 5.0)), Some((1, 0.8))]);
+/// ```
+pub fn rrf(lists: &[&[Ranked]], weights: &[f32], k: f32) -> Vec<Fused> {
+    let mut by_id: HashMap<ChunkId, Fused> = HashMap::new();
+    for (arm, list) in lists.iter().enumerate() {
+        let w = weights.get(arm).copied().unwrap_or(1.0);
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in list.iter().enumerate() {
+            if !seen.insert(r.id) {
+                continue;
+            }
+            let rank = i + 1;
+            let e = by_id.entry(r.id).or_insert_with(|| Fused {
+                id: r.id,
+                score: 0.0,
+                arms: vec![None; lists.len()],
+            });
+            e.score += w / (k + rank as f32);
+            e.arms[arm] = Some((rank, r.score));
+        }
+    }
+    let mut out: Vec<Fused> = by_id.into_values().collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| best_rank(a).cmp(&best_rank(b)))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
+fn best_rank(f: &Fused) -> usize {
+    f.arms
+        .iter()
+        .flatten()
+        .map(|(r, _)| *r)
+        .min()
+        .unwrap_or(usize::MAX)
+}
+
+/// Sort one arm's results: score descending, then id ascending.
+pub fn sort_ranked(list: &mut [Ranked]) {
+    list.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn list(ids: &[u64]) -> Vec<Ranked> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, &id)| Ranked {
+                id: ChunkId(id),
+                score: 100.0 - i as f32,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_arms_beat_one_at_equal_rank() {
+        let a = list(&[1, 2]);
+        let b = list(&[2, 3]);
+        let f = rrf(&[&a, &b], &[1.0, 1.0], 60.0);
+        let ids: Vec<u64> = f.iter().map(|x| x.id.0).collect();
+        assert_eq!(ids, vec![2, 1, 3]);
+    }
+
+    proptest! {
+        #[test]
+        fn fusion_properties(a in prop::collection::vec(0u64..40, 0..30), b in prop::collection::vec(0u64..40, 0..30)) {
+            let (la, lb) = (list(&a), list(&b));
+            let f = rrf(&[&la, &lb], &[1.0, 1.0], 60.0);
+            // Each id once.
+            let mut ids: Vec<u64> = f.iter().map(|x| x.id.0).collect();
+            let n = ids.len();
+            ids.sort();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), n);
+            // Order of the arms does not matter.
+            let g = rrf(&[&lb, &la], &[1.0, 1.0], 60.0);
+            let fi: Vec<u64> = f.iter().map(|x| x.id.0).collect();
+            let gi: Vec<u64> = g.iter().map(|x| x.id.0).collect();
+            prop_assert_eq!(&fi, &gi);
+            // Sorted by score, deterministic.
+            prop_assert!(f.windows(2).all(|w| w[0].score >= w[1].score));
+            prop_assert_eq!(f.clone(), rrf(&[&la, &lb], &[1.0, 1.0], 60.0));
+            // Pagination is a prefix.
+            let first = f.iter().take(5).map(|x| x.id).collect::<Vec<_>>();
+            let more = f.iter().take(10).map(|x| x.id).collect::<Vec<_>>();
+            prop_assert_eq!(&first[..], &more[..first.len()]);
+        }
+    }
+}

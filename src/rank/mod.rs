@@ -1,0 +1,434 @@
+//! Ranking: a query and [`SearchOptions`] in, [`Hit`]s out.
+//!
+//! ```text
+//! query ─┬─ bm25::search  (tantivy, stemmed terms) ─┐
+//!        └─ embed query ─ dense::search (exact dot) ┴─ fuse::rrf ─ fetch ─ merge moments ─ Vec<Hit>
+//! ```
+//!
+//! Each arm over-fetches `max(5 x limit, 50)` candidates under the same
+//! filters; hybrid mode fuses them by reciprocal rank fusion (k = 60), and the
+//! single-arm modes skip fusion but share everything else. Candidates are then
+//! read from the store in rank order, and passages of one episode whose times
+//! overlap are merged into one moment (the better-ranked passage's text, the
+//! union of the times). Every hit keeps the [`Signals`] that produced it.
+
+pub mod bm25;
+pub mod dense;
+pub mod fuse;
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::Term;
+
+use crate::chunk::ChunkId;
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+use crate::store::text::{self, StoredChunk};
+use crate::store::Store;
+use fuse::Ranked;
+
+/// Which arms run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// BM25 and dense, fused.
+    #[default]
+    Hybrid,
+    /// BM25 only.
+    Keyword,
+    /// Dense only.
+    Semantic,
+}
+
+impl Mode {
+    /// Name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Keyword => "keyword",
+            Mode::Semantic => "semantic",
+        }
+    }
+
+    /// Whether the dense arm (and so the model) is needed.
+    pub fn needs_model(self) -> bool {
+        self != Mode::Keyword
+    }
+}
+
+/// Restrictions on which passages may be returned.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Only these shows (any of them).
+    pub shows: Vec<String>,
+    /// Not these shows.
+    pub not_shows: Vec<String>,
+    /// Only these episode ids (any of them).
+    pub episodes: Vec<String>,
+    /// Only passages whose speaker has all these words.
+    pub speaker: Option<String>,
+    /// Episodes dated on or after, `YYYY-MM-DD`.
+    pub since: Option<String>,
+    /// Episodes dated on or before, `YYYY-MM-DD`.
+    pub until: Option<String>,
+    /// Include passages flagged as not content (ads, intros).
+    pub include_noncontent: bool,
+}
+
+/// Non-content scores at or above this are excluded unless asked for.
+pub const NONCONTENT_THRESHOLD: u64 = 500;
+
+/// How to search.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    /// Arms.
+    pub mode: Mode,
+    /// Hits wanted.
+    pub limit: usize,
+    /// Filters.
+    pub filters: Filters,
+    /// RRF constant.
+    pub rrf_k: f32,
+    /// RRF weight of the keyword arm (the dense arm has 1).
+    pub keyword_weight: f32,
+    /// Candidates per arm; 0 means `max(5 x limit, 50)`.
+    pub depth: usize,
+    /// Merge overlapping passages of one episode into one moment.
+    pub merge_moments: bool,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            mode: Mode::Hybrid,
+            limit: 10,
+            filters: Filters::default(),
+            rrf_k: fuse::DEFAULT_K,
+            keyword_weight: 1.0,
+            depth: 0,
+            merge_moments: true,
+        }
+    }
+}
+
+impl SearchOptions {
+    /// Candidates fetched per arm.
+    pub fn depth(&self) -> usize {
+        if self.depth > 0 {
+            self.depth
+        } else {
+            (self.limit * 5).max(50)
+        }
+    }
+}
+
+/// Why a hit ranks where it does.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Signals {
+    /// 1-based rank in the keyword arm.
+    pub bm25_rank: Option<usize>,
+    /// BM25 score.
+    pub bm25_score: Option<f32>,
+    /// 1-based rank in the dense arm.
+    pub dense_rank: Option<usize>,
+    /// Cosine similarity.
+    pub dense_score: Option<f32>,
+    /// Fused score (hybrid only).
+    pub fused: Option<f32>,
+}
+
+/// A ranked result: a moment.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// 1-based rank.
+    pub rank: usize,
+    /// The score it was ranked by (fused, BM25 or cosine).
+    pub score: f32,
+    /// The best passage of the moment.
+    pub chunk: StoredChunk,
+    /// Start of the moment (union of merged passages).
+    pub start_ms: Option<u64>,
+    /// End of the moment.
+    pub end_ms: Option<u64>,
+    /// Other passages merged into this moment.
+    pub merged: Vec<ChunkId>,
+    /// Signals.
+    pub signals: Signals,
+}
+
+/// Counts and timings of one search.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Mode used.
+    pub mode: &'static str,
+    /// Hits returned.
+    pub hits: usize,
+    /// Keyword candidates.
+    pub bm25_candidates: usize,
+    /// Dense candidates.
+    pub dense_candidates: usize,
+    /// Passages in the index.
+    pub passages: usize,
+    /// Milliseconds embedding the query.
+    pub embed_ms: f64,
+    /// Milliseconds in the keyword arm.
+    pub bm25_ms: f64,
+    /// Milliseconds in the dense arm.
+    pub dense_ms: f64,
+    /// Milliseconds fusing, fetching and merging.
+    pub fuse_ms: f64,
+    /// Milliseconds in all.
+    pub total_ms: f64,
+}
+
+fn term_query(field: tantivy::schema::Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// The tantivy query that selects what `filters` allow, or `None` for all.
+pub fn filter_query(store: &Store, filters: &Filters) -> Result<Option<Box<dyn Query>>> {
+    let f = store.fields();
+    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let any_of = |field, values: &[String]| -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(
+            values
+                .iter()
+                .map(|v| (Occur::Should, term_query(field, v)))
+                .collect(),
+        ))
+    };
+    if !filters.shows.is_empty() {
+        must.push((Occur::Must, any_of(f.show, &filters.shows)));
+    }
+    for s in &filters.not_shows {
+        must.push((Occur::MustNot, term_query(f.show, s)));
+    }
+    if !filters.episodes.is_empty() {
+        must.push((Occur::Must, any_of(f.episode, &filters.episodes)));
+    }
+    if let Some(sp) = &filters.speaker {
+        let words = text::terms(store.index(), text::NAME_ANALYZER, sp);
+        if words.is_empty() {
+            return Err(Error::invalid("--speaker", "has no letters or digits"));
+        }
+        for w in words {
+            must.push((Occur::Must, term_query(f.speaker, &w)));
+        }
+    }
+    let day = |d: &Option<String>, what: &str| -> Result<Option<i64>> {
+        d.as_deref()
+            .map(|s| {
+                text::date_days(s).ok_or_else(|| {
+                    Error::invalid(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
+                })
+            })
+            .transpose()
+    };
+    let (since, until) = (
+        day(&filters.since, "--since")?,
+        day(&filters.until, "--until")?,
+    );
+    if since.is_some() || until.is_some() {
+        let b = |d: Option<i64>| match d {
+            Some(v) => std::ops::Bound::Included(Term::from_field_i64(f.date_days, v)),
+            None => std::ops::Bound::Unbounded,
+        };
+        must.push((Occur::Must, Box::new(RangeQuery::new(b(since), b(until)))));
+    }
+    if !filters.include_noncontent {
+        must.push((
+            Occur::MustNot,
+            Box::new(RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_u64(f.noncontent, NONCONTENT_THRESHOLD)),
+                std::ops::Bound::Unbounded,
+            )),
+        ));
+    }
+    if must.is_empty() {
+        return Ok(None);
+    }
+    if must.iter().all(|(o, _)| *o == Occur::MustNot) {
+        must.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
+    }
+    Ok(Some(Box::new(BooleanQuery::new(must))))
+}
+
+/// The chunk ids a filter allows (for the dense arm).
+pub fn allowed_ids(store: &Store, filter: &dyn Query) -> Result<HashSet<u64>> {
+    let searcher = store.searcher();
+    let docs = searcher.search(filter, &DocSetCollector)?;
+    let mut out = HashSet::with_capacity(docs.len());
+    let mut readers = std::collections::HashMap::new();
+    for addr in docs {
+        let col = match readers.entry(addr.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .u64("chunk_id")?,
+            ),
+        };
+        if let Some(id) = col.first(addr.doc_id) {
+            out.insert(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a filter can be skipped for the dense arm (it allows everything
+/// that is content, and nothing in the index is flagged).
+fn filter_is_trivial(store: &Store, filters: &Filters) -> bool {
+    filters.shows.is_empty()
+        && filters.not_shows.is_empty()
+        && filters.episodes.is_empty()
+        && filters.speaker.is_none()
+        && filters.since.is_none()
+        && filters.until.is_none()
+        && store.state().flagged_noncontent() == 0
+}
+
+/// Run a search.
+pub fn search(
+    store: &Store,
+    embedder: Option<&Embedder>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<(Vec<Hit>, Summary)> {
+    let t0 = Instant::now();
+    let mut summary = Summary {
+        mode: opts.mode.name(),
+        passages: store.len(),
+        ..Summary::default()
+    };
+    let depth = opts.depth();
+    let filter = filter_query(store, &opts.filters)?;
+    let mut keyword: Vec<Ranked> = Vec::new();
+    let mut semantic: Vec<Ranked> = Vec::new();
+    if opts.mode != Mode::Semantic {
+        let t = Instant::now();
+        keyword = bm25::search(store, query, filter.as_deref(), depth)?;
+        summary.bm25_ms = ms(t);
+    }
+    if opts.mode != Mode::Keyword && !query.trim().is_empty() {
+        let embedder =
+            embedder.ok_or_else(|| Error::invalid("--mode", "semantic search needs the model"))?;
+        let t = Instant::now();
+        let qv = embedder.embed_query(query)?;
+        summary.embed_ms = ms(t);
+        let t = Instant::now();
+        let allowed = match &filter {
+            Some(f) if !filter_is_trivial(store, &opts.filters) => {
+                Some(allowed_ids(store, f.as_ref())?)
+            }
+            _ => None,
+        };
+        semantic = dense::search(store.segments(), &qv, depth, allowed.as_ref(), &|_, _| {
+            false
+        });
+        summary.dense_ms = ms(t);
+    }
+    summary.bm25_candidates = keyword.len();
+    summary.dense_candidates = semantic.len();
+    let t = Instant::now();
+    let fused: Vec<fuse::Fused> = match opts.mode {
+        Mode::Hybrid => fuse::rrf(
+            &[&keyword, &semantic],
+            &[opts.keyword_weight, 1.0],
+            opts.rrf_k,
+        ),
+        Mode::Keyword => single(&keyword, 0),
+        Mode::Semantic => single(&semantic, 1),
+    };
+    let hits = assemble(store, &fused, opts)?;
+    summary.fuse_ms = ms(t);
+    summary.hits = hits.len();
+    summary.total_ms = ms(t0);
+    Ok((hits, summary))
+}
+
+fn single(list: &[Ranked], arm: usize) -> Vec<fuse::Fused> {
+    list.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut arms = vec![None, None];
+            arms[arm] = Some((i + 1, r.score));
+            fuse::Fused {
+                id: r.id,
+                score: r.score,
+                arms,
+            }
+        })
+        .collect()
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Fetch candidates in order and merge overlapping moments until `limit`.
+fn assemble(store: &Store, fused: &[fuse::Fused], opts: &SearchOptions) -> Result<Vec<Hit>> {
+    let mut hits: Vec<Hit> = Vec::new();
+    for f in fused {
+        if hits.len() >= opts.limit {
+            break;
+        }
+        let Some(chunk) = store.chunk(f.id)? else {
+            continue;
+        };
+        let signals = Signals {
+            bm25_rank: f.arms[0].map(|a| a.0),
+            bm25_score: f.arms[0].map(|a| a.1),
+            dense_rank: f.arms.get(1).copied().flatten().map(|a| a.0),
+            dense_score: f.arms.get(1).copied().flatten().map(|a| a.1),
+            fused: (opts.mode == Mode::Hybrid).then_some(f.score),
+        };
+        if opts.merge_moments {
+            if let Some(h) = hits.iter_mut().find(|h| overlaps(h, &chunk)) {
+                h.start_ms = min_opt(h.start_ms, chunk.start_ms);
+                h.end_ms = h.end_ms.max(chunk.end_ms);
+                h.merged.push(chunk.chunk_id());
+                continue;
+            }
+        }
+        hits.push(Hit {
+            rank: hits.len() + 1,
+            score: f.score,
+            start_ms: chunk.start_ms,
+            end_ms: chunk.end_ms,
+            chunk,
+            merged: Vec::new(),
+            signals,
+        });
+    }
+    Ok(hits)
+}
+
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// Whether `c` overlaps the moment `h` (same episode; times intersect, or,
+/// untimed, adjacent passages).
+fn overlaps(h: &Hit, c: &StoredChunk) -> bool {
+    if h.chunk.episode != c.episode {
+        return false;
+    }
+    match (h.start_ms, h.end_ms, c.start_ms, c.end_ms) {
+        (Some(hs), Some(he), Some(cs), Some(ce)) => cs < he && hs < ce,
+        _ => {
+            let lo = h.chunk.seq.min(c.seq);
+            let hi = h.chunk.seq.max(c.seq);
+            hi - lo <= 1 && h.merged.is_empty()
+        }
+    }
+}

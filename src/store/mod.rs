@@ -1,0 +1,733 @@
+//! The store: an index folder on disk, and the only code that reads or writes
+//! it.
+//!
+//! ```text
+//! index/
+//!   CURRENT            name of the live data folder (switched by rename)
+//!   LOCK               held by the one writer (advisory lock + its pid)
+//!   data-000001/
+//!     manifest.json    format version, model, chunker settings, counts
+//!     text/            tantivy (passage text + metadata, BM25)
+//!     vectors/         seg-*.vec: chunk ids + unit vectors (see [`vectors`])
+//!     state-*.json     files, episodes, segments of one commit ([`state`])
+//! ```
+//!
+//! **Commit protocol.** New vector segments and the new state file are
+//! written first (temporary name, fsync, rename); then tantivy commits with a
+//! payload naming that state file, which is the atomic commit point; then the
+//! manifest is rewritten and files no commit references are removed. A crash
+//! anywhere leaves the previous commit whole: unreferenced files are
+//! collected by the next writer. `--rebuild` builds a new data folder and
+//! switches `CURRENT` only when it is complete.
+//!
+//! **Reading** never takes the lock: a reader sees the last commit, and
+//! retries if a commit lands while it opens.
+
+pub mod manifest;
+pub mod state;
+pub mod text;
+pub mod vectors;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::chunk::ChunkId;
+use crate::error::{Error, Result};
+use manifest::Manifest;
+use state::{EpisodeEntry, FileEntry, Payload, SegmentRef, State};
+use text::{Fields, StoredChunk};
+use vectors::{Row, Segment};
+
+/// Merge vector segments when a commit leaves more than this many.
+const MAX_SEGMENTS: usize = 12;
+
+/// Write `bytes` to `path` atomically: temporary file, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// The data folder `CURRENT` points to, if any.
+pub fn current_data(root: &Path) -> Result<Option<PathBuf>> {
+    let cur = root.join("CURRENT");
+    match std::fs::read_to_string(&cur) {
+        Ok(name) => {
+            let name = name.trim();
+            if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                return Err(Error::Corrupt {
+                    index: root.to_path_buf(),
+                    problem: format!("{} names no data folder", cur.display()),
+                    fix: "podsift index --rebuild PATH",
+                });
+            }
+            Ok(Some(root.join(name)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(cur, e)),
+    }
+}
+
+fn open_tantivy(data: &Path, root: &Path) -> Result<(Index, Fields)> {
+    let text_dir = data.join("text");
+    let index = Index::open_in_dir(&text_dir).map_err(|e| Error::Corrupt {
+        index: root.to_path_buf(),
+        problem: format!("full-text index {} does not open ({e})", text_dir.display()),
+        fix: "podsift index --rebuild PATH",
+    })?;
+    let (schema, fields) = text::schema();
+    if index.schema() != schema {
+        return Err(Error::Corrupt {
+            index: root.to_path_buf(),
+            problem: "full-text schema differs from this podsift's".into(),
+            fix: "podsift index --rebuild PATH",
+        });
+    }
+    text::register(&index);
+    Ok((index, fields))
+}
+
+fn read_payload(index: &Index) -> Result<Option<Payload>> {
+    let metas = index.load_metas()?;
+    Ok(match metas.payload {
+        Some(p) => serde_json::from_str(&p).ok(),
+        None => None,
+    })
+}
+
+fn read_state(data: &Path, payload: &Option<Payload>, root: &Path) -> Result<State> {
+    let Some(p) = payload else {
+        return Ok(State::default());
+    };
+    let path = data.join(&p.state);
+    let bytes = std::fs::read(&path).map_err(|e| Error::Corrupt {
+        index: root.to_path_buf(),
+        problem: format!("state file {} is missing ({e})", path.display()),
+        fix: "podsift index --rebuild PATH",
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+        index: root.to_path_buf(),
+        problem: format!("state file {} is unreadable ({e})", path.display()),
+        fix: "podsift index --rebuild PATH",
+    })
+}
+
+fn open_segments(data: &Path, state: &State, dim: usize, root: &Path) -> Result<Vec<Segment>> {
+    state
+        .segments
+        .iter()
+        .map(|s| {
+            let path = data.join("vectors").join(&s.file);
+            let seg = Segment::open(&path, dim).map_err(|e| match e {
+                Error::Io { source, .. } => Error::Corrupt {
+                    index: root.to_path_buf(),
+                    problem: format!("vector segment {} is missing ({source})", path.display()),
+                    fix: "podsift index --rebuild PATH",
+                },
+                other => other,
+            })?;
+            if seg.rows() as u64 != s.rows {
+                return Err(Error::Corrupt {
+                    index: root.to_path_buf(),
+                    problem: format!(
+                        "vector segment {} has {} rows, the state says {}",
+                        path.display(),
+                        seg.rows(),
+                        s.rows
+                    ),
+                    fix: "podsift index --rebuild PATH",
+                });
+            }
+            Ok(seg)
+        })
+        .collect()
+}
+
+/// A read-only view of the last commit.
+pub struct Store {
+    root: PathBuf,
+    data: PathBuf,
+    manifest: Manifest,
+    state: State,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    segments: Vec<Segment>,
+    by_id: std::sync::OnceLock<HashMap<u64, (u32, u32)>>,
+}
+
+impl Store {
+    /// Open the index at `root`.
+    pub fn open(root: &Path) -> Result<Store> {
+        let data = current_data(root)?.ok_or_else(|| Error::NoIndex(root.to_path_buf()))?;
+        let manifest = Manifest::read(&data.join("manifest.json"), root)?;
+        let (index, fields) = open_tantivy(&data, root)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| Error::Corrupt {
+                index: root.to_path_buf(),
+                problem: format!("full-text index does not load ({e})"),
+                fix: "podsift index --rebuild PATH",
+            })?;
+        // A commit may land between reading the payload and loading the
+        // searcher; retry until both name the same commit.
+        for attempt in 0.. {
+            let before = index.load_metas()?.opstamp;
+            let payload = read_payload(&index)?;
+            reader.reload().map_err(|e| Error::Corrupt {
+                index: root.to_path_buf(),
+                problem: format!("full-text index does not load ({e})"),
+                fix: "podsift index --rebuild PATH",
+            })?;
+            let after = index.load_metas()?.opstamp;
+            if before != after && attempt < 5 {
+                continue;
+            }
+            let state = match read_state(&data, &payload, root) {
+                Err(_) if attempt < 5 => continue,
+                other => other?,
+            };
+            let segments = match open_segments(&data, &state, manifest.model.dim, root) {
+                Err(_) if attempt < 5 => continue,
+                other => other?,
+            };
+            let rows: u64 = state.segments.iter().map(|s| s.rows).sum();
+            let docs = reader.searcher().num_docs();
+            if rows != docs {
+                if attempt < 5 {
+                    continue;
+                }
+                return Err(Error::Corrupt {
+                    index: root.to_path_buf(),
+                    problem: format!("{docs} passages in the full-text index but {rows} vectors"),
+                    fix: "podsift index --rebuild PATH",
+                });
+            }
+            return Ok(Store {
+                root: root.to_path_buf(),
+                data,
+                manifest,
+                state,
+                index,
+                reader,
+                fields,
+                segments,
+                by_id: std::sync::OnceLock::new(),
+            });
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// The index folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The live data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The committed state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Schema fields.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The tantivy index.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// A searcher on the last commit.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// The vector segments.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Number of passages.
+    pub fn len(&self) -> usize {
+        self.segments.iter().map(Segment::rows).sum()
+    }
+
+    /// Whether the index holds no passage.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Where a chunk's vector lives: (segment, row).
+    pub fn locate(&self, id: ChunkId) -> Option<(usize, usize)> {
+        let map = self.by_id.get_or_init(|| {
+            let mut m = HashMap::with_capacity(self.len());
+            for (s, seg) in self.segments.iter().enumerate() {
+                for (r, &cid) in seg.ids().iter().enumerate() {
+                    m.insert(cid, (s as u32, r as u32));
+                }
+            }
+            m
+        });
+        map.get(&id.0).map(|&(s, r)| (s as usize, r as usize))
+    }
+
+    /// A chunk's vector.
+    pub fn vector(&self, id: ChunkId) -> Option<&[f32]> {
+        self.locate(id).map(|(s, r)| self.segments[s].vector(r))
+    }
+
+    /// A stored passage by id.
+    pub fn chunk(&self, id: ChunkId) -> Result<Option<StoredChunk>> {
+        let searcher = self.searcher();
+        let q = TermQuery::new(
+            Term::from_field_u64(self.fields.chunk_id, id.0),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&q, &TopDocs::with_limit(1))?;
+        match top.first() {
+            Some((_, addr)) => {
+                let doc: TantivyDocument = searcher.doc(*addr)?;
+                Ok(Some(StoredChunk::from_doc(&doc, &self.fields)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stored passages for many ids (missing ones are skipped), in input order.
+    pub fn chunks(&self, ids: &[ChunkId]) -> Result<Vec<StoredChunk>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(c) = self.chunk(id)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Passages of `episode` with `seq` in `from..=to`, in order.
+    pub fn episode_range(&self, episode: &str, from: u64, to: u64) -> Result<Vec<StoredChunk>> {
+        let searcher = self.searcher();
+        let q = BooleanQuery::new(vec![
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.episode, episode),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            ),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Included(Term::from_field_u64(self.fields.seq, from)),
+                    std::ops::Bound::Included(Term::from_field_u64(self.fields.seq, to)),
+                )),
+            ),
+        ]);
+        let limit = (to.saturating_sub(from) as usize)
+            .saturating_add(1)
+            .min(100_000);
+        let top = searcher.search(&q, &TopDocs::with_limit(limit.max(1)))?;
+        let mut out: Vec<StoredChunk> = top
+            .into_iter()
+            .map(|(_, a)| {
+                searcher
+                    .doc::<TantivyDocument>(a)
+                    .map(|d| StoredChunk::from_doc(&d, &self.fields))
+            })
+            .collect::<tantivy::Result<_>>()?;
+        out.sort_by_key(|c| c.seq);
+        Ok(out)
+    }
+}
+
+/// The single writer of an index: holds `LOCK`, stages changes, commits.
+pub struct Writer {
+    root: PathBuf,
+    data: PathBuf,
+    manifest: Manifest,
+    state: State,
+    fields: Fields,
+    writer: IndexWriter,
+    pending: Vec<Row>,
+    removed_episodes: HashSet<u64>,
+    switch_current: bool,
+    _lock: File,
+}
+
+/// Take the write lock of `root`, or say who holds it.
+pub fn lock(root: &Path) -> Result<File> {
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let path = root.join("LOCK");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            return Err(Error::Locked {
+                index: root.to_path_buf(),
+                pid: if pid.is_empty() {
+                    "unknown".into()
+                } else {
+                    pid
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    f.set_len(0).map_err(|e| Error::io(&path, e))?;
+    write!(f, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
+    let _ = f.sync_all();
+    Ok(f)
+}
+
+impl Writer {
+    /// Open the index at `root` for writing. When there is none, or when
+    /// `fresh` is set, a new data folder is made from `manifest` (and becomes
+    /// current at the first commit of a new index, or at [`finish`](Self::finish)
+    /// for a rebuild). When an index exists its manifest must describe the
+    /// same model and chunking as `manifest`.
+    pub fn open(root: &Path, manifest: Manifest, fresh: bool) -> Result<Writer> {
+        let lock = lock(root)?;
+        let existing = current_data(root)?;
+        let (data, manifest, switch_current) = match existing {
+            Some(data) if !fresh => {
+                let found = Manifest::read(&data.join("manifest.json"), root)?;
+                if found.model.fingerprint != manifest.model.fingerprint
+                    || found.model.id != manifest.model.id
+                {
+                    return Err(Error::IndexMismatch {
+                        index: root.to_path_buf(),
+                        index_model: found.model.id,
+                        requested_model: manifest.model.id,
+                    });
+                }
+                (data, found, false)
+            }
+            existing => {
+                let n = next_data_number(root);
+                let data = root.join(format!("data-{n:06}"));
+                std::fs::create_dir_all(data.join("text")).map_err(|e| Error::io(&data, e))?;
+                std::fs::create_dir_all(data.join("vectors")).map_err(|e| Error::io(&data, e))?;
+                let (schema, _) = text::schema();
+                let dir =
+                    tantivy::directory::MmapDirectory::open(data.join("text")).map_err(|e| {
+                        Error::Corrupt {
+                            index: root.to_path_buf(),
+                            problem: e.to_string(),
+                            fix: "check the folder's permissions",
+                        }
+                    })?;
+                Index::create(dir, schema, tantivy::IndexSettings::default())?;
+                manifest.write(&data.join("manifest.json"))?;
+                // A brand-new index becomes current at once (empty until the
+                // first commit); a rebuild waits until it is complete.
+                if existing.is_none() {
+                    set_current(root, &data)?;
+                }
+                (data, manifest, existing.is_some())
+            }
+        };
+        let (index, fields) = open_tantivy(&data, root)?;
+        let payload = read_payload(&index)?;
+        let state = read_state(&data, &payload, root)?;
+        open_segments(&data, &state, manifest.model.dim, root)?;
+        let writer: IndexWriter = index.writer_with_num_threads(1, 64 << 20)?;
+        let w = Writer {
+            root: root.to_path_buf(),
+            data,
+            manifest,
+            state,
+            fields,
+            writer,
+            pending: Vec::new(),
+            removed_episodes: HashSet::new(),
+            switch_current,
+            _lock: lock,
+        };
+        w.collect_garbage();
+        Ok(w)
+    }
+
+    /// The manifest of the index being written.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The state as committed plus the changes staged so far.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Record a source file.
+    pub fn set_file(&mut self, key: String, entry: FileEntry) {
+        self.state.files.insert(key, entry);
+    }
+
+    /// Forget a source file.
+    pub fn remove_file(&mut self, key: &str) {
+        self.state.files.remove(key);
+    }
+
+    /// Stage the removal of an episode's passages and vectors.
+    pub fn remove_episode(&mut self, id: &str) {
+        if self.state.episodes.remove(id).is_some() {
+            self.writer
+                .delete_term(Term::from_field_text(self.fields.episode, id));
+            self.removed_episodes.insert(vectors::episode_key(id));
+            let key = vectors::episode_key(id);
+            self.pending.retain(|r| r.episode != key);
+        }
+    }
+
+    /// Stage an episode: its passages and their vectors (same order). An
+    /// episode with the same id is replaced.
+    pub fn add_episode(
+        &mut self,
+        id: &str,
+        entry: EpisodeEntry,
+        chunks: &[StoredChunk],
+        vecs: Vec<Vec<f32>>,
+    ) -> Result<()> {
+        self.remove_episode(id);
+        let key = vectors::episode_key(id);
+        for (c, v) in chunks.iter().zip(vecs) {
+            self.writer.add_document(c.to_doc(&self.fields))?;
+            self.pending.push(Row {
+                id: c.id,
+                episode: key,
+                start_ms: c.start_ms.unwrap_or(u64::MAX),
+                vector: v,
+            });
+        }
+        self.state.episodes.insert(id.to_string(), entry);
+        Ok(())
+    }
+
+    /// Passages staged since the last commit.
+    pub fn pending_rows(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Commit everything staged. Returns the new generation.
+    pub fn commit(&mut self) -> Result<u64> {
+        let gen = self.state.generation + 1;
+        let dim = self.manifest.model.dim;
+        let vdir = self.data.join("vectors");
+        let old = open_segments(&self.data, &self.state, dim, &self.root)?;
+        let mut segments: Vec<SegmentRef> = Vec::new();
+        // Copy-on-write the segments that lose rows.
+        for (i, (seg, r)) in old.iter().zip(self.state.segments.clone()).enumerate() {
+            let keep: Vec<usize> = (0..seg.rows())
+                .filter(|&k| !self.removed_episodes.contains(&seg.episodes()[k]))
+                .collect();
+            if keep.len() == seg.rows() {
+                segments.push(r);
+            } else if !keep.is_empty() {
+                let file = format!("seg-{gen:08}-{i:03}.vec");
+                let bytes =
+                    vectors::write_with(&vdir.join(&file), dim, keep.len(), |k| seg.row(keep[k]))?;
+                segments.push(SegmentRef {
+                    file,
+                    rows: keep.len() as u64,
+                    bytes,
+                });
+            }
+        }
+        if !self.pending.is_empty() {
+            let file = format!("seg-{gen:08}-new.vec");
+            let bytes = vectors::write(&vdir.join(&file), dim, &self.pending)?;
+            segments.push(SegmentRef {
+                file,
+                rows: self.pending.len() as u64,
+                bytes,
+            });
+        }
+        drop(old);
+        if segments.len() > MAX_SEGMENTS {
+            segments = self.merge_small(segments, gen)?;
+        }
+        let mut state = self.state.clone();
+        state.generation = gen;
+        state.segments = segments;
+        let state_file = format!("state-{gen:08}.json");
+        let bytes =
+            serde_json::to_vec(&state).map_err(|e| Error::invalid("state", e.to_string()))?;
+        write_atomic(&self.data.join(&state_file), &bytes)?;
+        let payload = serde_json::to_string(&Payload {
+            generation: gen,
+            state: state_file,
+        })
+        .map_err(|e| Error::invalid("payload", e.to_string()))?;
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.state = state;
+        self.pending.clear();
+        self.removed_episodes.clear();
+        self.manifest.generation = gen;
+        self.manifest.counts = self.state.counts();
+        self.manifest.write(&self.data.join("manifest.json"))?;
+        self.collect_garbage();
+        Ok(gen)
+    }
+
+    /// Merge the smaller half of the segments into one.
+    fn merge_small(&self, mut segments: Vec<SegmentRef>, gen: u64) -> Result<Vec<SegmentRef>> {
+        let dim = self.manifest.model.dim;
+        let vdir = self.data.join("vectors");
+        segments.sort_by_key(|s| (s.rows, s.file.clone()));
+        let split = segments.len() / 2 + 1;
+        let small: Vec<SegmentRef> = segments.drain(..split).collect();
+        let opened: Vec<Segment> = small
+            .iter()
+            .map(|s| Segment::open(&vdir.join(&s.file), dim))
+            .collect::<Result<_>>()?;
+        let index: Vec<(usize, usize)> = opened
+            .iter()
+            .enumerate()
+            .flat_map(|(s, seg)| (0..seg.rows()).map(move |r| (s, r)))
+            .collect();
+        let file = format!("seg-{gen:08}-merged.vec");
+        let bytes = vectors::write_with(&vdir.join(&file), dim, index.len(), |k| {
+            let (s, r) = index[k];
+            opened[s].row(r)
+        })?;
+        segments.push(SegmentRef {
+            file,
+            rows: index.len() as u64,
+            bytes,
+        });
+        segments.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(segments)
+    }
+
+    /// Finish writing: for a rebuild, switch `CURRENT` to the new data folder
+    /// and remove the old one.
+    pub fn finish(self) -> Result<()> {
+        let Writer {
+            root,
+            data,
+            writer,
+            switch_current,
+            _lock,
+            ..
+        } = self;
+        // Let tantivy's background merges end before the lock is released.
+        writer.wait_merging_threads()?;
+        if switch_current {
+            let old = current_data(&root)?;
+            set_current(&root, &data)?;
+            if let Some(old) = old {
+                if old != data {
+                    let _ = std::fs::remove_dir_all(old);
+                }
+            }
+        }
+        drop(_lock);
+        Ok(())
+    }
+
+    /// Remove vector segments and state files no commit references, and data
+    /// folders `CURRENT` does not name (left by an interrupted rebuild).
+    fn collect_garbage(&self) {
+        let live_state = format!("state-{:08}.json", self.state.generation);
+        let live: HashSet<&str> = self
+            .state
+            .segments
+            .iter()
+            .map(|s| s.file.as_str())
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(self.data.join("vectors")) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !live.contains(name.as_str()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.data) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let stale_state = name.starts_with("state-") && name != live_state;
+                let stale_tmp = name.contains(".tmp");
+                if stale_state || stale_tmp {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let current = current_data(&self.root).ok().flatten();
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            for e in entries.flatten() {
+                let p = e.path();
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("data-") && Some(&p) != current.as_ref() && p != self.data {
+                    let _ = std::fs::remove_dir_all(&p);
+                }
+            }
+        }
+    }
+}
+
+fn next_data_number(root: &Path) -> u64 {
+    std::fs::read_dir(root)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_prefix("data-"))
+                        .and_then(|n| n.parse::<u64>().ok())
+                })
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0)
+        + 1
+}
+
+fn set_current(root: &Path, data: &Path) -> Result<()> {
+    let name = data
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_atomic(&root.join("CURRENT"), name.as_bytes())
+}

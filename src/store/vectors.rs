@@ -1,0 +1,277 @@
+//! The dense side of the store: vector segments, flat little-endian f32
+//! matrices joined to passages by chunk id.
+//!
+//! A segment file holds, after a 64-byte header (`PSVEC001`, dim, rows), the
+//! rows' chunk ids (u64), their episode keys (u64 hash of the episode id, for
+//! "not the same episode" checks without touching tantivy), their start times
+//! (u64 ms, `u64::MAX` when untimed), then the vectors (rows x dim x f32) at a
+//! 64-byte-aligned offset. Segments are written once, to a temporary name,
+//! fsynced and renamed; they are never modified, only replaced, so a reader's
+//! memory map stays valid while a writer works.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"PSVEC001";
+const HEADER: usize = 64;
+
+/// A row to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Chunk id.
+    pub id: u64,
+    /// Episode key ([`episode_key`]).
+    pub episode: u64,
+    /// Start time, `u64::MAX` when untimed.
+    pub start_ms: u64,
+    /// The unit vector.
+    pub vector: Vec<f32>,
+}
+
+/// The u64 key of an episode id, as stored per row.
+pub fn episode_key(episode_id: &str) -> u64 {
+    let h = blake3::hash(episode_id.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    u64::from_le_bytes(b)
+}
+
+fn vectors_offset(rows: usize) -> usize {
+    let meta = HEADER + rows * 24;
+    meta.div_ceil(64) * 64
+}
+
+/// A row to copy from wherever it lives.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    /// Chunk id.
+    pub id: u64,
+    /// Episode key.
+    pub episode: u64,
+    /// Start time or `u64::MAX`.
+    pub start_ms: u64,
+    /// The vector.
+    pub vector: &'a [f32],
+}
+
+impl Row {
+    /// Borrow as a [`RowRef`].
+    pub fn as_ref(&self) -> RowRef<'_> {
+        RowRef {
+            id: self.id,
+            episode: self.episode,
+            start_ms: self.start_ms,
+            vector: &self.vector,
+        }
+    }
+}
+
+/// Write `rows` as a segment at `path` (via a temporary file, fsynced, renamed).
+pub fn write(path: &Path, dim: usize, rows: &[Row]) -> Result<u64> {
+    write_with(path, dim, rows.len(), |i| rows[i].as_ref())
+}
+
+/// Write `n` rows given by `row(i)` as a segment at `path`. Rows are read
+/// four times (one pass per column), which costs nothing when they come from
+/// memory maps, and keeps memory flat when merging large segments.
+pub fn write_with<'a>(
+    path: &Path,
+    dim: usize,
+    n: usize,
+    row: impl Fn(usize) -> RowRef<'a>,
+) -> Result<u64> {
+    let tmp = path.with_extension("tmp");
+    let io = |e| Error::io(&tmp, e);
+    let file = File::create(&tmp).map_err(io)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut header = [0u8; HEADER];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..12].copy_from_slice(&(dim as u32).to_le_bytes());
+    header[16..24].copy_from_slice(&(n as u64).to_le_bytes());
+    w.write_all(&header).map_err(io)?;
+    for i in 0..n {
+        w.write_all(&row(i).id.to_le_bytes()).map_err(io)?;
+    }
+    for i in 0..n {
+        w.write_all(&row(i).episode.to_le_bytes()).map_err(io)?;
+    }
+    for i in 0..n {
+        w.write_all(&row(i).start_ms.to_le_bytes()).map_err(io)?;
+    }
+    let pad = vectors_offset(n) - (HEADER + n * 24);
+    w.write_all(&vec![0u8; pad]).map_err(io)?;
+    for i in 0..n {
+        let v = row(i).vector;
+        if v.len() != dim {
+            return Err(Error::invalid(
+                "vector",
+                format!("dimension {} where the index has {dim}", v.len()),
+            ));
+        }
+        w.write_all(bytemuck::cast_slice(v)).map_err(io)?;
+    }
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::io(&tmp, e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    Ok(len)
+}
+
+/// A memory-mapped segment.
+#[derive(Debug)]
+pub struct Segment {
+    path: PathBuf,
+    map: Mmap,
+    dim: usize,
+    rows: usize,
+}
+
+impl Segment {
+    /// Map a segment and check its header and size.
+    pub fn open(path: &Path, expect_dim: usize) -> Result<Segment> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: segments are immutable once renamed into place; writers only
+        // create new files and remove unreferenced ones (and unlinking a mapped
+        // file keeps the mapping valid).
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let bad = |problem: String| {
+            Error::Corrupt {
+            index: path.parent().and_then(Path::parent).unwrap_or(path).to_path_buf(),
+            problem: format!("vector segment {}: {problem}", path.display()),
+            fix: "run the same `podsift index` again (it repairs from the last commit), or `podsift index --rebuild PATH`",
+        }
+        };
+        if map.len() < HEADER || &map[..8] != MAGIC {
+            return Err(bad("bad header".into()));
+        }
+        let dim = u32::from_le_bytes(map[8..12].try_into().unwrap_or_default()) as usize;
+        let rows = u64::from_le_bytes(map[16..24].try_into().unwrap_or_default()) as usize;
+        if dim != expect_dim {
+            return Err(bad(format!("dimension {dim}, expected {expect_dim}")));
+        }
+        let want = rows
+            .checked_mul(dim * 4)
+            .and_then(|v| v.checked_add(vectors_offset(rows)));
+        if want != Some(map.len()) {
+            return Err(bad(format!(
+                "{} bytes, expected {:?} for {rows} rows (truncated?)",
+                map.len(),
+                want
+            )));
+        }
+        Ok(Segment {
+            path: path.to_path_buf(),
+            map,
+            dim,
+            rows,
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Its file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn column(&self, k: usize) -> &[u64] {
+        let start = HEADER + k * self.rows * 8;
+        bytemuck::cast_slice(&self.map[start..start + self.rows * 8])
+    }
+
+    /// Chunk ids, one per row.
+    pub fn ids(&self) -> &[u64] {
+        self.column(0)
+    }
+
+    /// Episode keys, one per row.
+    pub fn episodes(&self) -> &[u64] {
+        self.column(1)
+    }
+
+    /// Start times, one per row (`u64::MAX` when untimed).
+    pub fn starts(&self) -> &[u64] {
+        self.column(2)
+    }
+
+    /// All vectors, row-major.
+    pub fn matrix(&self) -> &[f32] {
+        let off = vectors_offset(self.rows);
+        bytemuck::cast_slice(&self.map[off..off + self.rows * self.dim * 4])
+    }
+
+    /// One row's vector.
+    pub fn vector(&self, row: usize) -> &[f32] {
+        &self.matrix()[row * self.dim..(row + 1) * self.dim]
+    }
+
+    /// Row `i` by reference.
+    pub fn row(&self, i: usize) -> RowRef<'_> {
+        RowRef {
+            id: self.ids()[i],
+            episode: self.episodes()[i],
+            start_ms: self.starts()[i],
+            vector: self.vector(i),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_open_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("seg.vec");
+        let rows: Vec<Row> = (0..5)
+            .map(|i| Row {
+                id: i,
+                episode: i % 2,
+                start_ms: i * 10,
+                vector: vec![i as f32; 3],
+            })
+            .collect();
+        write(&p, 3, &rows).unwrap();
+        let s = Segment::open(&p, 3).unwrap();
+        assert_eq!(s.rows(), 5);
+        assert_eq!(s.ids(), &[0, 1, 2, 3, 4]);
+        assert_eq!(s.episodes(), &[0, 1, 0, 1, 0]);
+        assert_eq!(s.vector(4), &[4., 4., 4.]);
+        assert_eq!(s.row(3).start_ms, 30);
+        assert!(Segment::open(&p, 4).is_err());
+    }
+
+    #[test]
+    fn truncated_segment_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("seg.vec");
+        write(
+            &p,
+            2,
+            &[Row {
+                id: 1,
+                episode: 1,
+                start_ms: 0,
+                vector: vec![1., 0.],
+            }],
+        )
+        .unwrap();
+        let len = std::fs::metadata(&p).unwrap().len();
+        let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(len - 4).unwrap();
+        let err = Segment::open(&p, 2).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+    }
+}
