@@ -1,4 +1,4 @@
-//! Chunking: a [`Transcript`]'s cues become [`Chunk`]s, the passages that are
+//! Chunking: a [`Transcript`](crate::transcript::Transcript)'s cues become [`Chunk`]s, the passages that are
 //! indexed, embedded and returned.
 //!
 //! 1. Consecutive cues of one speaker form a turn; a turn's text is split

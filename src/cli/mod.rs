@@ -67,6 +67,30 @@ pub enum Command {
     Show(ShowArgs),
     /// What the index holds: shows, episodes, passages, hours, model.
     Stats,
+    /// Embed texts with the model (for benchmarks and checks): JSON Lines
+    /// with `{"id", "text"}` or plain lines in, vectors or timings out.
+    Embed(EmbedArgs),
+}
+
+/// `podsift embed`.
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Input file: JSON Lines with a "text" field (and optional "id"), or
+    /// plain text, one text per line. `-` reads stdin.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub input: PathBuf,
+    /// Print each vector as `{"id", "vector"}` (else only the summary).
+    #[arg(long)]
+    pub vectors: bool,
+    /// Embed as queries (with the model's query prompt).
+    #[arg(long)]
+    pub queries: bool,
+    /// Texts per forward pass.
+    #[arg(long, value_name = "NUM")]
+    pub batch_size: Option<usize>,
+    /// Embed the input this many times and report each run (warm-up first).
+    #[arg(long, default_value_t = 1, value_name = "NUM")]
+    pub repeat: usize,
 }
 
 /// `podsift index`.

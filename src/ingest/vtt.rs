@@ -5,7 +5,7 @@
 //! Handles what the corpus does: a BOM, CRLF, `MM:SS.mmm` stamps that switch to
 //! `HH:MM:SS.mmm` past the hour, `<v Name>` voice tags, `[Name]:` and `Name:`
 //! prefixes, inline tags and entities. Timing faults are repaired by
-//! [`CueSink`](super::clean::CueSink).
+//! [`super::clean::CueSink`].
 
 use super::clean::{self, CueSink};
 use super::{timestamp, SpeakerLabels};

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the process exit code.
 
+pub mod embed;
 pub mod index;
 pub mod search;
 pub mod show;
@@ -41,5 +42,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Search(args) => search::run(&config, &args),
         Command::Show(args) => show::run(&config, &args),
         Command::Stats => stats::run(&config),
+        Command::Embed(args) => embed::run(&config, &args),
     }
 }
