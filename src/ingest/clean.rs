@@ -194,6 +194,69 @@ pub fn looks_like_name(s: &str) -> bool {
         .any(|w| w.contains('.') && w.len() > 3 && !w.ends_with('.'))
 }
 
+/// Make one episode's speaker labels consistent: an all-capitals label is
+/// title-cased (`LENNY RACHITSKY` -> `Lenny Rachitsky`), and a one-word label
+/// that is the first name of exactly one longer label in the episode becomes
+/// that label (`Bekah` -> `Bekah Hawrot Weigel`).
+pub fn normalise_speakers(cues: &mut [crate::transcript::Cue]) {
+    let title = |s: &str| -> String {
+        let letters: Vec<char> = s.chars().filter(|c| c.is_alphabetic()).collect();
+        if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
+            s.split(' ')
+                .map(|w| {
+                    let mut cs = w.chars();
+                    match cs.next() {
+                        Some(f) => f
+                            .to_uppercase()
+                            .chain(cs.flat_map(char::to_lowercase))
+                            .collect(),
+                        None => String::new(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            s.to_string()
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for c in cues.iter_mut() {
+        if let Some(sp) = c.speaker.as_mut() {
+            *sp = title(sp);
+            if !names.contains(sp) {
+                names.push(sp.clone());
+            }
+        }
+    }
+    let full_name = |short: &str| -> Option<String> {
+        if short.contains(' ') {
+            return None;
+        }
+        let mut longer = names.iter().filter(|n| {
+            n.split(' ')
+                .next()
+                .is_some_and(|f| f.eq_ignore_ascii_case(short))
+                && n.contains(' ')
+        });
+        match (longer.next(), longer.next()) {
+            (Some(one), None) => Some(one.clone()),
+            _ => None,
+        }
+    };
+    let map: std::collections::HashMap<String, String> = names
+        .iter()
+        .filter_map(|n| full_name(n).map(|f| (n.clone(), f)))
+        .collect();
+    if map.is_empty() {
+        return;
+    }
+    for c in cues.iter_mut() {
+        if let Some(full) = c.speaker.as_ref().and_then(|s| map.get(s)) {
+            c.speaker = Some(full.clone());
+        }
+    }
+}
+
 /// Collects cues from a parser, repairing timing on the way in:
 ///
 /// - a start before the previous cue's start (out of order) is moved up to it;
@@ -296,8 +359,10 @@ impl CueSink {
         &self.parsed.cues
     }
 
-    /// Finish: emit the repair warnings.
+    /// Finish: make speaker labels consistent ([`normalise_speakers`]) and
+    /// emit the repair warnings.
     pub fn finish(mut self) -> Parsed {
+        normalise_speakers(&mut self.parsed.cues);
         let what = [
             (
                 OUT_OF_ORDER,
@@ -360,6 +425,39 @@ mod tests {
         assert_eq!(split_speaker("Tensorflow.js: a library").0, None);
         assert_eq!(split_speaker("at 10:30 we met").0, None);
         assert_eq!(split_speaker("No colon here").0, None);
+    }
+
+    #[test]
+    fn speaker_names_are_made_consistent() {
+        let mut cues: Vec<Cue> = [
+            "LENNY RACHITSKY",
+            "Bekah",
+            "Bekah Hawrot Weigel",
+            "Dan",
+            "Dan Ott",
+            "Dan Brown",
+            "Guest 2",
+        ]
+        .iter()
+        .map(|s| Cue {
+            speaker: Some(s.to_string()),
+            ..Cue::default()
+        })
+        .collect();
+        normalise_speakers(&mut cues);
+        let got: Vec<_> = cues.iter().map(|c| c.speaker.clone().unwrap()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "Lenny Rachitsky",
+                "Bekah Hawrot Weigel",
+                "Bekah Hawrot Weigel",
+                "Dan",
+                "Dan Ott",
+                "Dan Brown",
+                "Guest 2"
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,12 @@
+//! One integration test binary, a module per area (ripgrep's layout).
+//! Tests run the real `podsift` binary through the harness in `util`.
+
+mod util;
+
+mod embedder;
+mod fixtures;
+mod index;
+mod json;
+mod real;
+mod regression;
+mod search;

@@ -1,0 +1,1 @@
+//! Regression tests, named after what broke, each with a `// See:` line.
