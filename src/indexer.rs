@@ -110,6 +110,8 @@ pub struct IndexOptions {
     pub chunk: ChunkConfig,
     /// Context template put before each passage for embedding only.
     pub embed_context: String,
+    /// Skip files and folders with these names (path components below a root).
+    pub exclude: Vec<String>,
 }
 
 /// Normalised spoken words, hashed: equal for the same speech in any format.
@@ -136,6 +138,7 @@ fn format_rank(f: Format) -> u8 {
         Format::Markdown => 3,
         Format::Html => 4,
         Format::Text => 5,
+        Format::Beir => 6,
     }
 }
 
@@ -178,7 +181,14 @@ pub fn run(
 ) -> Result<Report> {
     let t0 = Instant::now();
     let mut report = Report::default();
-    let found = ingest::walk::walk(roots);
+    let mut found = ingest::walk::walk(roots);
+    if !opts.exclude.is_empty() {
+        found.candidates.retain(|c| {
+            let rel = c.path.strip_prefix(&c.root).unwrap_or(&c.path);
+            !rel.components()
+                .any(|part| opts.exclude.iter().any(|x| part.as_os_str() == x.as_str()))
+        });
+    }
     for e in &found.errors {
         on_event(Event::Skipped(e));
         report.skipped += 1;
@@ -191,9 +201,14 @@ pub fn run(
     let mut table: BTreeMap<String, FileEntry> = BTreeMap::new();
     let mut candidates: HashMap<String, &Candidate> = HashMap::new();
     let mut to_read: Vec<(String, &Candidate)> = Vec::new();
+    let mut collections: Vec<(String, &Candidate)> = Vec::new();
     for c in &found.candidates {
         let key = key_of(&c.path);
         candidates.insert(key.clone(), c);
+        if c.format == Format::Beir {
+            collections.push((key, c));
+            continue;
+        }
         match old_files.get(&key) {
             Some(old)
                 if old.size == c.size
@@ -282,7 +297,7 @@ pub fn run(
     // 3. Plan: fold by episode id, then by identical words.
     let mut groups: BTreeMap<String, Vec<(String, FileEntry)>> = BTreeMap::new();
     for (key, e) in &table {
-        if e.outcome == Outcome::Ignored {
+        if e.outcome == Outcome::Ignored || e.format == Format::Beir {
             continue;
         }
         groups
@@ -314,7 +329,7 @@ pub fn run(
         wanted.insert(best.1.episode.clone(), best);
     }
     for (key, e) in table.iter_mut() {
-        if e.outcome == Outcome::Ignored {
+        if e.outcome == Outcome::Ignored || e.format == Format::Beir {
             continue;
         }
         e.outcome = match folded_into.get(key) {
@@ -331,15 +346,87 @@ pub fn run(
         .filter(|e| e.outcome == Outcome::Ignored)
         .count();
 
+    // Collections (BEIR JSON Lines): unchanged ones keep all their episodes,
+    // changed ones are replaced whole.
+    let mut kept_collections: HashSet<String> = HashSet::new();
+    let mut changed_collections: Vec<(String, &Candidate, Vec<ingest::beir::Doc>)> = Vec::new();
+    for (key, c) in &collections {
+        let same_stat = old_files
+            .get(key)
+            .is_some_and(|o| o.size == c.size && o.mtime_ns == c.mtime_ns);
+        if same_stat {
+            kept_collections.insert(key.clone());
+            table.insert(key.clone(), old_files[key].clone());
+            continue;
+        }
+        let read = ingest::read_capped(&c.path).and_then(|bytes| {
+            let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
+            let (text, _) = ingest::decode(&bytes).map_err(|e| parse_err(e, &c.path))?;
+            Ok((hash, text))
+        });
+        let parsed = read.and_then(|(hash, text)| {
+            if old_files.get(key).is_some_and(|o| o.hash == hash) {
+                return Ok((hash, None));
+            }
+            let docs = ingest::beir::parse(&text).map_err(|e| parse_err(e, &c.path))?;
+            Ok((hash, Some(docs)))
+        });
+        match parsed {
+            Ok((hash, docs)) => {
+                let entry = FileEntry {
+                    path: c.path.to_string_lossy().into_owned(),
+                    size: c.size,
+                    mtime_ns: c.mtime_ns,
+                    hash: hash.clone(),
+                    text_hash: hash,
+                    episode: c.episode_id.clone(),
+                    format: Format::Beir,
+                    is_timed: false,
+                    has_speakers: false,
+                    cues: docs.as_ref().map_or(0, |d| d.len() as u64),
+                    outcome: Outcome::Indexed,
+                };
+                table.insert(key.clone(), entry);
+                match docs {
+                    Some(docs) => changed_collections.push((key.clone(), c, docs)),
+                    None => {
+                        kept_collections.insert(key.clone());
+                    }
+                }
+            }
+            Err(e) => {
+                on_event(Event::Skipped(&e));
+                report.skipped += 1;
+                if let Some(old) = old_files.get(key) {
+                    table.insert(key.clone(), old.clone());
+                    kept_collections.insert(key.clone());
+                }
+            }
+        }
+    }
+
     // 4. Apply: removals first, then additions.
+
     let current: Vec<(String, EpisodeEntry)> = writer
         .state()
         .episodes
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let mut todo: Vec<(String, String)> = Vec::new(); // (episode id, file key)
+    let mut todo: Vec<Source> = Vec::new();
+    let changed_keys: HashSet<String> = changed_collections
+        .iter()
+        .map(|(k, ..)| k.clone())
+        .collect();
     for (id, entry) in &current {
+        if kept_collections.contains(&entry.file) {
+            report.unchanged += 1;
+            continue;
+        }
+        if changed_keys.contains(&entry.file) {
+            writer.remove_episode(id);
+            continue;
+        }
         match wanted.get(id) {
             Some((key, fe))
                 if *key == entry.file && old_files.get(key).is_some_and(|o| o.hash == fe.hash) =>
@@ -358,7 +445,10 @@ pub fn run(
             cid == id && ce.file == *key && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
         });
         if !same && !failed.contains(key) {
-            todo.push((id.clone(), key.clone()));
+            todo.push(Source::File {
+                id: id.clone(),
+                key: key.clone(),
+            });
         }
     }
     for (key, e) in &table {
@@ -367,6 +457,11 @@ pub fn run(
     for key in old_files.keys() {
         if !table.contains_key(key) {
             writer.remove_file(key);
+        }
+    }
+    for (_, c, docs) in changed_collections {
+        for d in docs {
+            todo.push(Source::Doc(Box::new(doc_transcript(c, d))));
         }
     }
     on_event(Event::Planned {
@@ -381,17 +476,26 @@ pub fn run(
         let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
         let mut rows = 0;
         while i < todo.len() && rows < EMBED_BATCH_ROWS {
-            let (id, key) = &todo[i];
+            let source = std::mem::replace(&mut todo[i], Source::Done);
             i += 1;
-            let Some(c) = candidates.get(key) else {
-                continue;
+            let loaded = match source {
+                Source::File { id, key } => {
+                    let Some(c) = candidates.get(&key) else {
+                        continue;
+                    };
+                    load(c, &mut show_meta).map(|mut t| {
+                        t.episode.id = id;
+                        t
+                    })
+                }
+                Source::Doc(t) => Ok(*t),
+                Source::Done => continue,
             };
-            match load(c, &mut show_meta) {
-                Ok(mut t) => {
-                    t.episode.id.clone_from(id);
+            match loaded {
+                Ok(t) => {
                     for w in &t.warnings {
                         on_event(Event::Warning {
-                            path: &c.path,
+                            path: &t.episode.path,
                             warning: w,
                         });
                     }
@@ -454,6 +558,45 @@ pub fn run(
     }
     report.total_secs = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What to index next: an episode file, or a document of a collection.
+enum Source {
+    File { id: String, key: String },
+    Doc(Box<Transcript>),
+    Done,
+}
+
+fn parse_err(mut e: crate::error::ParseError, path: &Path) -> Error {
+    e.path = Some(path.to_path_buf());
+    Error::Parse(e)
+}
+
+/// A collection document as an untimed transcript `<show>/<_id>`; the
+/// title is the episode title (and, for BM25, the title field).
+fn doc_transcript(c: &Candidate, d: ingest::beir::Doc) -> Transcript {
+    let text = if d.text.is_empty() {
+        d.title.clone()
+    } else {
+        d.text
+    };
+    Transcript {
+        episode: Episode {
+            id: format!("{}/{}", c.show, d.id),
+            show: c.show.clone(),
+            meta: crate::transcript::EpisodeMeta {
+                title: (!d.title.is_empty()).then_some(d.title),
+                ..Default::default()
+            },
+            path: c.path.clone(),
+            format: Format::Beir,
+        },
+        cues: vec![crate::transcript::Cue {
+            text,
+            ..Default::default()
+        }],
+        warnings: Vec::new(),
+    }
 }
 
 fn context(template: &str, e: &Episode) -> String {

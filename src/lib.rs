@@ -28,6 +28,7 @@
 //! - [`indexer`]: incremental updates of a store from folders.
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
 //! - [`output`]: human and JSON Lines printers.
+//! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
 //! - [`error`]: typed errors.
 
 #![warn(missing_docs)]
@@ -35,6 +36,7 @@
 pub mod chunk;
 pub mod embed;
 pub mod error;
+pub mod eval;
 pub mod indexer;
 pub mod ingest;
 pub mod output;

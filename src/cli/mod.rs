@@ -67,9 +67,41 @@ pub enum Command {
     Show(ShowArgs),
     /// What the index holds: shows, episodes, passages, hours, model.
     Stats,
+    /// Measure retrieval quality: BEIR queries + qrels, or podcast moments.
+    Eval(EvalArgs),
     /// Embed texts with the model (for benchmarks and checks): JSON Lines
     /// with `{"id", "text"}` or plain lines in, vectors or timings out.
     Embed(EmbedArgs),
+}
+
+/// `podsift eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// BEIR queries (JSON Lines `{"_id", "text"}`); only queries with
+    /// judgements in --qrels are scored.
+    #[arg(long, value_name = "FILE", requires = "qrels")]
+    pub queries: Option<PathBuf>,
+    /// BEIR relevance judgements (TSV `query-id corpus-id score`).
+    #[arg(long, value_name = "FILE", requires = "queries")]
+    pub qrels: Option<PathBuf>,
+    /// Podcast moments (JSON Lines `{"query", "file", "start_s", "end_s"}`).
+    #[arg(long, value_name = "FILE", required_unless_present = "queries")]
+    pub moments: Option<PathBuf>,
+    /// Modes to score (repeatable) [default: keyword, semantic, hybrid].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mode: Vec<ModeArg>,
+    /// RRF constant k.
+    #[arg(long, value_name = "K")]
+    pub rrf_k: Option<f32>,
+    /// RRF weight of the keyword arm (the semantic arm has weight 1).
+    #[arg(long, value_name = "W")]
+    pub keyword_weight: Option<f32>,
+    /// Candidates per arm.
+    #[arg(long, value_name = "NUM")]
+    pub depth: Option<usize>,
+    /// Print each moment's rank (moments only).
+    #[arg(long)]
+    pub per_query: bool,
 }
 
 /// `podsift embed`.
@@ -115,6 +147,9 @@ pub struct IndexArgs {
     /// Texts per forward pass of the model.
     #[arg(long, value_name = "NUM")]
     pub batch_size: Option<usize>,
+    /// Skip files and folders with this name (repeatable), e.g. --exclude sample.
+    #[arg(long, value_name = "NAME")]
+    pub exclude: Vec<String>,
 }
 
 /// Which retrieval arms to use.

@@ -9,6 +9,7 @@
 //! ([`showmeta`]). [`walk`] finds the transcripts under the folders given to
 //! `index` and folds duplicates.
 
+pub mod beir;
 pub mod clean;
 pub mod html;
 pub mod json;
@@ -49,6 +50,8 @@ pub enum Format {
     Html,
     /// Plain text, untimed.
     Text,
+    /// A BEIR document collection (JSON Lines): many episodes in one file.
+    Beir,
 }
 
 impl Format {
@@ -62,6 +65,7 @@ impl Format {
             "md" | "markdown" => Format::Markdown,
             "html" | "htm" => Format::Html,
             "txt" | "text" => Format::Text,
+            "jsonl" => Format::Beir,
             _ => return None,
         })
     }
@@ -85,7 +89,8 @@ impl Format {
         }
     }
 
-    /// Parse `input` as this format.
+    /// Parse `input` as this format. A [`Format::Beir`] collection holds many
+    /// episodes and is read by [`beir::parse`] instead.
     pub fn parse(self, input: &str) -> Result<Parsed, ParseError> {
         match self {
             Format::Vtt => vtt::parse(input),
@@ -94,6 +99,7 @@ impl Format {
             Format::Markdown => markdown::parse(input),
             Format::Html => html::parse(input),
             Format::Text => text::parse(input),
+            Format::Beir => Err(ParseError::new(1, ParseErrorKind::UnknownJsonShape)),
         }
     }
 
@@ -106,6 +112,7 @@ impl Format {
             Format::Markdown => "markdown",
             Format::Html => "html",
             Format::Text => "text",
+            Format::Beir => "beir",
         }
     }
 }

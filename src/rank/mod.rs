@@ -301,6 +301,27 @@ pub fn search(
     query: &str,
     opts: &SearchOptions,
 ) -> Result<(Vec<Hit>, Summary)> {
+    let t = Instant::now();
+    let qv = match (opts.mode, embedder) {
+        (Mode::Keyword, _) => None,
+        _ if query.trim().is_empty() => None,
+        (_, Some(e)) => Some(e.embed_query(query)?),
+        (_, None) => return Err(Error::invalid("--mode", "semantic search needs the model")),
+    };
+    let embed_ms = ms(t);
+    let (hits, mut summary) = search_with_vector(store, qv.as_deref(), query, opts)?;
+    summary.embed_ms = embed_ms;
+    summary.total_ms += embed_ms;
+    Ok((hits, summary))
+}
+
+/// Run a search with the query already embedded (`None`: no dense arm).
+pub fn search_with_vector(
+    store: &Store,
+    query_vector: Option<&[f32]>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<(Vec<Hit>, Summary)> {
     let t0 = Instant::now();
     let mut summary = Summary {
         mode: opts.mode.name(),
@@ -316,12 +337,7 @@ pub fn search(
         keyword = bm25::search(store, query, filter.as_deref(), depth)?;
         summary.bm25_ms = ms(t);
     }
-    if opts.mode != Mode::Keyword && !query.trim().is_empty() {
-        let embedder =
-            embedder.ok_or_else(|| Error::invalid("--mode", "semantic search needs the model"))?;
-        let t = Instant::now();
-        let qv = embedder.embed_query(query)?;
-        summary.embed_ms = ms(t);
+    if let (true, Some(qv)) = (opts.mode != Mode::Keyword, query_vector) {
         let t = Instant::now();
         let allowed = match &filter {
             Some(f) if !filter_is_trivial(store, &opts.filters) => {
@@ -329,9 +345,7 @@ pub fn search(
             }
             _ => None,
         };
-        semantic = dense::search(store.segments(), &qv, depth, allowed.as_ref(), &|_, _| {
-            false
-        });
+        semantic = dense::search(store.segments(), qv, depth, allowed.as_ref(), &|_, _| false);
         summary.dense_ms = ms(t);
     }
     summary.bm25_candidates = keyword.len();

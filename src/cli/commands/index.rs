@@ -71,6 +71,7 @@ pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
     let opts = IndexOptions {
         chunk: writer.manifest().chunk,
         embed_context: writer.manifest().embed_context.clone(),
+        exclude: args.exclude.clone(),
     };
     let bar = config.progress.then(|| {
         let b = ProgressBar::new(0);

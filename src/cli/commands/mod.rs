@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process exit code.
 
 pub mod embed;
+pub mod eval;
 pub mod index;
 pub mod search;
 pub mod show;
@@ -43,5 +44,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Show(args) => show::run(&config, &args),
         Command::Stats => stats::run(&config),
         Command::Embed(args) => embed::run(&config, &args),
+        Command::Eval(args) => eval::run(&config, &args),
     }
 }

@@ -1,0 +1,216 @@
+//! `podsift eval`: retrieval quality of the current index, per mode.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::search::open;
+use super::Exit;
+use crate::cli::config::Config;
+use crate::cli::{EvalArgs, ModeArg};
+use podsift::eval::{self, MomentHit};
+use podsift::rank::{self, Mode, SearchOptions};
+
+#[derive(Serialize)]
+struct BeirLine<'a> {
+    mode: &'a str,
+    #[serde(rename = "ndcg@10")]
+    ndcg10: f64,
+    #[serde(rename = "recall@100")]
+    recall100: f64,
+    #[serde(rename = "mrr@10")]
+    mrr10: f64,
+    queries: usize,
+    ms_per_query: f64,
+}
+
+#[derive(Serialize)]
+struct MomentLine<'a> {
+    set: &'static str,
+    mode: &'a str,
+    #[serde(rename = "success@1")]
+    success1: f64,
+    #[serde(rename = "success@5")]
+    success5: f64,
+    #[serde(rename = "success@10")]
+    success10: f64,
+    #[serde(rename = "mrr@10")]
+    mrr10: f64,
+    queries: usize,
+    ms_per_query: f64,
+}
+
+fn mode_of(m: ModeArg) -> Mode {
+    match m {
+        ModeArg::Hybrid => Mode::Hybrid,
+        ModeArg::Keyword => Mode::Keyword,
+        ModeArg::Semantic => Mode::Semantic,
+    }
+}
+
+/// Run `eval`.
+pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
+    let modes: Vec<Mode> = if args.mode.is_empty() {
+        vec![Mode::Keyword, Mode::Semantic, Mode::Hybrid]
+    } else {
+        args.mode.iter().copied().map(mode_of).collect()
+    };
+    let needs_model = modes.iter().any(|m| m.needs_model());
+    let (store, embedder) = open(config, needs_model)?;
+    let base = |mode: Mode, limit: usize, merge: bool| {
+        let d = SearchOptions::default();
+        SearchOptions {
+            mode,
+            limit,
+            rrf_k: args.rrf_k.unwrap_or(d.rrf_k),
+            keyword_weight: args.keyword_weight.unwrap_or(d.keyword_weight),
+            depth: args.depth.unwrap_or(0),
+            merge_moments: merge,
+            ..d
+        }
+    };
+    let embed_all = |texts: &[&str]| -> Result<Vec<Option<Vec<f32>>>> {
+        match &embedder {
+            Some(e) => texts.iter().map(|t| Ok(Some(e.embed_query(t)?))).collect(),
+            None => Ok(vec![None; texts.len()]),
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if let (Some(qpath), Some(rpath)) = (&args.queries, &args.qrels) {
+        let qrels = eval::parse_qrels(
+            &std::fs::read_to_string(rpath).with_context(|| rpath.display().to_string())?,
+        )?;
+        let queries: Vec<(String, String)> = eval::parse_queries(
+            &std::fs::read_to_string(qpath).with_context(|| qpath.display().to_string())?,
+        )?
+        .into_iter()
+        .filter(|(id, _)| qrels.contains_key(id))
+        .collect();
+        let texts: Vec<&str> = queries.iter().map(|(_, t)| t.as_str()).collect();
+        let vectors = embed_all(&texts)?;
+        if !config.json {
+            writeln!(
+                out,
+                "{:<10} {:>8} {:>11} {:>8} {:>8} {:>10}",
+                "mode", "nDCG@10", "Recall@100", "MRR@10", "queries", "ms/query"
+            )?;
+        }
+        for &mode in &modes {
+            // Documents may span several passages: fetch deep enough for 100 documents.
+            let mut opts = base(mode, 300, false);
+            if opts.depth == 0 {
+                opts.depth = 300;
+            }
+            let t = Instant::now();
+            let mut run = Vec::with_capacity(queries.len());
+            for ((qid, q), v) in queries.iter().zip(&vectors) {
+                let (hits, _) = rank::search_with_vector(&store, v.as_deref(), q, &opts)?;
+                let docs = eval::docs_from_passages(hits.iter().map(|h| h.chunk.episode.as_str()));
+                run.push((qid.clone(), docs));
+            }
+            let per_q = t.elapsed().as_secs_f64() * 1000.0 / queries.len().max(1) as f64;
+            let m = eval::score(&run, &qrels);
+            if config.json {
+                let line = BeirLine {
+                    mode: mode.name(),
+                    ndcg10: round(m.ndcg10),
+                    recall100: round(m.recall100),
+                    mrr10: round(m.mrr10),
+                    queries: m.queries,
+                    ms_per_query: round(per_q),
+                };
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<10} {:>8.4} {:>11.4} {:>8.4} {:>8} {:>10.2}",
+                    mode.name(),
+                    m.ndcg10,
+                    m.recall100,
+                    m.mrr10,
+                    m.queries,
+                    per_q
+                )?;
+            }
+        }
+    }
+    if let Some(mpath) = &args.moments {
+        let moments = eval::parse_moments(
+            &std::fs::read_to_string(mpath).with_context(|| mpath.display().to_string())?,
+        )?;
+        let texts: Vec<&str> = moments.iter().map(|m| m.query.as_str()).collect();
+        let vectors = embed_all(&texts)?;
+        if !config.json {
+            writeln!(
+                out,
+                "{:<10} {:>10} {:>10} {:>11} {:>8} {:>8} {:>10}",
+                "mode", "success@1", "success@5", "success@10", "MRR@10", "queries", "ms/query"
+            )?;
+        }
+        for &mode in &modes {
+            let opts = base(mode, 10, true);
+            let t = Instant::now();
+            let mut all = Vec::with_capacity(moments.len());
+            for (q, v) in texts.iter().zip(&vectors) {
+                let (hits, _) = rank::search_with_vector(&store, v.as_deref(), q, &opts)?;
+                all.push(
+                    hits.iter()
+                        .map(|h| MomentHit {
+                            path: h.chunk.path.clone(),
+                            start_ms: h.start_ms,
+                            end_ms: h.end_ms,
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let per_q = t.elapsed().as_secs_f64() * 1000.0 / moments.len().max(1) as f64;
+            if args.per_query {
+                for (m, hs) in moments.iter().zip(&all) {
+                    let rank = hs
+                        .iter()
+                        .position(|h| eval::hit_matches(m, h))
+                        .map(|r| r + 1);
+                    eprintln!(
+                        "{}\t{}\t{}",
+                        mode.name(),
+                        rank.map_or("-".into(), |r| r.to_string()),
+                        m.query
+                    );
+                }
+            }
+            let m = eval::score_moments(&moments, &all);
+            if config.json {
+                let line = MomentLine {
+                    set: "moments",
+                    mode: mode.name(),
+                    success1: round(m.success1),
+                    success5: round(m.success5),
+                    success10: round(m.success10),
+                    mrr10: round(m.mrr10),
+                    queries: m.queries,
+                    ms_per_query: round(per_q),
+                };
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<10} {:>10.3} {:>10.3} {:>11.3} {:>8.3} {:>8} {:>10.2}",
+                    mode.name(),
+                    m.success1,
+                    m.success5,
+                    m.success10,
+                    m.mrr10,
+                    m.queries,
+                    per_q
+                )?;
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}

@@ -1,0 +1,350 @@
+//! Retrieval quality, measured: BEIR-style relevance judgements and podcast
+//! moments, scored the way their communities score them.
+//!
+//! - **BEIR** (`queries.jsonl` + `qrels/*.tsv`): nDCG@10 (trec_eval's
+//!   definition: gain = judged relevance, discount `log2(rank + 1)`),
+//!   Recall@100 and MRR@10, averaged over the queries that have judgements.
+//!   Documents are indexed as one or more passages; a document is ranked by
+//!   its best passage.
+//! - **Moments** (`{"query", "file", "start_s", "end_s"}` per line): a hit
+//!   counts when it comes from that file (path suffix, Unicode-normalised)
+//!   and its time range overlaps the window widened by ±30 s; scored as
+//!   success@1/5/10 and MRR@10 over the first matching hit.
+//!
+//! Pure functions over plain data; the CLI runs the searches.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Error, Result};
+
+/// Relevance judgements: query id -> document id -> relevance (> 0).
+pub type Qrels = HashMap<String, HashMap<String, i64>>;
+
+/// Read a BEIR qrels TSV (`query-id<TAB>corpus-id<TAB>score`, header row
+/// optional, CRLF tolerated). Judgements of 0 or less are not relevant.
+pub fn parse_qrels(text: &str) -> Result<Qrels> {
+    let mut q: Qrels = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r').trim();
+        if line.is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 {
+            return Err(Error::invalid(
+                "qrels",
+                format!("line {}: expected 3 tab-separated columns", i + 1),
+            ));
+        }
+        let Ok(score) = cols[cols.len() - 1].trim().parse::<i64>() else {
+            if i == 0 {
+                continue; // header
+            }
+            return Err(Error::invalid(
+                "qrels",
+                format!("line {}: score is not a number", i + 1),
+            ));
+        };
+        if score > 0 {
+            q.entry(cols[0].trim().to_string())
+                .or_default()
+                .insert(cols[cols.len() - 2].trim().to_string(), score);
+        }
+    }
+    Ok(q)
+}
+
+#[derive(Deserialize)]
+struct RawQuery {
+    #[serde(rename = "_id")]
+    id: serde_json::Value,
+    text: String,
+}
+
+/// Read BEIR `queries.jsonl` into (id, text).
+pub fn parse_queries(text: &str) -> Result<Vec<(String, String)>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let q: RawQuery = serde_json::from_str(l)
+                .map_err(|e| Error::invalid("queries", format!("line {}: {e}", i + 1)))?;
+            let id = match q.id {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            Ok((id, q.text))
+        })
+        .collect()
+}
+
+/// Quality figures of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Metrics {
+    /// Mean nDCG@10.
+    pub ndcg10: f64,
+    /// Mean Recall@100.
+    pub recall100: f64,
+    /// Mean reciprocal rank of the first relevant document in the top 10.
+    pub mrr10: f64,
+    /// Queries scored.
+    pub queries: usize,
+}
+
+/// Score ranked document ids per query against `qrels` (queries without
+/// judgements are skipped).
+pub fn score(run: &[(String, Vec<String>)], qrels: &Qrels) -> Metrics {
+    let mut m = Metrics::default();
+    for (qid, docs) in run {
+        let Some(rel) = qrels.get(qid) else { continue };
+        m.queries += 1;
+        let dcg: f64 = docs
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(i, d)| rel.get(d).copied().unwrap_or(0) as f64 / ((i + 2) as f64).log2())
+            .sum();
+        let mut ideal: Vec<i64> = rel.values().copied().collect();
+        ideal.sort_unstable_by(|a, b| b.cmp(a));
+        let idcg: f64 = ideal
+            .iter()
+            .take(10)
+            .enumerate()
+            .map(|(i, &g)| g as f64 / ((i + 2) as f64).log2())
+            .sum();
+        if idcg > 0.0 {
+            m.ndcg10 += dcg / idcg;
+        }
+        let found = docs
+            .iter()
+            .take(100)
+            .filter(|d| rel.contains_key(*d))
+            .count();
+        m.recall100 += found as f64 / rel.len() as f64;
+        if let Some(r) = docs.iter().take(10).position(|d| rel.contains_key(d)) {
+            m.mrr10 += 1.0 / (r + 1) as f64;
+        }
+    }
+    if m.queries > 0 {
+        let n = m.queries as f64;
+        m.ndcg10 /= n;
+        m.recall100 /= n;
+        m.mrr10 /= n;
+    }
+    m
+}
+
+/// Document ids from ranked passage episode ids (`<show>/<doc id>`), best
+/// passage first, each document once.
+pub fn docs_from_passages<'a>(episode_ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for e in episode_ids {
+        let doc = e.rsplit('/').next().unwrap_or(e);
+        if seen.insert(doc.to_string()) {
+            out.push(doc.to_string());
+        }
+    }
+    out
+}
+
+/// One labelled moment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Moment {
+    /// What a listener would type.
+    pub query: String,
+    /// The file, relative to the corpus root.
+    pub file: String,
+    /// Window start, seconds.
+    pub start_s: f64,
+    /// Window end, seconds.
+    pub end_s: f64,
+    /// `paraphrase` or `keyword`, when labelled.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// Read a moments JSON Lines file.
+pub fn parse_moments(text: &str) -> Result<Vec<Moment>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::invalid("moments", format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// A hit as the moment scorer needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MomentHit {
+    /// Source path as indexed.
+    pub path: String,
+    /// Start, ms.
+    pub start_ms: Option<u64>,
+    /// End, ms.
+    pub end_ms: Option<u64>,
+}
+
+/// Tolerance around a moment's window, ms.
+pub const MOMENT_SLACK_MS: f64 = 30_000.0;
+
+/// Whether `hit` answers `m`.
+pub fn hit_matches(m: &Moment, hit: &MomentHit) -> bool {
+    let file: String = m.file.nfc().collect();
+    let path: String = hit.path.replace('\\', "/").nfc().collect();
+    let same_file = path == file || path.ends_with(&format!("/{file}"));
+    if !same_file {
+        return false;
+    }
+    let (lo, hi) = (
+        m.start_s * 1000.0 - MOMENT_SLACK_MS,
+        m.end_s * 1000.0 + MOMENT_SLACK_MS,
+    );
+    match (hit.start_ms, hit.end_ms) {
+        (Some(s), Some(e)) => (s as f64) < hi && (e as f64) > lo,
+        (Some(s), None) => (s as f64) < hi && (s as f64) > lo,
+        _ => false,
+    }
+}
+
+/// Moment figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MomentMetrics {
+    /// Share of queries answered by the first hit.
+    pub success1: f64,
+    /// ... in the top 5.
+    pub success5: f64,
+    /// ... in the top 10.
+    pub success10: f64,
+    /// Mean reciprocal rank within the top 10.
+    pub mrr10: f64,
+    /// Queries scored.
+    pub queries: usize,
+}
+
+/// Score hits (in rank order) for each moment.
+pub fn score_moments(moments: &[Moment], hits: &[Vec<MomentHit>]) -> MomentMetrics {
+    let mut m = MomentMetrics::default();
+    for (moment, hs) in moments.iter().zip(hits) {
+        m.queries += 1;
+        if let Some(r) = hs.iter().take(10).position(|h| hit_matches(moment, h)) {
+            m.success1 += f64::from(r < 1);
+            m.success5 += f64::from(r < 5);
+            m.success10 += 1.0;
+            m.mrr10 += 1.0 / (r + 1) as f64;
+        }
+    }
+    if m.queries > 0 {
+        let n = m.queries as f64;
+        m.success1 /= n;
+        m.success5 /= n;
+        m.success10 /= n;
+        m.mrr10 /= n;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qrels_with_header_and_crlf() {
+        let q = parse_qrels(
+            "query-id\tcorpus-id\tscore\r\n1\t31715818\t1\r\n1\t999\t0\r\n3\t14717500\t2\r\n",
+        )
+        .unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q["3"]["14717500"], 2);
+        assert!(!q["1"].contains_key("999"));
+    }
+
+    #[test]
+    fn metrics_by_hand() {
+        let mut qrels = Qrels::new();
+        qrels.insert(
+            "q1".into(),
+            [("a".to_string(), 1), ("b".to_string(), 1)]
+                .into_iter()
+                .collect(),
+        );
+        qrels.insert("q2".into(), [("z".to_string(), 1)].into_iter().collect());
+        let run = vec![
+            (
+                "q1".to_string(),
+                vec!["x".to_string(), "a".to_string(), "b".to_string()],
+            ),
+            ("q2".to_string(), vec!["y".to_string()]),
+            ("q3".to_string(), vec!["a".to_string()]),
+        ];
+        let m = score(&run, &qrels);
+        assert_eq!(m.queries, 2);
+        let dcg = 1.0 / 3f64.log2() + 1.0 / 4f64.log2();
+        let idcg = 1.0 + 1.0 / 3f64.log2();
+        assert!((m.ndcg10 - dcg / idcg / 2.0).abs() < 1e-12);
+        assert!((m.recall100 - 0.5).abs() < 1e-12);
+        assert!((m.mrr10 - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn docs_deduplicate_passages() {
+        let d = docs_from_passages(["beir/1", "beir/2", "beir/1", "beir/3"]);
+        assert_eq!(d, vec!["1", "2", "3"]);
+    }
+
+    #[test]
+    fn moment_matching() {
+        let m = Moment {
+            query: "q".into(),
+            file: "show/a b.vtt".into(),
+            start_s: 100.0,
+            end_s: 160.0,
+            kind: None,
+        };
+        let h = |p: &str, s: u64, e: u64| MomentHit {
+            path: p.into(),
+            start_ms: Some(s),
+            end_ms: Some(e),
+        };
+        assert!(
+            hit_matches(&m, &h("../corpus/show/a b.vtt", 40_000, 75_000)),
+            "within 30 s before"
+        );
+        assert!(!hit_matches(
+            &m,
+            &h("../corpus/show/a b.vtt", 10_000, 69_000)
+        ));
+        assert!(!hit_matches(
+            &m,
+            &h("../corpus/xshow/a b.vtt", 100_000, 120_000)
+        ));
+        let nfd = MomentHit {
+            path: "show/Cisse\u{301}.vtt".into(),
+            start_ms: Some(0),
+            end_ms: Some(1),
+        };
+        let m2 = Moment {
+            file: "show/Cissé.vtt".into(),
+            start_s: 0.0,
+            end_s: 1.0,
+            ..m.clone()
+        };
+        assert!(hit_matches(&m2, &nfd));
+        let s = score_moments(
+            &[m.clone(), m],
+            &[
+                vec![h("x", 0, 1), h("show/a b.vtt", 120_000, 130_000)],
+                vec![],
+            ],
+        );
+        assert_eq!(s.queries, 2);
+        assert_eq!(s.success1, 0.0);
+        assert_eq!(s.success5, 0.5);
+        assert_eq!(s.mrr10, 0.25);
+    }
+}
