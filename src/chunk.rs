@@ -331,7 +331,8 @@ pub fn units(
 /// let chunks = split("show/ep", &cues, &cfg, |s: &str| s.split_whitespace().count());
 /// let texts: Vec<_> = chunks.iter().map(|c| c.text.as_str()).collect();
 /// assert_eq!(texts, ["One two three.", "Four five six. Seven."]);
-/// assert_eq!(chunks[1].start_ms, Some(2_000));
+/// // "Four" starts at character 15 of 29 in a 4-second cue.
+/// assert_eq!(chunks[1].start_ms, Some(4_000 * 15 / 29));
 /// ```
 pub fn split(
     episode_id: &str,

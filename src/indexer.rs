@@ -524,7 +524,17 @@ pub fn run(
         report.embed_secs += te.elapsed().as_secs_f64();
         for (t, chunks) in batch {
             let vecs: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
-            let stored: Vec<StoredChunk> = chunks.iter().map(|c| stored(&t.episode, c)).collect();
+            let mut stored: Vec<StoredChunk> =
+                chunks.iter().map(|c| stored(&t.episode, c)).collect();
+            for (i, st) in stored.iter_mut().enumerate() {
+                let lo = i.saturating_sub(1);
+                let hi = (i + 2).min(chunks.len());
+                st.context = chunks[lo..hi]
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            }
             let key = key_of(&t.episode.path);
             let entry = EpisodeEntry {
                 file: key,
@@ -623,5 +633,6 @@ fn stored(e: &Episode, c: &chunk::Chunk) -> StoredChunk {
         url: e.meta.url.clone(),
         path: e.path.to_string_lossy().into_owned(),
         noncontent: 0,
+        context: String::new(),
     }
 }

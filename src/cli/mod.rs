@@ -90,7 +90,10 @@ pub struct EvalArgs {
     /// Modes to score (repeatable) [default: keyword, semantic, hybrid].
     #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Vec<ModeArg>,
-    /// RRF constant k.
+    /// How hybrid mode fuses the arms.
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub fusion: Option<FusionArg>,
+    /// RRF constant k (with --fusion rrf).
     #[arg(long, value_name = "K")]
     pub rrf_k: Option<f32>,
     /// RRF weight of the keyword arm (the semantic arm has weight 1).
@@ -99,6 +102,15 @@ pub struct EvalArgs {
     /// Candidates per arm.
     #[arg(long, value_name = "NUM")]
     pub depth: Option<usize>,
+    /// Keyword arm: weight of the passage text.
+    #[arg(long, value_name = "W")]
+    pub text_weight: Option<f32>,
+    /// Keyword arm: weight of the passage with its neighbours.
+    #[arg(long, value_name = "W")]
+    pub context_weight: Option<f32>,
+    /// Keyword arm: weight of the episode title.
+    #[arg(long, value_name = "W")]
+    pub title_weight: Option<f32>,
     /// Print each moment's rank (moments only).
     #[arg(long)]
     pub per_query: bool,
@@ -165,6 +177,24 @@ pub enum ModeArg {
     Semantic,
 }
 
+/// `--fusion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FusionArg {
+    /// Convex combination of min-max normalised scores (default).
+    Convex,
+    /// Reciprocal rank fusion.
+    Rrf,
+}
+
+impl From<FusionArg> for podsift::rank::Fusion {
+    fn from(f: FusionArg) -> Self {
+        match f {
+            FusionArg::Convex => podsift::rank::Fusion::Convex,
+            FusionArg::Rrf => podsift::rank::Fusion::Rrf,
+        }
+    }
+}
+
 /// Filters shared by commands that return passages.
 #[derive(Debug, Args, Clone, Default)]
 pub struct FilterArgs {
@@ -206,6 +236,9 @@ pub struct SearchArgs {
     /// Read one query per line from stdin and answer each (model loaded once).
     #[arg(long)]
     pub stdin: bool,
+    /// How hybrid mode fuses the arms.
+    #[arg(long, value_enum, default_value_t = FusionArg::Convex, value_name = "HOW")]
+    pub fusion: FusionArg,
     /// Filters.
     #[command(flatten)]
     pub filters: FilterArgs,

@@ -17,14 +17,38 @@ use crate::chunk::ChunkId;
 use crate::error::Result;
 use crate::store::{text, Store};
 
-/// Weight of title matches relative to passage text.
-pub const TITLE_BOOST: f32 = 0.3;
-
 /// Longest query, in terms, that is scored (the rest is ignored).
 pub const MAX_TERMS: usize = 64;
 
+/// Field weights of the keyword arm. A passage's score is the sum over
+/// query terms of BM25 in its own text, in its neighbourhood (the passage
+/// with the one before and after: a match spread over adjacent passages
+/// still scores, and a short passage is not penalised for the words its
+/// neighbours said) and in the episode title. Chosen with `podsift eval` on
+/// SciFact and the podcast moments (see BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// The passage's own text.
+    pub text: f32,
+    /// Passage plus neighbours.
+    pub context: f32,
+    /// Episode title.
+    pub title: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            text: 0.5,
+            context: 1.0,
+            title: 0.3,
+        }
+    }
+}
+
 /// The scoring query for `query`, or `None` when it has no searchable term.
-pub fn query(store: &Store, query: &str) -> Option<Box<dyn Query>> {
+pub fn query(store: &Store, query: &str, w: &Weights) -> Option<Box<dyn Query>> {
+    let (text_boost, context_boost, title_boost) = (w.text, w.context, w.title);
     let f = store.fields();
     let mut terms = text::terms(store.index(), text::ANALYZER, query);
     terms.truncate(MAX_TERMS);
@@ -37,21 +61,38 @@ pub fn query(store: &Store, query: &str) -> Option<Box<dyn Query>> {
     for t in &terms {
         clauses.push((
             Occur::Should,
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.text, t),
-                IndexRecordOption::WithFreqs,
-            )),
-        ));
-        clauses.push((
-            Occur::Should,
             Box::new(BoostQuery::new(
                 Box::new(TermQuery::new(
-                    Term::from_field_text(f.title, t),
+                    Term::from_field_text(f.text, t),
                     IndexRecordOption::WithFreqs,
                 )),
-                TITLE_BOOST,
+                text_boost,
             )),
         ));
+        if context_boost > 0.0 {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.context, t),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    context_boost,
+                )),
+            ));
+        }
+        if title_boost > 0.0 {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.title, t),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    title_boost,
+                )),
+            ));
+        }
     }
     Some(Box::new(BooleanQuery::new(clauses)))
 }
@@ -62,8 +103,9 @@ pub fn search(
     q: &str,
     filter: Option<&dyn Query>,
     limit: usize,
+    weights: &Weights,
 ) -> Result<Vec<Ranked>> {
-    let Some(scoring) = query(store, q) else {
+    let Some(scoring) = query(store, q, weights) else {
         return Ok(Vec::new());
     };
     let full: Box<dyn Query> = match filter {

@@ -35,6 +35,9 @@ pub struct Fused {
 }
 
 /// The RRF constant of the paper.
+///
+/// (RRF is kept as an option; [`convex`] is the default, chosen by `podsift
+/// eval`: see BENCHMARKS.md.)
 pub const DEFAULT_K: f32 = 60.0;
 
 /// Fuse ranked lists with weights (one per list).
@@ -65,6 +68,49 @@ pub fn rrf(lists: &[&[Ranked]], weights: &[f32], k: f32) -> Vec<Fused> {
             });
             e.score += w / (k + rank as f32);
             e.arms[arm] = Some((rank, r.score));
+        }
+    }
+    let mut out: Vec<Fused> = by_id.into_values().collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| best_rank(a).cmp(&best_rank(b)))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
+/// Convex combination of min-max normalised scores (as Meilisearch and txtai
+/// fuse): each arm's scores are scaled to 0..1 over its candidates, and
+/// `score = Σ_arm w_arm * norm_arm(d)`, an arm that missed `d` adding 0.
+/// Ties are broken like [`rrf`].
+pub fn convex(lists: &[&[Ranked]], weights: &[f32]) -> Vec<Fused> {
+    let mut by_id: HashMap<ChunkId, Fused> = HashMap::new();
+    for (arm, list) in lists.iter().enumerate() {
+        let w = weights.get(arm).copied().unwrap_or(1.0);
+        let (lo, hi) = list
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), r| {
+                (lo.min(r.score), hi.max(r.score))
+            });
+        // One candidate, or all equal: each gets the full weight.
+        let span = hi - lo;
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in list.iter().enumerate() {
+            if !seen.insert(r.id) {
+                continue;
+            }
+            let e = by_id.entry(r.id).or_insert_with(|| Fused {
+                id: r.id,
+                score: 0.0,
+                arms: vec![None; lists.len()],
+            });
+            e.score += if span > 1e-6 {
+                w * (r.score - lo) / span
+            } else {
+                w
+            };
+            e.arms[arm] = Some((i + 1, r.score));
         }
     }
     let mut out: Vec<Fused> = by_id.into_values().collect();

@@ -42,6 +42,9 @@ pub struct Fields {
     pub speaker: Field,
     /// Passage text (stemmed text, stored).
     pub text: Field,
+    /// The passage with its neighbours before and after (stemmed, indexed
+    /// only): a keyword match spread over adjacent passages still scores.
+    pub context: Field,
     /// Start in ms (absent when untimed).
     pub start_ms: Field,
     /// End in ms (absent when untimed).
@@ -84,7 +87,15 @@ pub fn schema() -> (Schema, Fields) {
         show: b.add_text_field("show", STRING | STORED | FAST),
         title: b.add_text_field("title", stemmed.clone()),
         speaker: b.add_text_field("speaker", names),
-        text: b.add_text_field("text", stemmed),
+        text: b.add_text_field("text", stemmed.clone()),
+        context: b.add_text_field(
+            "context",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(ANALYZER)
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
         start_ms: b.add_u64_field("start_ms", stored_num.clone()),
         end_ms: b.add_u64_field("end_ms", stored_num.clone()),
         seq: b.add_u64_field("seq", INDEXED | STORED | FAST),
@@ -165,6 +176,8 @@ pub struct StoredChunk {
     pub path: String,
     /// Non-content score 0..=1000.
     pub noncontent: u64,
+    /// Neighbouring passages' text, indexed with this one (not stored).
+    pub context: String,
 }
 
 impl StoredChunk {
@@ -184,6 +197,9 @@ impl StoredChunk {
             d.add_text(f.speaker, s);
         }
         d.add_text(f.text, &self.text);
+        if !self.context.is_empty() {
+            d.add_text(f.context, &self.context);
+        }
         if let Some(v) = self.start_ms {
             d.add_u64(f.start_ms, v);
         }
@@ -232,6 +248,7 @@ impl StoredChunk {
             url: text(f.url),
             path: text(f.path).unwrap_or_default(),
             noncontent: num(f.noncontent).unwrap_or(0),
+            context: String::new(),
         }
     }
 }
@@ -279,6 +296,7 @@ mod tests {
             url: None,
             path: "a/b.vtt".into(),
             noncontent: 0,
+            context: String::new(),
         };
         let doc = c.to_doc(&f);
         let _ = schema;

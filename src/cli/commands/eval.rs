@@ -68,6 +68,12 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             keyword_weight: args.keyword_weight.unwrap_or(d.keyword_weight),
             depth: args.depth.unwrap_or(0),
             merge_moments: merge,
+            fusion: args.fusion.map(Into::into).unwrap_or(d.fusion),
+            weights: podsift::rank::bm25::Weights {
+                text: args.text_weight.unwrap_or(d.weights.text),
+                context: args.context_weight.unwrap_or(d.weights.context),
+                title: args.title_weight.unwrap_or(d.weights.title),
+            },
             ..d
         }
     };

@@ -61,6 +61,7 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
         mode,
         limit: args.limit,
         filters: config::filters(&args.filters, &episodes)?,
+        fusion: args.fusion.into(),
         ..SearchOptions::default()
     };
     let stdout = std::io::stdout();
