@@ -41,6 +41,8 @@ const COMMIT_ROWS: usize = 4096;
 const COMMIT_EVERY: Duration = Duration::from_secs(120);
 /// Passages embedded per batch of episodes.
 const EMBED_BATCH_ROWS: usize = 512;
+/// Rough transcript bytes per passage, to size batches before parsing.
+const BYTES_PER_PASSAGE: usize = 900;
 
 /// Something worth telling the user while indexing.
 #[derive(Debug)]
@@ -161,10 +163,15 @@ fn key_of(path: &Path) -> String {
 
 /// Read and parse one candidate into a transcript, with its metadata.
 fn load(c: &Candidate, meta: &mut ShowMeta) -> Result<Transcript> {
+    load_with(c, meta.lookup(&c.root, &c.path))
+}
+
+/// [`load`] with the show-level metadata already looked up.
+fn load_with(c: &Candidate, meta: crate::transcript::EpisodeMeta) -> Result<Transcript> {
     let episode = Episode {
         id: c.episode_id.clone(),
         show: c.show.clone(),
-        meta: meta.lookup(&c.root, &c.path),
+        meta,
         path: c.path.clone(),
         format: c.format,
     };
@@ -472,37 +479,62 @@ pub fn run(
     let mut show_meta = ShowMeta::default();
     let mut i = 0;
     while i < todo.len() {
-        // Gather episodes until the batch holds enough passages.
-        let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
-        let mut rows = 0;
-        while i < todo.len() && rows < EMBED_BATCH_ROWS {
+        // Take sources until their estimated passages fill a batch, then
+        // read, parse and chunk them in parallel (token counting is the
+        // costly part), keeping their order.
+        let mut taken: Vec<Source> = Vec::new();
+        let mut estimate = 0;
+        while i < todo.len() && estimate < EMBED_BATCH_ROWS {
             let source = std::mem::replace(&mut todo[i], Source::Done);
             i += 1;
-            let loaded = match source {
-                Source::File { id, key } => {
-                    let Some(c) = candidates.get(&key) else {
-                        continue;
-                    };
-                    load(c, &mut show_meta).map(|mut t| {
-                        t.episode.id = id;
-                        t
-                    })
+            estimate += match &source {
+                Source::File { key, .. } => candidates
+                    .get(key)
+                    .map_or(1, |c| (c.size as usize / BYTES_PER_PASSAGE).max(1)),
+                Source::Doc(t) => {
+                    t.cues.iter().map(|c| c.text.len()).sum::<usize>() / BYTES_PER_PASSAGE + 1
                 }
-                Source::Doc(t) => Ok(*t),
-                Source::Done => continue,
+                Source::Done => 0,
             };
-            match loaded {
-                Ok(t) => {
+            taken.push(source);
+        }
+        let meta = std::sync::Mutex::new(&mut show_meta);
+        let loaded: Vec<Result<(Transcript, Vec<chunk::Chunk>)>> = taken
+            .into_par_iter()
+            .filter_map(|source| {
+                let t = match source {
+                    Source::File { id, key } => {
+                        let c = candidates.get(&key)?;
+                        let episode_meta = {
+                            let mut m = meta.lock().unwrap_or_else(|p| p.into_inner());
+                            m.lookup(&c.root, &c.path)
+                        };
+                        load_with(c, episode_meta).map(|mut t| {
+                            t.episode.id = id;
+                            t
+                        })
+                    }
+                    Source::Doc(t) => Ok(*t),
+                    Source::Done => return None,
+                };
+                Some(t.map(|t| {
+                    let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
+                        embedder.count_tokens(s)
+                    });
+                    (t, chunks)
+                }))
+            })
+            .collect();
+        let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
+        for item in loaded {
+            match item {
+                Ok((t, chunks)) => {
                     for w in &t.warnings {
                         on_event(Event::Warning {
                             path: &t.episode.path,
                             warning: w,
                         });
                     }
-                    let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
-                        embedder.count_tokens(s)
-                    });
-                    rows += chunks.len();
                     batch.push((t, chunks));
                 }
                 Err(e) => {
