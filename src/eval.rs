@@ -249,6 +249,216 @@ pub fn score_moments(moments: &[Moment], hits: &[Vec<MomentHit>]) -> MomentMetri
     m
 }
 
+/// A hand-labelled window: `ad` (not content) or `content`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AdLabel {
+    /// File, relative to the corpus root.
+    pub file: String,
+    /// Window start, seconds.
+    pub start_s: f64,
+    /// Window end, seconds.
+    pub end_s: f64,
+    /// `ad` or `content`.
+    pub label: String,
+    /// Finer kind (sponsor, intro, outro, ...).
+    #[serde(default)]
+    pub kind: String,
+}
+
+/// Read ad labels.
+pub fn parse_ad_labels(text: &str) -> Result<Vec<AdLabel>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::invalid("ads", format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// Detector figures over labelled passages.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AdMetrics {
+    /// TP / (TP + FP).
+    pub precision: f64,
+    /// TP / (TP + FN).
+    pub recall: f64,
+    /// Harmonic mean.
+    pub f1: f64,
+    /// Passages labelled ad.
+    pub labelled_ad: usize,
+    /// Passages labelled content.
+    pub labelled_content: usize,
+    /// Ads flagged.
+    pub tp: usize,
+    /// Content flagged.
+    pub fp: usize,
+    /// Ads missed.
+    pub fn_: usize,
+    /// Share of labelled passages where the stored (index-time) decision
+    /// equals the recomputed one.
+    pub stored_agreement: f64,
+    /// The decision threshold (0..=1000).
+    pub threshold: u64,
+}
+
+/// Score the non-content detector: a passage is labelled `ad` (`content`)
+/// when at least half of its time span lies inside an `ad` (`content`)
+/// window; others are not scored. Scores are recomputed from the stored text
+/// and vector with the current detector (so it can be tuned without
+/// re-indexing), smoothed per episode as at index time.
+pub fn score_ads(
+    store: &crate::store::Store,
+    detector: &crate::insight::noncontent::Detector,
+    labels: &[AdLabel],
+    dump: bool,
+) -> Result<AdMetrics> {
+    use crate::rank::NONCONTENT_THRESHOLD as T;
+    let mut by_file: HashMap<&str, Vec<&AdLabel>> = HashMap::new();
+    for l in labels {
+        by_file.entry(l.file.as_str()).or_default().push(l);
+    }
+    let mut m = AdMetrics {
+        threshold: T,
+        ..AdMetrics::default()
+    };
+    let mut agree = 0usize;
+    // Repetition across the episodes of each show that has labels.
+    let mut rep: HashMap<u64, f32> = HashMap::new();
+    let shows: HashSet<String> = store
+        .state()
+        .episodes
+        .values()
+        .filter(|e| {
+            let p: String = store
+                .state()
+                .files
+                .get(&e.file)
+                .map(|f| f.path.nfc().collect())
+                .unwrap_or_default();
+            by_file
+                .keys()
+                .any(|f| p.ends_with(&format!("/{}", f.nfc().collect::<String>())))
+        })
+        .map(|e| e.show.clone())
+        .collect();
+    for show in shows {
+        let ps = store.show_passages(&show)?;
+        let input: Vec<(u64, &str)> = ps
+            .iter()
+            .map(|c| {
+                (
+                    crate::store::vectors::episode_key(&c.episode),
+                    c.text.as_str(),
+                )
+            })
+            .collect();
+        let r = crate::insight::noncontent::repetition(&input, 2);
+        for (c, v) in ps.iter().zip(r) {
+            rep.insert(c.id, v);
+        }
+    }
+    let mut files: Vec<&&str> = by_file.keys().collect();
+    files.sort();
+    for file in files {
+        let ls = &by_file[*file];
+        let want: String = file.nfc().collect();
+        let Some((episode, _)) = store.state().episodes.iter().find(|(_, e)| {
+            let p: String = store
+                .state()
+                .files
+                .get(&e.file)
+                .map(|f| f.path.nfc().collect())
+                .unwrap_or_default();
+            p == want || p.ends_with(&format!("/{want}"))
+        }) else {
+            continue;
+        };
+        let chunks = store.episode_range(episode, 0, u64::MAX - 1)?;
+        let mut base: Vec<u64> = Vec::with_capacity(chunks.len());
+        let mut reps: Vec<f32> = Vec::with_capacity(chunks.len());
+        let mut parts = Vec::with_capacity(chunks.len());
+        for c in &chunks {
+            let v = store.vector(c.chunk_id()).unwrap_or(&[]);
+            let p = detector.parts(&c.text, v);
+            let r = rep.get(&c.id).copied().unwrap_or(0.0);
+            base.push((p.score * 1000.0).round() as u64);
+            reps.push(r);
+            parts.push((p, r));
+        }
+        let scores = crate::insight::noncontent::finalize(&base, &reps, T);
+        for (i, c) in chunks.iter().enumerate() {
+            let (Some(s), Some(e)) = (c.start_ms, c.end_ms) else {
+                continue;
+            };
+            let len = (e.saturating_sub(s)).max(1) as f64;
+            let inside = |l: &AdLabel| {
+                let lo = (l.start_s * 1000.0).max(s as f64);
+                let hi = (l.end_s * 1000.0).min(e as f64);
+                (hi - lo).max(0.0)
+            };
+            let ad: f64 = ls
+                .iter()
+                .filter(|l| l.label == "ad")
+                .map(|l| inside(l))
+                .sum();
+            let content: f64 = ls
+                .iter()
+                .filter(|l| l.label == "content")
+                .map(|l| inside(l))
+                .sum();
+            let label = if ad * 2.0 >= len {
+                "ad"
+            } else if content * 2.0 >= len {
+                "content"
+            } else {
+                continue;
+            };
+            let flagged = scores[i] >= T;
+            agree += usize::from((c.noncontent >= T) == flagged);
+            match (label, flagged) {
+                ("ad", true) => m.tp += 1,
+                ("ad", false) => m.fn_ += 1,
+                (_, true) => m.fp += 1,
+                _ => {}
+            }
+            if label == "ad" {
+                m.labelled_ad += 1;
+            } else {
+                m.labelled_content += 1;
+            }
+            if dump {
+                let kind = ls
+                    .iter()
+                    .filter(|l| inside(l) > 0.0)
+                    .map(|l| l.kind.as_str())
+                    .next()
+                    .unwrap_or("");
+                eprintln!(
+                    "{label}\t{kind}\t{:.3}\t{:.3}\t{:.3}\t{}\t{file}\t{}\t{}",
+                    parts[i].0.cues,
+                    parts[i].0.similarity,
+                    parts[i].1,
+                    scores[i],
+                    s / 1000,
+                    c.text.chars().take(100).collect::<String>()
+                );
+            }
+        }
+    }
+    let n = m.labelled_ad + m.labelled_content;
+    m.precision = m.tp as f64 / (m.tp + m.fp).max(1) as f64;
+    m.recall = m.tp as f64 / (m.tp + m.fn_).max(1) as f64;
+    m.f1 = if m.precision + m.recall > 0.0 {
+        2.0 * m.precision * m.recall / (m.precision + m.recall)
+    } else {
+        0.0
+    };
+    m.stored_agreement = agree as f64 / n.max(1) as f64;
+    Ok(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@
 //! callback and skipped; if it was indexed before, its last good version
 //! stays. The library prints nothing: the caller renders events.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -30,8 +30,11 @@ use crate::embed::Embedder;
 use crate::error::{Error, ParseErrorKind, Result};
 use crate::ingest::showmeta::ShowMeta;
 use crate::ingest::{self, walk::Candidate, Format};
+use crate::insight::noncontent::{self, Detector};
+use crate::rank::NONCONTENT_THRESHOLD;
 use crate::store::state::{EpisodeEntry, FileEntry, Outcome};
 use crate::store::text::StoredChunk;
+use crate::store::Store;
 use crate::store::Writer;
 use crate::transcript::{Episode, Transcript, Warning};
 
@@ -96,6 +99,10 @@ pub struct Report {
     pub embed_secs: f64,
     /// Seconds in all.
     pub total_secs: f64,
+    /// Seconds spent re-scoring non-content across episodes.
+    pub noncontent_secs: f64,
+    /// Passages whose non-content score changed in that pass.
+    pub noncontent_updated: usize,
 }
 
 impl Report {
@@ -188,6 +195,8 @@ pub fn run(
 ) -> Result<Report> {
     let t0 = Instant::now();
     let mut report = Report::default();
+    let detector = Detector::new(embedder)?;
+    let mut touched_shows: BTreeSet<String> = BTreeSet::new();
     let mut found = ingest::walk::walk(roots);
     if !opts.exclude.is_empty() {
         found.candidates.retain(|c| {
@@ -442,6 +451,7 @@ pub fn run(
             }
             Some(_) => {}
             None => {
+                touched_shows.insert(entry.show.clone());
                 writer.remove_episode(id);
                 report.removed += 1;
             }
@@ -567,6 +577,19 @@ pub fn run(
                     .collect::<Vec<_>>()
                     .join(" ");
             }
+            // Non-content scores from the passages alone; repetition across
+            // episodes is added by `refresh_noncontent` once the run is in.
+            let base: Vec<u64> = stored
+                .iter()
+                .zip(&vecs)
+                .map(|(c, v)| detector.score(&c.text, v))
+                .collect();
+            let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
+            for ((c, b), sc) in stored.iter_mut().zip(&base).zip(&scores) {
+                c.noncontent_base = *b;
+                c.noncontent = *sc;
+            }
+            touched_shows.insert(t.episode.show.clone());
             let key = key_of(&t.episode.path);
             let entry = EpisodeEntry {
                 file: key,
@@ -575,7 +598,10 @@ pub fn run(
                 date: t.episode.meta.date.clone(),
                 url: t.episode.meta.url.clone(),
                 chunks: chunks.len() as u64,
-                noncontent: 0,
+                noncontent: scores
+                    .iter()
+                    .filter(|s| **s >= NONCONTENT_THRESHOLD)
+                    .count() as u64,
                 duration_ms: t.duration_ms(),
                 added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             };
@@ -594,12 +620,85 @@ pub fn run(
         }
     }
     let files_changed = writer.state().files != old_files;
-    if report.changed() || files_changed || writer.pending_rows() > 0 {
+    if report.changed() || files_changed || writer.is_dirty() {
         let generation = writer.commit()?;
         on_event(Event::Committed { generation });
     }
+    if !touched_shows.is_empty() {
+        let t = Instant::now();
+        let changed = refresh_noncontent(writer, &touched_shows)?;
+        if changed > 0 {
+            let generation = writer.commit()?;
+            on_event(Event::Committed { generation });
+        }
+        report.noncontent_secs = t.elapsed().as_secs_f64();
+        report.noncontent_updated = changed;
+    }
     report.total_secs = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Re-score the non-content of every passage of `shows` with repetition
+/// across episodes (sponsor reads, intros and outros repeat), and replace the
+/// passages whose score changed. Returns how many changed.
+fn refresh_noncontent(writer: &mut Writer, shows: &BTreeSet<String>) -> Result<usize> {
+    let store = Store::open_data(writer.root(), writer.data_dir().to_path_buf())?;
+    let mut changed: Vec<StoredChunk> = Vec::new();
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for show in shows {
+        let mut ps = store.show_passages(show)?;
+        ps.sort_by(|a, b| a.episode.cmp(&b.episode).then(a.seq.cmp(&b.seq)));
+        let input: Vec<(u64, &str)> = ps
+            .iter()
+            .map(|c| {
+                (
+                    crate::store::vectors::episode_key(&c.episode),
+                    c.text.as_str(),
+                )
+            })
+            .collect();
+        let rep = noncontent::repetition(&input, 2);
+        let mut i = 0;
+        while i < ps.len() {
+            let j = i + ps[i..]
+                .iter()
+                .take_while(|c| c.episode == ps[i].episode)
+                .count();
+            let base: Vec<u64> = ps[i..j].iter().map(|c| c.noncontent_base).collect();
+            let scores = noncontent::finalize(&base, &rep[i..j], NONCONTENT_THRESHOLD);
+            counts.insert(
+                ps[i].episode.clone(),
+                scores
+                    .iter()
+                    .filter(|s| **s >= NONCONTENT_THRESHOLD)
+                    .count() as u64,
+            );
+            for k in i..j {
+                if ps[k].noncontent != scores[k - i] {
+                    let mut c = ps[k].clone();
+                    c.noncontent = scores[k - i];
+                    let (lo, hi) = (k.saturating_sub(1).max(i), (k + 2).min(j));
+                    c.context = ps[lo..hi]
+                        .iter()
+                        .map(|p| p.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    changed.push(c);
+                }
+            }
+            i = j;
+        }
+    }
+    drop(store);
+    counts.retain(|ep, n| {
+        writer
+            .state()
+            .episodes
+            .get(ep)
+            .is_some_and(|e| e.noncontent != *n)
+    });
+    writer.replace_chunks(&changed, &counts)?;
+    Ok(changed.len())
 }
 
 /// What to index next: an episode file, or a document of a collection.
@@ -665,6 +764,7 @@ fn stored(e: &Episode, c: &chunk::Chunk) -> StoredChunk {
         url: e.meta.url.clone(),
         path: e.path.to_string_lossy().into_owned(),
         noncontent: 0,
+        noncontent_base: 0,
         context: String::new(),
     }
 }

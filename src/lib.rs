@@ -27,6 +27,7 @@
 //! - [`store`]: tantivy schema, vector segments, crash-safe commits.
 //! - [`indexer`]: incremental updates of a store from folders.
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
+//! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
 //! - [`output`]: human and JSON Lines printers.
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
 //! - [`error`]: typed errors.
@@ -39,6 +40,7 @@ pub mod error;
 pub mod eval;
 pub mod indexer;
 pub mod ingest;
+pub mod insight;
 pub mod output;
 pub mod rank;
 pub mod store;

@@ -67,6 +67,13 @@ pub enum Command {
     Show(ShowArgs),
     /// What the index holds: shows, episodes, passages, hours, model.
     Stats,
+    /// Passages from other episodes that say something related.
+    Related(RelatedArgs),
+    /// The top insights of recent episodes, each with related insights.
+    Top(TopArgs),
+    /// Your daily brief: the top insights new since the last brief, for a
+    /// profile of interests, with related insights from the archive.
+    Brief(BriefArgs),
     /// Measure retrieval quality: BEIR queries + qrels, or podcast moments.
     Eval(EvalArgs),
     /// Embed texts with the model (for benchmarks and checks): JSON Lines
@@ -85,8 +92,13 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE", requires = "queries")]
     pub qrels: Option<PathBuf>,
     /// Podcast moments (JSON Lines `{"query", "file", "start_s", "end_s"}`).
-    #[arg(long, value_name = "FILE", required_unless_present = "queries")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["queries", "ads"])]
     pub moments: Option<PathBuf>,
+    /// Hand-labelled non-content windows (JSON Lines `{"file", "start_s",
+    /// "end_s", "label": "ad"|"content"}`): precision and recall of the
+    /// non-content detector.
+    #[arg(long, value_name = "FILE")]
+    pub ads: Option<PathBuf>,
     /// Modes to score (repeatable) [default: keyword, semantic, hybrid].
     #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Vec<ModeArg>,
@@ -242,6 +254,94 @@ pub struct SearchArgs {
     /// Filters.
     #[command(flatten)]
     pub filters: FilterArgs,
+}
+
+/// `podsift related`.
+#[derive(Debug, Args)]
+pub struct RelatedArgs {
+    /// The seed passage's id.
+    #[arg(value_name = "CHUNK_ID", required_unless_present = "file")]
+    pub id: Option<String>,
+    /// Seed by file and time instead: the transcript file as indexed.
+    #[arg(long, value_name = "FILE", requires = "at")]
+    pub file: Option<PathBuf>,
+    /// With --file: the time, HH:MM:SS (or MM:SS, or seconds).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Related passages to return.
+    #[arg(short = 'n', long, default_value_t = 5, value_name = "NUM")]
+    pub limit: usize,
+    /// At most this many from one episode.
+    #[arg(long, default_value_t = 1, value_name = "NUM")]
+    pub per_episode: usize,
+    /// Also allow the seed's episode, beyond this many minutes from the seed.
+    #[arg(long, value_name = "MIN")]
+    pub same_episode_after: Option<u64>,
+    /// Only these shows (repeatable).
+    #[arg(long, value_name = "SHOW")]
+    pub show: Vec<String>,
+    /// Include passages flagged as not content (ads, intros, outros).
+    #[arg(long)]
+    pub include_ads: bool,
+}
+
+/// `podsift top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Episodes added or published since DATE (YYYY-MM-DD, or 7d, 4w, 6m, 1y).
+    #[arg(long, default_value = "7d", value_name = "DATE")]
+    pub since: String,
+    /// Interests to rank by, in your own words (repeatable).
+    #[arg(long = "for", value_name = "INTERESTS")]
+    pub interests: Vec<String>,
+    /// Insights to return.
+    #[arg(short = 'n', long, default_value_t = 5, value_name = "NUM")]
+    pub limit: usize,
+    /// At most this many insights from one episode.
+    #[arg(long, default_value_t = 1, value_name = "NUM")]
+    pub per_episode: usize,
+    /// Related insights per insight.
+    #[arg(long, default_value_t = 3, value_name = "NUM")]
+    pub related: usize,
+    /// Only these shows (repeatable).
+    #[arg(long, value_name = "SHOW")]
+    pub show: Vec<String>,
+}
+
+/// `podsift brief`.
+#[derive(Debug, Args)]
+pub struct BriefArgs {
+    /// The profile (TOML): interests = [...] (required), follow, mute,
+    /// related, n, since.
+    #[arg(long, value_name = "FILE")]
+    pub profile: PathBuf,
+    /// Window: since DATE (YYYY-MM-DD or 1d, 7d, ...) [default: the
+    /// profile's `since`, else since the last brief, else 1d].
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Insights [default: the profile's `n`, else 5].
+    #[arg(short = 'n', long, value_name = "NUM")]
+    pub limit: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BriefFormat::Md)]
+    pub format: BriefFormat,
+    /// Write the brief to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not record what was sent (the next brief may repeat it).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `brief --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BriefFormat {
+    /// Markdown (pastes into email and notes apps).
+    Md,
+    /// One self-contained HTML page.
+    Html,
+    /// JSON Lines.
+    Json,
 }
 
 /// `podsift show`.

@@ -32,6 +32,8 @@ pub struct Human<W: Write> {
     out: W,
     color: bool,
     explain: bool,
+    /// Printing related passages: say why each is related.
+    related: bool,
 }
 
 /// Analysed terms of a text.
@@ -125,6 +127,7 @@ impl<W: Write> Human<W> {
             out,
             color,
             explain,
+            related: false,
         }
     }
 
@@ -141,9 +144,21 @@ impl<W: Write> Human<W> {
         }
     }
 
-    /// Print hits; a line to say there are none.
-    pub fn hits(&mut self, query: &str, hits: &[Hit], summary: &Summary) -> io::Result<()> {
-        let terms = analysed_terms(query);
+    /// Print hits; a line to say there are none. Related passages (`related`)
+    /// also say why they are related.
+    pub fn hits(
+        &mut self,
+        query: &str,
+        related: bool,
+        hits: &[Hit],
+        summary: &Summary,
+    ) -> io::Result<()> {
+        self.related = related;
+        let terms = if related {
+            HashSet::new()
+        } else {
+            analysed_terms(query)
+        };
         for h in hits {
             self.hit(h, &terms)?;
         }
@@ -181,6 +196,15 @@ impl<W: Write> Human<W> {
             tail.push_str(&link);
         }
         writeln!(self.out, "    {}", self.paint(DIM, &tail))?;
+        if self.related {
+            let mut why = format!("similar meaning ({:.2})", h.score);
+            if !h.shared_terms.is_empty() {
+                let terms: Vec<String> =
+                    h.shared_terms.iter().map(|t| format!("\"{t}\"")).collect();
+                why.push_str(&format!("; both mention {}", terms.join(", ")));
+            }
+            writeln!(self.out, "    {}", self.paint(DIM, &why))?;
+        }
         if self.explain {
             let s = &h.signals;
             let arm = |r: Option<usize>, v: Option<f32>| match (r, v) {

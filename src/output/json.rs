@@ -138,7 +138,10 @@ impl<'a> HitJson<'a> {
             url: c.url.as_deref(),
             link: super::deep_link(c.url.as_deref(), hit.start_ms),
             merged: hit.merged.iter().map(|m| m.to_string()).collect(),
-            shared_terms: None,
+            shared_terms: match kind {
+                HitKind::Related { .. } => Some(&hit.shared_terms),
+                HitKind::Hit => None,
+            },
             signals: (&hit.signals).into(),
         }
     }

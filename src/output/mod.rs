@@ -53,7 +53,12 @@ impl<W: Write> Printer<W> {
         summary: &Summary,
     ) -> io::Result<()> {
         match self {
-            Printer::Human(p) => p.hits(query, hits, summary),
+            Printer::Human(p) => p.hits(
+                query,
+                matches!(kind, json::HitKind::Related { .. }),
+                hits,
+                summary,
+            ),
             Printer::Json(p) => p.hits(query, kind, hits, summary),
         }
     }

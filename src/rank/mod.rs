@@ -174,6 +174,8 @@ pub struct Hit {
     pub end_ms: Option<u64>,
     /// Other passages merged into this moment.
     pub merged: Vec<ChunkId>,
+    /// Key terms shared with a seed passage (related passages only).
+    pub shared_terms: Vec<String>,
     /// Signals.
     pub signals: Signals,
 }
@@ -440,6 +442,7 @@ fn assemble(store: &Store, fused: &[fuse::Fused], opts: &SearchOptions) -> Resul
             end_ms: chunk.end_ms,
             chunk,
             merged: Vec::new(),
+            shared_terms: Vec::new(),
             signals,
         });
     }

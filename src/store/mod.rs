@@ -170,12 +170,19 @@ pub struct Store {
     fields: Fields,
     segments: Vec<Segment>,
     by_id: std::sync::OnceLock<HashMap<u64, (u32, u32)>>,
+    flagged: std::sync::OnceLock<HashSet<u64>>,
 }
 
 impl Store {
     /// Open the index at `root`.
     pub fn open(root: &Path) -> Result<Store> {
         let data = current_data(root)?.ok_or_else(|| Error::NoIndex(root.to_path_buf()))?;
+        Store::open_data(root, data)
+    }
+
+    /// Open a given data folder of the index at `root` (a rebuild in
+    /// progress, which `CURRENT` does not name yet).
+    pub fn open_data(root: &Path, data: PathBuf) -> Result<Store> {
         let manifest = Manifest::read(&data.join("manifest.json"), root)?;
         let (index, fields) = open_tantivy(&data, root)?;
         let reader = index
@@ -231,6 +238,7 @@ impl Store {
                 fields,
                 segments,
                 by_id: std::sync::OnceLock::new(),
+                flagged: std::sync::OnceLock::new(),
             });
         }
         unreachable!("the loop returns")
@@ -300,6 +308,35 @@ impl Store {
         map.get(&id.0).map(|&(s, r)| (s as usize, r as usize))
     }
 
+    /// Ids of the passages flagged as not content (ads, intros), read once.
+    pub fn flagged(&self) -> &HashSet<u64> {
+        self.flagged.get_or_init(|| {
+            let searcher = self.searcher();
+            let q = RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_u64(
+                    self.fields.noncontent,
+                    crate::rank::NONCONTENT_THRESHOLD,
+                )),
+                std::ops::Bound::Unbounded,
+            );
+            let mut out = HashSet::new();
+            if let Ok(docs) = searcher.search(&q, &tantivy::collector::DocSetCollector) {
+                for a in docs {
+                    if let Ok(col) = searcher
+                        .segment_reader(a.segment_ord)
+                        .fast_fields()
+                        .u64("chunk_id")
+                    {
+                        if let Some(id) = col.first(a.doc_id) {
+                            out.insert(id);
+                        }
+                    }
+                }
+            }
+            out
+        })
+    }
+
     /// A chunk's vector.
     pub fn vector(&self, id: ChunkId) -> Option<&[f32]> {
         self.locate(id).map(|(s, r)| self.segments[s].vector(r))
@@ -331,6 +368,27 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Every passage of a show (in no particular order).
+    pub fn show_passages(&self, show: &str) -> Result<Vec<StoredChunk>> {
+        let searcher = self.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.show, show),
+            IndexRecordOption::Basic,
+        );
+        let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
+        let mut addrs: Vec<_> = docs.into_iter().collect();
+        addrs.sort();
+        addrs
+            .into_iter()
+            .map(|a| {
+                searcher
+                    .doc::<TantivyDocument>(a)
+                    .map(|d| StoredChunk::from_doc(&d, &self.fields))
+                    .map_err(Error::from)
+            })
+            .collect()
     }
 
     /// Passages of `episode` with `seq` in `from..=to`, in order.
@@ -379,6 +437,7 @@ pub struct Writer {
     writer: IndexWriter,
     pending: Vec<Row>,
     removed_episodes: HashSet<u64>,
+    dirty: bool,
     switch_current: bool,
     _lock: File,
 }
@@ -479,11 +538,44 @@ impl Writer {
             writer,
             pending: Vec::new(),
             removed_episodes: HashSet::new(),
+            dirty: false,
             switch_current,
             _lock: lock,
         };
         w.collect_garbage();
         Ok(w)
+    }
+
+    /// The index folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The data folder being written.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// Replace stored passages in place (same ids, same vectors), e.g. with
+    /// new non-content scores. `noncontent` maps episode id to its new count
+    /// of flagged passages.
+    pub fn replace_chunks(
+        &mut self,
+        chunks: &[StoredChunk],
+        noncontent: &HashMap<String, u64>,
+    ) -> Result<()> {
+        for c in chunks {
+            self.writer
+                .delete_term(Term::from_field_u64(self.fields.chunk_id, c.id));
+            self.writer.add_document(c.to_doc(&self.fields))?;
+        }
+        for (ep, n) in noncontent {
+            if let Some(e) = self.state.episodes.get_mut(ep) {
+                e.noncontent = *n;
+            }
+        }
+        self.dirty = true;
+        Ok(())
     }
 
     /// The manifest of the index being written.
@@ -546,6 +638,11 @@ impl Writer {
         self.pending.len()
     }
 
+    /// Whether anything is staged that a commit would write.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty || !self.pending.is_empty() || !self.removed_episodes.is_empty()
+    }
+
     /// Commit everything staged. Returns the new generation.
     pub fn commit(&mut self) -> Result<u64> {
         let gen = self.state.generation + 1;
@@ -602,6 +699,7 @@ impl Writer {
         self.state = state;
         self.pending.clear();
         self.removed_episodes.clear();
+        self.dirty = false;
         self.manifest.generation = gen;
         self.manifest.counts = self.state.counts();
         self.manifest.write(&self.data.join("manifest.json"))?;

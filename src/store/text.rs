@@ -61,6 +61,9 @@ pub struct Fields {
     pub path: Field,
     /// Non-content score in 0..=1000 (ads, intros), fast for filtering.
     pub noncontent: Field,
+    /// The non-content score from the passage alone (cues and prototype
+    /// similarity), before repetition across episodes and smoothing.
+    pub noncontent_base: Field,
 }
 
 /// Build the schema.
@@ -104,6 +107,7 @@ pub fn schema() -> (Schema, Fields) {
         url: b.add_text_field("url", STORED),
         path: b.add_text_field("path", STORED),
         noncontent: b.add_u64_field("noncontent", INDEXED | STORED | FAST),
+        noncontent_base: b.add_u64_field("noncontent_base", STORED),
     };
     (b.build(), fields)
 }
@@ -176,6 +180,8 @@ pub struct StoredChunk {
     pub path: String,
     /// Non-content score 0..=1000.
     pub noncontent: u64,
+    /// Non-content score of the passage alone, 0..=1000.
+    pub noncontent_base: u64,
     /// Neighbouring passages' text, indexed with this one (not stored).
     pub context: String,
 }
@@ -218,6 +224,7 @@ impl StoredChunk {
         }
         d.add_text(f.path, &self.path);
         d.add_u64(f.noncontent, self.noncontent);
+        d.add_u64(f.noncontent_base, self.noncontent_base);
         d
     }
 
@@ -248,6 +255,7 @@ impl StoredChunk {
             url: text(f.url),
             path: text(f.path).unwrap_or_default(),
             noncontent: num(f.noncontent).unwrap_or(0),
+            noncontent_base: num(f.noncontent_base).unwrap_or(0),
             context: String::new(),
         }
     }
@@ -296,6 +304,7 @@ mod tests {
             url: None,
             path: "a/b.vtt".into(),
             noncontent: 0,
+            noncontent_base: 0,
             context: String::new(),
         };
         let doc = c.to_doc(&f);

@@ -57,7 +57,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
     } else {
         args.mode.iter().copied().map(mode_of).collect()
     };
-    let needs_model = modes.iter().any(|m| m.needs_model());
+    let needs_model = modes.iter().any(|m| m.needs_model()) || args.ads.is_some();
     let (store, embedder) = open(config, needs_model)?;
     let base = |mode: Mode, limit: usize, merge: bool| {
         let d = SearchOptions::default();
@@ -212,6 +212,28 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                     per_q
                 )?;
             }
+        }
+    }
+    if let Some(apath) = &args.ads {
+        let text = std::fs::read_to_string(apath).with_context(|| apath.display().to_string())?;
+        let labels = eval::parse_ad_labels(&text)?;
+        let embedder = embedder.as_ref().context("the detector needs the model")?;
+        let detector = podsift::insight::noncontent::Detector::new(embedder)?;
+        let r = eval::score_ads(&store, &detector, &labels, args.per_query)?;
+        if config.json {
+            let line = serde_json::json!({
+                "set": "ads", "precision": round(r.precision), "recall": round(r.recall), "f1": round(r.f1),
+                "labelled_ad": r.labelled_ad, "labelled_content": r.labelled_content,
+                "true_positive": r.tp, "false_positive": r.fp, "false_negative": r.fn_,
+                "stored_agreement": round(r.stored_agreement), "threshold": r.threshold,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "non-content detector: precision {:.3} recall {:.3} F1 {:.3} (passages labelled ad {}, content {}; TP {} FP {} FN {}; threshold {})",
+                r.precision, r.recall, r.f1, r.labelled_ad, r.labelled_content, r.tp, r.fp, r.fn_, r.threshold
+            )?;
         }
     }
     Ok(Exit::Success)

@@ -1,11 +1,14 @@
 //! One module per subcommand. Each returns the process exit code.
 
+pub mod brief;
 pub mod embed;
 pub mod eval;
 pub mod index;
+pub mod related;
 pub mod search;
 pub mod show;
 pub mod stats;
+pub mod top;
 
 use std::process::ExitCode;
 
@@ -43,6 +46,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Search(args) => search::run(&config, &args),
         Command::Show(args) => show::run(&config, &args),
         Command::Stats => stats::run(&config),
+        Command::Related(args) => related::run(&config, &args),
+        Command::Top(args) => top::run(&config, &args),
+        Command::Brief(args) => brief::run(&config, &args),
         Command::Embed(args) => embed::run(&config, &args),
         Command::Eval(args) => eval::run(&config, &args),
     }

@@ -1,0 +1,111 @@
+//! `podsift brief --profile profile.toml`
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use super::search::open;
+use super::Exit;
+use crate::cli::config::{self, Config};
+use crate::cli::{BriefArgs, BriefFormat};
+use podsift::insight::brief::{self, BriefMeta, BriefState};
+use podsift::insight::top::{top, TopOptions};
+
+/// Run `brief`.
+pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
+    let t0 = std::time::Instant::now();
+    let text = std::fs::read_to_string(&args.profile)
+        .with_context(|| format!("reading profile {}", args.profile.display()))?;
+    let profile =
+        brief::parse_profile(&text).map_err(|e| anyhow::anyhow!(e.located(&args.profile)))?;
+    let (store, embedder) = open(config, true)?;
+    let embedder = embedder.context("the brief needs the model to read your interests")?;
+    let interests = profile
+        .interests
+        .iter()
+        .map(|i| embedder.embed_query(i))
+        .collect::<podsift::error::Result<Vec<_>>>()?;
+    let state_path = BriefState::path_in(&config.index);
+    let mut state = BriefState::load(&state_path)?;
+    // The window: the flag, the profile, the last brief, or one day.
+    let since = match (&args.since, &profile.since, state.last_brief()) {
+        (Some(s), _, _) => config::resolve_date("--since", s)?,
+        (None, Some(s), _) => config::resolve_date("since (profile)", s)?,
+        (None, None, Some(last)) => last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (None, None, None) => config::resolve_date("--since", "1d")?,
+    };
+    let shows: Vec<String> = store
+        .state()
+        .episodes
+        .values()
+        .map(|e| e.show.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let muted: Vec<String> = shows
+        .into_iter()
+        .filter(|s| !profile.wants_show(s))
+        .collect();
+    let covered: HashSet<String> = store
+        .state()
+        .episodes
+        .keys()
+        .filter(|e| state.is_covered(e))
+        .cloned()
+        .collect();
+    let opts = TopOptions {
+        since: Some(since.clone()),
+        interests,
+        limit: args.limit.unwrap_or(profile.n),
+        per_episode: 1,
+        not_shows: muted,
+        exclude_episodes: covered,
+        related: profile.related,
+        ..TopOptions::default()
+    };
+    let (mut insights, summary) = top(&store, &opts)?;
+    insights.retain(|i| !state.is_sent(i.chunk.id));
+    let meta = BriefMeta {
+        title: "podsift brief".into(),
+        date: chrono::Local::now().format("%Y-%m-%d").to_string(),
+        interests: profile.interests.clone(),
+        window: format!("since {}", since.get(..10).unwrap_or(&since)),
+        episodes_scanned: summary.episodes,
+    };
+    let rendered = match args.format {
+        BriefFormat::Md => brief::render_markdown(&insights, &meta),
+        BriefFormat::Html => brief::render_html(&insights, &meta),
+        BriefFormat::Json => brief::render_json(&insights, &meta),
+    };
+    match &args.output {
+        Some(path) => {
+            podsift::store::write_atomic(path, rendered.as_bytes())?;
+            eprintln!(
+                "podsift: wrote {} ({} insights)",
+                path.display(),
+                insights.len()
+            );
+        }
+        None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
+    }
+    if !args.dry_run {
+        state.record(&insights, chrono::Utc::now());
+        state.save(&state_path)?;
+    }
+    if config.verbose > 0 {
+        eprintln!(
+            "podsift: brief of {} insights from {} episodes ({} passages) in {:.0} ms{}",
+            insights.len(),
+            summary.episodes,
+            summary.passages,
+            t0.elapsed().as_secs_f64() * 1000.0,
+            if args.dry_run {
+                " (dry run: state unchanged)"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,126 @@
+//! `podsift related CHUNK_ID | --file F --at HH:MM:SS`
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use super::search::output_format;
+use super::Exit;
+use crate::cli::config::Config;
+use crate::cli::RelatedArgs;
+use podsift::chunk::ChunkId;
+use podsift::error::Error;
+use podsift::ingest::timestamp;
+use podsift::insight::related::{related, RelatedOptions};
+use podsift::output::json::HitKind;
+use podsift::output::Printer;
+use podsift::rank::{Hit, Signals, Summary};
+use podsift::store::Store;
+
+/// Run `related`.
+pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
+    let t0 = std::time::Instant::now();
+    let store = Store::open(&config.index)
+        .with_context(|| format!("opening index {}", config.index.display()))?;
+    let seed = match (&args.id, &args.file, &args.at) {
+        (Some(id), _, _) => ChunkId::parse(id).ok_or_else(|| Error::NoSuchChunk(id.clone()))?,
+        (None, Some(file), Some(at)) => seed_at(&store, file, at)?,
+        _ => anyhow::bail!("give a CHUNK_ID, or --file FILE --at TIME"),
+    };
+    let opts = RelatedOptions {
+        limit: args.limit,
+        per_episode: args.per_episode.max(1),
+        same_episode_gap_ms: args.same_episode_after.map(|m| m * 60_000),
+        shows: args.show.clone(),
+        include_noncontent: args.include_ads,
+        ..RelatedOptions::default()
+    };
+    let (seed_chunk, rel) = related(&store, seed, &opts)?;
+    let hits: Vec<Hit> = rel
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Hit {
+            rank: i + 1,
+            score: r.similarity,
+            start_ms: r.chunk.start_ms,
+            end_ms: r.chunk.end_ms,
+            chunk: r.chunk,
+            merged: Vec::new(),
+            shared_terms: r.shared_terms,
+            signals: Signals {
+                dense_rank: Some(i + 1),
+                dense_score: Some(r.similarity),
+                ..Signals::default()
+            },
+        })
+        .collect();
+    let summary = Summary {
+        mode: "related",
+        hits: hits.len(),
+        passages: store.len(),
+        total_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        ..Summary::default()
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if !config.json {
+        writeln!(
+            out,
+            "related to {} · {} · {} ({})\n",
+            seed_chunk.show,
+            seed_chunk.title,
+            podsift::output::time_range(seed_chunk.start_ms, seed_chunk.end_ms),
+            seed_chunk.chunk_id()
+        )?;
+    }
+    let mut printer = Printer::new(output_format(config, false), out);
+    let of = seed_chunk.chunk_id().to_string();
+    printer.hits(&of, HitKind::Related { of: of.clone() }, &hits, &summary)?;
+    Ok(if hits.is_empty() {
+        Exit::NoResults
+    } else {
+        Exit::Success
+    })
+}
+
+/// The passage of `file` that covers `at`.
+fn seed_at(store: &Store, file: &std::path::Path, at: &str) -> Result<ChunkId> {
+    let ms = timestamp::parse(at)
+        .or_else(|| {
+            at.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(timestamp::from_seconds)
+        })
+        .with_context(|| format!("--at '{at}': expected HH:MM:SS, MM:SS or seconds"))?;
+    let want = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let want_s = want.to_string_lossy();
+    let given = file.to_string_lossy();
+    let episode = store
+        .state()
+        .episodes
+        .iter()
+        .find(|(_, e)| {
+            e.file == want_s
+                || store
+                    .state()
+                    .files
+                    .get(&e.file)
+                    .is_some_and(|f| f.path == given || f.path.ends_with(&format!("/{given}")))
+        })
+        .map(|(id, _)| id.clone())
+        .with_context(|| {
+            format!(
+                "{}: not an indexed episode (a folded duplicate? see podsift stats)",
+                file.display()
+            )
+        })?;
+    let passages = store.episode_range(&episode, 0, u64::MAX - 1)?;
+    let best = passages
+        .iter()
+        .filter(|p| p.start_ms.is_some_and(|s| s <= ms))
+        .max_by_key(|p| (p.start_ms, std::cmp::Reverse(p.seq)))
+        .or_else(|| passages.first())
+        .with_context(|| format!("{}: no passages", file.display()))?;
+    Ok(best.chunk_id())
+}

@@ -1,0 +1,65 @@
+//! `podsift top [--since 7d] [--for INTERESTS] [-n 5]`
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::search::open;
+use super::Exit;
+use crate::cli::config::{self, Config};
+use crate::cli::TopArgs;
+use podsift::insight::brief::{self, BriefMeta};
+use podsift::insight::top::{top, TopOptions};
+
+/// Run `top`.
+pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
+    let t0 = std::time::Instant::now();
+    let needs_model = !args.interests.is_empty();
+    let (store, embedder) = open(config, needs_model)?;
+    let interests = match &embedder {
+        Some(e) => args
+            .interests
+            .iter()
+            .map(|i| e.embed_query(i))
+            .collect::<podsift::error::Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let since = config::resolve_date("--since", &args.since)?;
+    let opts = TopOptions {
+        since: Some(since.clone()),
+        interests,
+        limit: args.limit,
+        per_episode: args.per_episode.max(1),
+        shows: args.show.clone(),
+        related: args.related,
+        ..TopOptions::default()
+    };
+    let (insights, summary) = top(&store, &opts)?;
+    let meta = BriefMeta {
+        title: "podsift top".into(),
+        date: chrono::Local::now().format("%Y-%m-%d").to_string(),
+        interests: args.interests.clone(),
+        window: format!("since {since}"),
+        episodes_scanned: summary.episodes,
+    };
+    let mut out = std::io::stdout().lock();
+    if config.json {
+        write!(out, "{}", brief::render_json(&insights, &meta))?;
+    } else {
+        write!(out, "{}", brief::render_markdown(&insights, &meta))?;
+    }
+    if config.verbose > 0 {
+        eprintln!(
+            "podsift: {} episodes, {} passages scored ({} non-content skipped) in {:.0} ms",
+            summary.episodes,
+            summary.passages,
+            summary.noncontent,
+            t0.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(if insights.is_empty() {
+        Exit::NoResults
+    } else {
+        Exit::Success
+    })
+}

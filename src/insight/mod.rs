@@ -1,0 +1,76 @@
+//! Insights: passages worth quoting on their own, and what connects them.
+//!
+//! - [`noncontent`]: the detector of sponsor reads, intros/outros,
+//!   housekeeping and transcription junk, scored at index time.
+//! - [`related`]: nearest passages by meaning from other episodes,
+//!   diversified, with the key terms they share with the seed.
+//! - [`top`]: the top insights of recent episodes, scored by explainable
+//!   signals (relevance to interests, salience in the episode, specificity).
+//! - [`brief`]: the personalised daily brief: a profile, a state file of what
+//!   was sent, and Markdown/HTML/JSON rendering.
+
+pub mod brief;
+pub mod noncontent;
+pub mod related;
+pub mod top;
+
+use crate::store::text::StoredChunk;
+
+/// A related passage, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Related {
+    /// The passage.
+    pub chunk: StoredChunk,
+    /// Cosine similarity to the seed.
+    pub similarity: f32,
+    /// Key terms both passages use, most specific first (surface forms from
+    /// the related passage).
+    pub shared_terms: Vec<String>,
+}
+
+impl Related {
+    /// A one-line reason, e.g. `similar meaning (0.71); both mention "chips",
+    /// "inference"`.
+    pub fn why(&self) -> String {
+        let mut s = format!("similar meaning ({:.2})", self.similarity);
+        if !self.shared_terms.is_empty() {
+            let terms: Vec<String> = self
+                .shared_terms
+                .iter()
+                .take(4)
+                .map(|t| format!("\"{t}\""))
+                .collect();
+            s.push_str("; both mention ");
+            s.push_str(&terms.join(", "));
+        }
+        s
+    }
+}
+
+/// Why a passage ranks as an insight: each signal in 0..1.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct InsightSignals {
+    /// Best cosine to the profile's interests (0 when none are given).
+    pub relevance: f32,
+    /// Cosine to the episode's centroid: how central the passage is.
+    pub salience: f32,
+    /// Claims, numbers, names, low filler.
+    pub specificity: f32,
+    /// Non-content score (ads, intros); insights need it low.
+    pub noncontent: f32,
+    /// The combined score.
+    pub score: f32,
+}
+
+/// One insight: a passage, its signals, and its related passages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insight {
+    /// 1-based rank.
+    pub rank: usize,
+    /// The passage.
+    pub chunk: StoredChunk,
+    /// Signals.
+    pub signals: InsightSignals,
+    /// Related passages from the archive, other shows first.
+    pub related: Vec<Related>,
+}
