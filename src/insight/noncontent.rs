@@ -138,9 +138,25 @@ pub const PROTOTYPES: &[&str] = &[
     "This podcast is supported by listeners like you. Visit our website to donate and keep the show independent.",
 ];
 
+/// Prototype content passages, written for podsift: ordinary conversation,
+/// explanation and stories. Similarity to non-content prototypes counts only
+/// as a margin over similarity to these, so the signal does not depend on
+/// how a model spreads its vectors (a small model puts everything close).
+pub const CONTENT_PROTOTYPES: &[&str] = &[
+    "The interesting thing about the migration was that the database was never the bottleneck. It was the locks we held while talking to the payment provider, so we moved that call out of the transaction.",
+    "I grew up in a small town where nobody had heard of product management. My first job was in support, and answering tickets taught me more about the product than any spec ever did.",
+    "Economists call it an unseen cost: the farmer who cannot sell his land does not show up in any statistic, but his children leave the village anyway, and the law that was meant to protect him traps him.",
+    "When we trained the model on the smaller dataset, accuracy went up, which made no sense until we realised the labels in the big one were noisy. Cleaning a few thousand examples mattered more than the architecture.",
+    "My advice to someone learning to code is to build something you actually want to use. Tutorials are fine, but you learn the most when you get stuck on your own project and have to read the documentation.",
+    "I disagree with that a little. Hiring fast feels like progress, but every new person changes how the team communicates, and we doubled headcount before we had written down how decisions get made.",
+    "The history here is fascinating: the first version of the protocol was designed for a network of a few hundred machines, and nobody imagined it would carry video to billions of phones.",
+    "So what did you do when the funding fell through? Honestly, we cut the scope to the one feature people paid for, moved back in with my parents, and shipped it in six weeks.",
+];
+
 /// The non-content detector: cue weights plus prototype similarity.
 pub struct Detector {
     prototypes: Vec<Vec<f32>>,
+    content: Vec<Vec<f32>>,
 }
 
 /// The parts of a score, for explanation and tuning.
@@ -148,38 +164,45 @@ pub struct Detector {
 pub struct Parts {
     /// Noisy-or of the matched cues, 0..1.
     pub cues: f32,
-    /// Best cosine to a prototype.
+    /// Best cosine to a non-content prototype minus best cosine to a
+    /// content prototype.
     pub similarity: f32,
     /// Combined, 0..1.
     pub score: f32,
 }
 
-/// Cosine at which prototype similarity starts to count, and where it counts
-/// fully.
-const SIM_LO: f32 = 0.40;
-const SIM_HI: f32 = 0.70;
+/// Similarity margin (non-content minus content) at which the signal starts
+/// to count, and where it counts fully.
+const SIM_LO: f32 = 0.05;
+const SIM_HI: f32 = 0.30;
 
 impl Detector {
     /// Embed the prototypes with `embedder`.
     pub fn new(embedder: &Embedder) -> Result<Detector> {
         Ok(Detector {
             prototypes: embedder.embed_passages(PROTOTYPES)?,
+            content: embedder.embed_passages(CONTENT_PROTOTYPES)?,
         })
     }
 
     /// A detector with prototype vectors already computed (tests).
-    pub fn from_vectors(prototypes: Vec<Vec<f32>>) -> Detector {
-        Detector { prototypes }
+    pub fn from_vectors(prototypes: Vec<Vec<f32>>, content: Vec<Vec<f32>>) -> Detector {
+        Detector {
+            prototypes,
+            content,
+        }
     }
 
     /// Score a passage given its text and its (unit) vector.
     pub fn parts(&self, text: &str, vector: &[f32]) -> Parts {
         let cues = cue_score(text);
-        let similarity = self
-            .prototypes
-            .iter()
-            .map(|p| crate::rank::dense::dot(p, vector))
-            .fold(0f32, f32::max);
+        let best = |protos: &[Vec<f32>]| {
+            protos
+                .iter()
+                .map(|p| crate::rank::dense::dot(p, vector))
+                .fold(-1f32, f32::max)
+        };
+        let similarity = best(&self.prototypes) - best(&self.content);
         let sim = ((similarity - SIM_LO) / (SIM_HI - SIM_LO)).clamp(0.0, 1.0);
         let score = 1.0 - (1.0 - cues) * (1.0 - 0.8 * sim);
         Parts {

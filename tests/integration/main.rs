@@ -6,6 +6,7 @@ mod util;
 mod embedder;
 mod fixtures;
 mod index;
+mod insight;
 mod json;
 mod real;
 mod regression;

@@ -73,7 +73,12 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
         window: format!("since {}", since.get(..10).unwrap_or(&since)),
         episodes_scanned: summary.episodes,
     };
-    let rendered = match args.format {
+    let format = if config.json {
+        BriefFormat::Json
+    } else {
+        args.format
+    };
+    let rendered = match format {
         BriefFormat::Md => brief::render_markdown(&insights, &meta),
         BriefFormat::Html => brief::render_html(&insights, &meta),
         BriefFormat::Json => brief::render_json(&insights, &meta),
