@@ -11,7 +11,14 @@
 //!
 //! Reference architecture: candle-transformers `models/bert.rs`, and
 //! sentence-transformers' `Pooling` + `Normalize` modules.
+//!
+//! Two engines run the encoder. On the CPU, where the processor has Intel
+//! AMX (and `PODSIFT_NO_AMX` is not set), [`amx`] runs it with bf16 tile
+//! products and f32 everywhere else, whole sequences per thread without
+//! padding; otherwise candle's `BertModel` runs it in f32.
+//! [`Embedder::engine_name`] says which.
 
+pub mod amx;
 pub mod device;
 pub mod model;
 pub mod pooling;
@@ -28,9 +35,17 @@ pub use model::{ModelFiles, ModelSource, Pooling};
 /// Texts per forward pass.
 pub const DEFAULT_BATCH: usize = 32;
 
+/// Which implementation runs the encoder.
+enum Engine {
+    /// candle's f32 `BertModel`, on any device.
+    Candle(Box<BertModel>),
+    /// The AMX bf16 path ([`amx`]), CPU only.
+    Amx(amx::Encoder),
+}
+
 /// A loaded sentence encoder.
 pub struct Embedder {
-    model: BertModel,
+    engine: Engine,
     tokenizer: Tokenizer,
     counter: Tokenizer,
     device: Device,
@@ -67,8 +82,15 @@ pub struct ModelInfo {
 }
 
 impl Embedder {
-    /// Load a model onto `device`.
+    /// Load a model onto `device`, with the AMX fast path where it can run
+    /// and `PODSIFT_NO_AMX` does not forbid it.
     pub fn load(files: &ModelFiles, device: &Device) -> Result<Embedder> {
+        Self::load_with(files, device, !amx::disabled_by_env())
+    }
+
+    /// Load a model onto `device`; `allow_amx` false keeps candle's f32 path
+    /// even where AMX could run.
+    pub fn load_with(files: &ModelFiles, device: &Device, allow_amx: bool) -> Result<Embedder> {
         let cfg_text =
             std::fs::read_to_string(&files.config).map_err(|e| Error::io(&files.config, e))?;
         let config: Config = serde_json::from_str(&cfg_text).map_err(|e| Error::ModelConfig {
@@ -101,14 +123,32 @@ impl Embedder {
                 path: files.tokenizer.clone(),
                 message: e.to_string(),
             })?;
-        // SAFETY: the weights file is opened read-only and is not modified
-        // while mapped (models/ is written only by scripts/fetch-model).
-        let vb =
-            unsafe { VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device) }
+        // The AMX path when the CPU allows it; a model it cannot take (or
+        // weights it cannot read) falls back to candle, which reports real
+        // errors itself.
+        let fast = match device {
+            Device::Cpu if allow_amx => amx::Encoder::load(&files.weights, &config, files.pooling)
+                .ok()
+                .flatten(),
+            _ => None,
+        };
+        let engine = match fast {
+            Some(e) => Engine::Amx(e),
+            None => {
+                // SAFETY: the weights file is opened read-only and is not
+                // modified while mapped (models/ is written only by
+                // scripts/fetch-model).
+                let vb = unsafe {
+                    VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device)
+                }
                 .map_err(Error::model("loading weights"))?;
-        let model = BertModel::load(vb, &config).map_err(Error::model("loading weights"))?;
+                let model =
+                    BertModel::load(vb, &config).map_err(Error::model("loading weights"))?;
+                Engine::Candle(Box::new(model))
+            }
+        };
         Ok(Embedder {
-            model,
+            engine,
             tokenizer,
             counter,
             device: device.clone(),
@@ -122,6 +162,15 @@ impl Embedder {
     /// Vector dimension.
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// The engine running the encoder: `"amx-bf16"` (the [`amx`] fast path)
+    /// or `"candle-f32"`.
+    pub fn engine_name(&self) -> &'static str {
+        match self.engine {
+            Engine::Candle(_) => "candle-f32",
+            Engine::Amx(_) => "amx-bf16",
+        }
     }
 
     /// The device it runs on.
@@ -195,7 +244,13 @@ impl Embedder {
         // equal lengths sit together so padding is near zero.
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].len()), i));
         let mut out = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(self.batch_size.max(1)) {
+        // The AMX path pads nothing and schedules sequences itself: one
+        // batch of everything keeps both cores busy to the end.
+        let batch_size = match self.engine {
+            Engine::Amx(_) => order.len().max(1),
+            Engine::Candle(_) => self.batch_size.max(1),
+        };
+        for batch in order.chunks(batch_size) {
             let vecs = self.forward(batch.iter().map(|&i| &encodings[i]))?;
             for (&i, v) in batch.iter().zip(vecs) {
                 out[i] = v;
@@ -209,6 +264,13 @@ impl Embedder {
         batch: impl Iterator<Item = &'a tokenizers::Encoding>,
     ) -> Result<Vec<Vec<f32>>> {
         let batch: Vec<&tokenizers::Encoding> = batch.collect();
+        let model = match &self.engine {
+            Engine::Amx(enc) => {
+                let ids: Vec<&[u32]> = batch.iter().map(|e| e.get_ids()).collect();
+                return Ok(enc.embed(&ids));
+            }
+            Engine::Candle(model) => model,
+        };
         let len = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
         let mut ids = Vec::with_capacity(batch.len() * len);
         let mut mask = Vec::with_capacity(batch.len() * len);
@@ -223,7 +285,7 @@ impl Embedder {
             let ids = Tensor::from_vec(ids, shape, &self.device)?;
             let mask = Tensor::from_vec(mask, shape, &self.device)?;
             let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+            let hidden = model.forward(&ids, &types, Some(&mask))?;
             let pooled = pooling::pool(&hidden, &mask, self.files.pooling)?;
             pooling::normalize(&pooled)?.to_vec2::<f32>()
         };

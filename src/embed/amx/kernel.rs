@@ -135,42 +135,16 @@ pub fn pack_nk(
     }
 }
 
-/// Pack a B operand given as `get(k, n)` (row-major `[K][N]`, as a value
-/// matrix is stored) into tiles with `ktiles` K tiles and `ntiles` N tiles.
-#[inline]
-pub fn pack_kn(
-    get: impl Fn(usize, usize) -> u16,
-    rows_k: usize,
-    cols_n: usize,
-    ktiles: usize,
-    ntiles: usize,
-    out: &mut [u16],
-) {
-    for j in 0..ntiles {
-        for t in 0..ktiles {
-            let tile = &mut out[(j * ktiles + t) * TILE_ELEMS..][..TILE_ELEMS];
-            for kk in 0..TILE_K {
-                let k = t * TILE_K + kk;
-                for n in 0..TILE_N {
-                    let col = j * TILE_N + n;
-                    tile[(kk / 2) * 32 + n * 2 + (kk & 1)] = if k < rows_k && col < cols_n {
-                        get(k, col)
-                    } else {
-                        0
-                    };
-                }
-            }
-        }
-    }
-}
-
-/// One C block: `mr` x `nr` tiles (each 1 or 2) over `ktiles` K steps.
+/// One C block: `mr` x `nr` tiles (each 1 or 2) over `ktiles` K steps,
+/// the accumulators starting from `z` (16 f32 per column tile, loaded with
+/// row stride 0: each row of C starts as the bias).
 ///
 /// # Safety
 /// AMX configured on this thread ([`configure`]); `a` readable for
 /// `16 * mr` rows of `64 * ktiles` bytes at stride `lda` bytes; `b` readable
 /// for `nr` runs of `ktiles` tiles spaced `bstride` bytes; `c` writable for
-/// `16 * mr` rows of `64 * nr` bytes at stride `ldc` bytes.
+/// `16 * mr` rows of `64 * nr` bytes at stride `ldc` bytes; `z` readable
+/// for `16 * nr` f32.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 unsafe fn block(
@@ -183,6 +157,7 @@ unsafe fn block(
     ktiles: usize,
     c: *mut u8,
     ldc: usize,
+    z: *const f32,
 ) {
     debug_assert!(ktiles > 0);
     // SAFETY (all four arms): the caller guarantees the ranges above; every
@@ -193,13 +168,12 @@ unsafe fn block(
         let b1 = b.add(bstride);
         let c1 = c.add(64);
         let c2 = c.add(16 * ldc);
-        let c3 = c2.add(64);
         match (mr, nr) {
             (2, 2) => asm!(
-                "tilezero tmm0",
-                "tilezero tmm1",
-                "tilezero tmm2",
-                "tilezero tmm3",
+                "tileloadd tmm0, [{z0} + {zs}*1]",
+                "tileloadd tmm1, [{z1} + {zs}*1]",
+                "tileloadd tmm2, [{z0} + {zs}*1]",
+                "tileloadd tmm3, [{z1} + {zs}*1]",
                 "2:",
                 "tileloadd tmm4, [{a0} + {lda}*1]",
                 "tileloadd tmm6, [{b0} + {s}*1]",
@@ -216,9 +190,14 @@ unsafe fn block(
                 "dec {k}",
                 "jnz 2b",
                 "tilestored [{c0} + {ldc}*1], tmm0",
-                "tilestored [{c1} + {ldc}*1], tmm1",
-                "tilestored [{c2} + {ldc}*1], tmm2",
-                "tilestored [{c3} + {ldc}*1], tmm3",
+                "lea {a0}, [{c0} + 64]",
+                "tilestored [{a0} + {ldc}*1], tmm1",
+                "mov {a1}, {ldc}",
+                "shl {a1}, 4",
+                "add {a1}, {c0}",
+                "tilestored [{a1} + {ldc}*1], tmm2",
+                "add {a1}, 64",
+                "tilestored [{a1} + {ldc}*1], tmm3",
                 a0 = inout(reg) a => _,
                 a1 = inout(reg) a1 => _,
                 b0 = inout(reg) b => _,
@@ -227,15 +206,15 @@ unsafe fn block(
                 lda = in(reg) lda,
                 s = in(reg) 64usize,
                 c0 = in(reg) c,
-                c1 = in(reg) c1,
-                c2 = in(reg) c2,
-                c3 = in(reg) c3,
                 ldc = in(reg) ldc,
+                z0 = in(reg) z,
+                z1 = in(reg) z.add(TILE_N),
+                zs = in(reg) 0usize,
                 options(nostack),
             ),
             (2, 1) => asm!(
-                "tilezero tmm0",
-                "tilezero tmm2",
+                "tileloadd tmm0, [{z0} + {zs}*1]",
+                "tileloadd tmm2, [{z0} + {zs}*1]",
                 "2:",
                 "tileloadd tmm4, [{a0} + {lda}*1]",
                 "tileloadd tmm5, [{a1} + {lda}*1]",
@@ -258,11 +237,13 @@ unsafe fn block(
                 c0 = in(reg) c,
                 c2 = in(reg) c2,
                 ldc = in(reg) ldc,
+                z0 = in(reg) z,
+                zs = in(reg) 0usize,
                 options(nostack),
             ),
             (1, 2) => asm!(
-                "tilezero tmm0",
-                "tilezero tmm1",
+                "tileloadd tmm0, [{z0} + {zs}*1]",
+                "tileloadd tmm1, [{z1} + {zs}*1]",
                 "2:",
                 "tileloadd tmm4, [{a0} + {lda}*1]",
                 "tileloadd tmm6, [{b0} + {s}*1]",
@@ -285,10 +266,13 @@ unsafe fn block(
                 c0 = in(reg) c,
                 c1 = in(reg) c1,
                 ldc = in(reg) ldc,
+                z0 = in(reg) z,
+                z1 = in(reg) z.add(TILE_N),
+                zs = in(reg) 0usize,
                 options(nostack),
             ),
             _ => asm!(
-                "tilezero tmm0",
+                "tileloadd tmm0, [{z0} + {zs}*1]",
                 "2:",
                 "tileloadd tmm4, [{a0} + {lda}*1]",
                 "tileloadd tmm6, [{b0} + {s}*1]",
@@ -305,24 +289,48 @@ unsafe fn block(
                 s = in(reg) 64usize,
                 c0 = in(reg) c,
                 ldc = in(reg) ldc,
+                z0 = in(reg) z,
+                zs = in(reg) 0usize,
                 options(nostack),
             ),
         }
     }
 }
 
-/// `C = A x B` for `m` rows, in panels of up to 32 rows by `chunk` N tiles.
+/// How [`gemm()`] walks C and where it puts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// N tiles per epilogue call (clamped to 1..=ntiles).
+    pub chunk: usize,
+    /// Visit every 32-row panel for one N chunk before the next chunk, so
+    /// each weight tile streams in from memory once and is reused from
+    /// cache for all rows; otherwise every chunk of one row panel first
+    /// (the A panel stays in L1 and B is re-read per panel).
+    pub n_outer: bool,
+    /// `Some(ldc)`: C is a whole `[m rounded up to 32][ldc]` f32 matrix and
+    /// blocks land in place; `None`: C is a panel buffer of 32 rows x
+    /// `16 * chunk`, overwritten for every epilogue call.
+    pub full_ldc: Option<usize>,
+}
+
+/// `C = A x B (+ bias)` for `m` rows, in 32-row panels by `plan.chunk` N
+/// tiles. The bias (one f32 per column, padded with zeros to `16 *
+/// ntiles`) seeds the accumulators, so it costs nothing.
 ///
-/// After each panel is computed into `cbuf` (32 rows x `16 * chunk` f32,
-/// row stride `16 * chunk`), `epi(row0, rows, tile0, tiles, cbuf)` is
-/// called with the panel's first row, its count of valid rows (rows past
-/// `m` in the last panel hold garbage), its first N tile and its N tile
-/// count. Loads the tile configuration itself.
+/// After each (panel, chunk) block is computed, `epi(row0, rows, tile0,
+/// tiles, c, ldc)` is called with the panel's first row, its count of
+/// valid rows (`min(32, m - row0)`; C rows past it are not valid), the
+/// first N tile and N tile count of the chunk, and where the block is:
+/// `c` points at its first element (row `row0`, column `16 * tile0` of a
+/// full C; the panel buffer's start otherwise) with row stride `ldc`
+/// elements. Loads the tile configuration itself.
 ///
 /// # Safety
 /// AMX usable ([`super::available`]); `a` readable for `m` rounded up to 32
-/// rows of `32 * b.ktiles` bf16 at stride `lda` elements; `b` points at
-/// `ntiles * ktiles` packed tiles; `cbuf` writable for `32 * 16 * chunk` f32.
+/// rows of `32 * ktiles` bf16 at stride `lda` elements; `b` points at
+/// `ntiles * ktiles` packed tiles; `c` writable for 32 rows of `16 *
+/// chunk` f32, or with `full_ldc`, `m` rounded up to 32 rows of `ldc >= 16 *
+/// ntiles`.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gemm(
     a: *const u16,
@@ -331,46 +339,67 @@ pub unsafe fn gemm(
     b: *const u16,
     ktiles: usize,
     ntiles: usize,
-    chunk: usize,
-    cbuf: *mut f32,
-    mut epi: impl FnMut(usize, usize, usize, usize, *const f32),
+    bias: Option<&[f32]>,
+    plan: Plan,
+    c: *mut f32,
+    mut epi: impl FnMut(usize, usize, usize, usize, *const f32, usize),
 ) {
-    let chunk = chunk.clamp(1, ntiles.max(1));
-    let ldc = chunk * TILE_N * 4;
+    static ZEROS: [f32; 2 * TILE_N] = [0.0; 2 * TILE_N];
+    if let Some(b) = bias {
+        assert!(b.len() >= ntiles * TILE_N, "bias padded to the packed N");
+    }
+    let chunk = plan.chunk.clamp(1, ntiles.max(1));
+    let ldc = plan.full_ldc.unwrap_or(chunk * TILE_N);
     let bstride = ktiles * TILE_ELEMS * 2;
+    let panels = m.div_ceil(32);
+    let chunks = ntiles.div_ceil(chunk);
     // SAFETY: the caller guarantees AMX and the buffer extents; `block`'s
     // ranges follow from them: row `row0 + 32` <= m rounded up to 32, tile
-    // `j + nr` <= ntiles, panel columns `16 * (jj + nr)` <= `16 * chunk`.
+    // `j0 + jj + nr` <= ntiles, and the block's columns lie within `ldc`.
     unsafe {
         configure();
-        let mut row0 = 0;
-        while row0 < m {
+        let mut one = |p: usize, q: usize| {
+            let row0 = p * 32;
             let rows = (m - row0).min(32);
             let mr = if rows > 16 { 2 } else { 1 };
             let arow = a.add(row0 * lda) as *const u8;
-            let mut j0 = 0;
-            while j0 < ntiles {
-                let tiles = (ntiles - j0).min(chunk);
-                let mut jj = 0;
-                while jj < tiles {
-                    let nr = (tiles - jj).min(2);
-                    block(
-                        mr,
-                        nr,
-                        arow,
-                        lda * 2,
-                        b.add((j0 + jj) * ktiles * TILE_ELEMS) as *const u8,
-                        bstride,
-                        ktiles,
-                        cbuf.add(jj * TILE_N) as *mut u8,
-                        ldc,
-                    );
-                    jj += nr;
-                }
-                epi(row0, rows, j0, tiles, cbuf);
-                j0 += tiles;
+            let j0 = q * chunk;
+            let tiles = (ntiles - j0).min(chunk);
+            let origin = match plan.full_ldc {
+                Some(_) => c.add(row0 * ldc + j0 * TILE_N),
+                None => c,
+            };
+            let mut jj = 0;
+            while jj < tiles {
+                let nr = (tiles - jj).min(2);
+                block(
+                    mr,
+                    nr,
+                    arow,
+                    lda * 2,
+                    b.add((j0 + jj) * ktiles * TILE_ELEMS) as *const u8,
+                    bstride,
+                    ktiles,
+                    origin.add(jj * TILE_N) as *mut u8,
+                    ldc * 4,
+                    bias.map_or(ZEROS.as_ptr(), |b| b.as_ptr().add((j0 + jj) * TILE_N)),
+                );
+                jj += nr;
             }
-            row0 += 32;
+            epi(row0, rows, j0, tiles, origin, ldc);
+        };
+        if plan.n_outer {
+            for q in 0..chunks {
+                for p in 0..panels {
+                    one(p, q);
+                }
+            }
+        } else {
+            for p in 0..panels {
+                for q in 0..chunks {
+                    one(p, q);
+                }
+            }
         }
     }
 }
@@ -469,4 +498,397 @@ pub unsafe fn peak_fma_flops(iters: usize) -> f64 {
     }
     let secs = t.elapsed().as_secs_f64();
     (iters.max(1) * 16 * 16 * 2) as f64 / secs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::buf::Buf;
+    use super::super::simd::{bf16_scalar, bf16_to_f32};
+    use super::*;
+
+    /// Deterministic values in [-1, 1).
+    fn value(i: usize, salt: usize) -> f32 {
+        let x = (i.wrapping_mul(2_654_435_761).wrapping_add(salt * 40_503)) % 2001;
+        x as f32 / 1000.0 - 1.0
+    }
+
+    fn check(m: usize, n: usize, k: usize) {
+        // A rounded to bf16 as the kernel sees it, rows up to m rounded to 32.
+        let lda = k.div_ceil(TILE_K) * TILE_K;
+        let rows = m.div_ceil(32) * 32;
+        let mut a = Buf::<u16>::zeroed(rows * lda);
+        for i in 0..m {
+            for kk in 0..k {
+                a.as_mut_slice()[i * lda + kk] = bf16_scalar(value(i * k + kk, 1));
+            }
+        }
+        let w: Vec<f32> = (0..n * k).map(|i| value(i, 2)).collect();
+        let b = PackedB::from_nk(&w, n, k);
+        let chunk = 3;
+        let ldc_full = b.ntiles * TILE_N + 5;
+        let mut c = vec![f32::NAN; m * n];
+        for plan in [
+            Plan {
+                chunk,
+                n_outer: false,
+                full_ldc: None,
+            },
+            Plan {
+                chunk,
+                n_outer: true,
+                full_ldc: None,
+            },
+            Plan {
+                chunk: 2,
+                n_outer: true,
+                full_ldc: Some(ldc_full),
+            },
+        ] {
+            let mut cbuf = Buf::<f32>::zeroed(rows * ldc_full);
+            c.fill(f32::NAN);
+            // SAFETY: AMX checked by the caller; buffers sized per `gemm`.
+            unsafe {
+                gemm(
+                    a.as_ptr(),
+                    lda,
+                    m,
+                    b.data.as_ptr(),
+                    b.ktiles,
+                    b.ntiles,
+                    None,
+                    plan,
+                    cbuf.as_mut_ptr(),
+                    |row0, rows, t0, tiles, cp, ldc| {
+                        for r in 0..rows {
+                            for col in 0..tiles * TILE_N {
+                                let j = t0 * TILE_N + col;
+                                if j < n {
+                                    c[(row0 + r) * n + j] = *cp.add(r * ldc + col);
+                                }
+                            }
+                        }
+                    },
+                )
+            };
+            check_result(m, n, k, &a, lda, &w, &c);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_result(m: usize, n: usize, k: usize, a: &Buf<u16>, lda: usize, w: &[f32], c: &[f32]) {
+        let mut worst = 0f64;
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k)
+                    .map(|kk| {
+                        bf16_to_f32(a.as_slice()[i * lda + kk]) as f64
+                            * bf16_to_f32(bf16_scalar(w[j * k + kk])) as f64
+                    })
+                    .sum();
+                worst = worst.max((c[i * n + j] as f64 - want).abs());
+            }
+        }
+        assert!(worst < 1e-4 * k as f64, "{m}x{n}x{k}: worst error {worst}");
+        // And against the unrounded f32 product, the bf16 error is small.
+        let mut rel = 0f64;
+        let mut scale = 0f64;
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k)
+                    .map(|kk| value(i * k + kk, 1) as f64 * w[j * k + kk] as f64)
+                    .sum();
+                rel += (c[i * n + j] as f64 - want).powi(2);
+                scale += want * want;
+            }
+        }
+        assert!(
+            (rel / scale).sqrt() < 1e-2,
+            "{m}x{n}x{k}: relative error {}",
+            (rel / scale).sqrt()
+        );
+    }
+
+    #[test]
+    fn amx_gemm_matches_naive() {
+        if !super::super::available() {
+            eprintln!("note: this CPU/OS has no usable AMX; skipping the AMX kernel test");
+            return;
+        }
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (37, 45, 70),
+            (16, 16, 32),
+            (33, 17, 31),
+            (70, 100, 129),
+            (5, 64, 300),
+        ] {
+            check(m, n, k);
+        }
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::super::buf::Buf;
+    use super::*;
+
+    /// GFLOP/s of `gemm` on MiniLM's shapes at 206 tokens, one thread.
+    #[test]
+    #[ignore = "a timing probe, not a check"]
+    fn gemm_rates() {
+        if !super::super::available() {
+            return;
+        }
+        let m = 206;
+        for &(n, k, chunk) in &[
+            (1152, 384, 8),
+            (384, 384, 24),
+            (1536, 384, 8),
+            (384, 1536, 24),
+            (208, 32, 13),
+            (32, 224, 2),
+        ] {
+            let lda = k;
+            let mut a = Buf::<u16>::zeroed(224 * lda);
+            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
+                *v = super::super::simd::bf16_scalar(((i * 7919) % 2001) as f32 / 1000.0 - 1.0);
+            }
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 104_729) % 2001) as f32 / 1000.0 - 1.0)
+                .collect();
+            let b = PackedB::from_nk(&w, n, k);
+            let mut c = Buf::<f32>::zeroed(32 * chunk * 16);
+            let reps = 200;
+            let mut best = f64::MAX;
+            for _ in 0..5 {
+                let t = std::time::Instant::now();
+                for _ in 0..reps {
+                    // SAFETY: AMX present; buffers sized for the shapes.
+                    unsafe {
+                        gemm(
+                            a.as_ptr(),
+                            lda,
+                            m,
+                            b.data.as_ptr(),
+                            b.ktiles,
+                            b.ntiles,
+                            None,
+                            Plan {
+                                chunk,
+                                n_outer: false,
+                                full_ldc: None,
+                            },
+                            c.as_mut_ptr(),
+                            |_, _, _, _, _, _| {},
+                        )
+                    };
+                }
+                best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+            }
+            let flops = 2.0 * m as f64 * n as f64 * k as f64;
+            println!(
+                "m {m} n {n} k {k}: {:.1} us, {:.0} GFLOP/s",
+                best * 1e6,
+                flops / best / 1e9
+            );
+        }
+    }
+
+    /// The QKV and FFN-up products with and without their epilogue, by plan.
+    #[test]
+    #[ignore = "a timing probe, not a check"]
+    fn gemm_epilogue_cost() {
+        if !super::super::available() {
+            return;
+        }
+        use super::super::simd::{act_block, Act};
+        let m = 206;
+        for &(n, k) in &[(1152usize, 384usize), (1536, 384)] {
+            let mut a = Buf::<u16>::zeroed(224 * k);
+            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
+                *v = super::super::simd::bf16_scalar(((i * 7919) % 2001) as f32 / 1000.0 - 1.0);
+            }
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 104_729) % 2001) as f32 / 2000.0 - 0.5)
+                .collect();
+            let b = PackedB::from_nk(&w, n, k);
+            let bias = vec![0.01f32; n];
+            let mut dst = Buf::<u16>::zeroed(224 * n);
+            let d = dst.as_mut_ptr();
+            let mut c = Buf::<f32>::zeroed(32 * n);
+            for (name, plan) in [
+                (
+                    "n-outer chunk 2",
+                    Plan {
+                        chunk: 2,
+                        n_outer: true,
+                        full_ldc: None,
+                    },
+                ),
+                (
+                    "n-outer chunk 8",
+                    Plan {
+                        chunk: 8,
+                        n_outer: true,
+                        full_ldc: None,
+                    },
+                ),
+                (
+                    "m-outer chunk 8",
+                    Plan {
+                        chunk: 8,
+                        n_outer: false,
+                        full_ldc: None,
+                    },
+                ),
+            ] {
+                for act in [None, Some(None), Some(Some(Act::Gelu))] {
+                    let reps = 100;
+                    let mut best = f64::MAX;
+                    for _ in 0..5 {
+                        let t = std::time::Instant::now();
+                        for _ in 0..reps {
+                            // SAFETY: AMX present; buffers sized for the shapes.
+                            unsafe {
+                                gemm(
+                                    a.as_ptr(),
+                                    k,
+                                    m,
+                                    b.data.as_ptr(),
+                                    b.ktiles,
+                                    b.ntiles,
+                                    Some(&bias),
+                                    plan,
+                                    c.as_mut_ptr(),
+                                    |row0, rows, t0, tiles, cp, ldc| {
+                                        if let Some(act) = act {
+                                            act_block(
+                                                cp,
+                                                ldc,
+                                                rows,
+                                                d.add(row0 * n + t0 * 16),
+                                                n,
+                                                tiles * 16,
+                                                act,
+                                            );
+                                        }
+                                    },
+                                )
+                            };
+                        }
+                        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+                    }
+                    println!("n {n} {name} epilogue {act:?}: {:.1} us", best * 1e6);
+                }
+            }
+        }
+    }
+
+    /// The four dense products of 6 MiniLM layers with distinct weights (21
+    /// MB, so each layer's weights come from L3/DRAM as in the real pass),
+    /// for `m` rows: GFLOP/s one thread.
+    #[test]
+    #[ignore = "a timing probe, not a check"]
+    fn gemm_cold_weights() {
+        if !super::super::available() {
+            return;
+        }
+        let shapes = [(1152usize, 384usize), (384, 384), (1536, 384), (384, 1536)];
+        let layers: Vec<Vec<PackedB>> = (0..6)
+            .map(|_| {
+                shapes
+                    .iter()
+                    .map(|&(n, k)| PackedB::from_nk(&vec![0.01f32; n * k], n, k))
+                    .collect()
+            })
+            .collect();
+        for (m, n_outer) in [
+            (206usize, false),
+            (206, true),
+            (412, false),
+            (412, true),
+            (824, false),
+            (824, true),
+        ] {
+            let rows = m.div_ceil(32) * 32;
+            let a = Buf::<u16>::zeroed(rows * 1536);
+            let mut c = Buf::<f32>::zeroed(32 * 24 * 16);
+            let mut best = f64::MAX;
+            for _ in 0..7 {
+                let t = std::time::Instant::now();
+                for l in &layers {
+                    for (b, &(_, k)) in l.iter().zip(&shapes) {
+                        let chunk = if n_outer {
+                            2
+                        } else if b.ntiles > 24 {
+                            8
+                        } else {
+                            b.ntiles
+                        };
+                        let plan = Plan {
+                            chunk,
+                            n_outer,
+                            full_ldc: None,
+                        };
+                        // SAFETY: AMX present; buffers sized for the shapes.
+                        unsafe {
+                            gemm(
+                                a.as_ptr(),
+                                k,
+                                m,
+                                b.data.as_ptr(),
+                                b.ktiles,
+                                b.ntiles,
+                                None,
+                                plan,
+                                c.as_mut_ptr(),
+                                |_, _, _, _, _, _| {},
+                            )
+                        };
+                    }
+                }
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            let flops =
+                6.0 * 2.0 * m as f64 * shapes.iter().map(|&(n, k)| (n * k) as f64).sum::<f64>();
+            println!(
+                "cold weights, m {m} n_outer {n_outer}: {:.0} us, {:.0} GFLOP/s",
+                best * 1e6,
+                flops / best / 1e9
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod cfg_cost {
+    #[test]
+    #[ignore = "a timing probe, not a check"]
+    fn ldtilecfg_cost() {
+        if !super::super::available() {
+            return;
+        }
+        let n = 100_000;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            // SAFETY: AMX present.
+            unsafe { super::configure() };
+        }
+        println!(
+            "ldtilecfg: {:.0} ns",
+            t.elapsed().as_secs_f64() * 1e9 / n as f64
+        );
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            // SAFETY: AMX present.
+            unsafe {
+                super::configure();
+                super::release();
+            }
+        }
+        println!(
+            "ldtilecfg + tilerelease: {:.0} ns",
+            t.elapsed().as_secs_f64() * 1e9 / n as f64
+        );
+    }
 }
