@@ -436,13 +436,14 @@ pub fn score_ads(
                     .next()
                     .unwrap_or("");
                 eprintln!(
-                    "{label}\t{kind}\t{:.3}\t{:.3}\t{:.3}\t{}\t{file}\t{}\t{}",
+                    "{label}\t{kind}\t{:.3}\t{:.3}\t{:.3}\t{}\t{file}\t{}\t{}\t{:.3}",
                     parts[i].0.cues,
                     parts[i].0.similarity,
                     parts[i].1,
                     scores[i],
                     s / 1000,
-                    c.text.chars().take(100).collect::<String>()
+                    c.text.chars().take(100).collect::<String>(),
+                    parts[i].0.ad_similarity
                 );
             }
         }

@@ -260,8 +260,11 @@ pub struct SearchArgs {
 #[derive(Debug, Args)]
 pub struct RelatedArgs {
     /// The seed passage's id.
-    #[arg(value_name = "CHUNK_ID", required_unless_present = "file")]
+    #[arg(value_name = "CHUNK_ID", required_unless_present_any = ["file", "stdin"])]
     pub id: Option<String>,
+    /// Read one seed id per line from stdin and answer each (one process).
+    #[arg(long)]
+    pub stdin: bool,
     /// Seed by file and time instead: the transcript file as indexed.
     #[arg(long, value_name = "FILE", requires = "at")]
     pub file: Option<PathBuf>,

@@ -157,6 +157,8 @@ pub const CONTENT_PROTOTYPES: &[&str] = &[
 pub struct Detector {
     prototypes: Vec<Vec<f32>>,
     content: Vec<Vec<f32>>,
+    /// Where similarity starts to count for this model.
+    lo: f32,
 }
 
 /// The parts of a score, for explanation and tuning.
@@ -167,27 +169,45 @@ pub struct Parts {
     /// Best cosine to a non-content prototype minus best cosine to a
     /// content prototype.
     pub similarity: f32,
+    /// Best cosine to a non-content prototype.
+    pub ad_similarity: f32,
     /// Combined, 0..1.
     pub score: f32,
 }
 
-/// Similarity margin (non-content minus content) at which the signal starts
-/// to count, and where it counts fully.
-const SIM_LO: f32 = 0.05;
-const SIM_HI: f32 = 0.30;
+/// Cosine to the nearest non-content prototype at which the signal starts to
+/// count, and the span over which it grows to full. The start is raised for
+/// a model that puts even the content prototypes this close (see
+/// [`Detector::from_vectors`]).
+const SIM_LO: f32 = 0.40;
+const SIM_SPAN: f32 = 0.30;
 
 impl Detector {
     /// Embed the prototypes with `embedder`.
     pub fn new(embedder: &Embedder) -> Result<Detector> {
-        Ok(Detector {
-            prototypes: embedder.embed_passages(PROTOTYPES)?,
-            content: embedder.embed_passages(CONTENT_PROTOTYPES)?,
-        })
+        Ok(Detector::from_vectors(
+            embedder.embed_passages(PROTOTYPES)?,
+            embedder.embed_passages(CONTENT_PROTOTYPES)?,
+        ))
     }
 
-    /// A detector with prototype vectors already computed (tests).
+    /// A detector from prototype vectors already computed. The similarity
+    /// floor is calibrated to the model: no lower than `SIM_LO`, and above
+    /// what the content prototypes themselves score (a small or untrained
+    /// model puts every vector close to every other, and must not flag
+    /// everything).
     pub fn from_vectors(prototypes: Vec<Vec<f32>>, content: Vec<Vec<f32>>) -> Detector {
+        let content_floor = content
+            .iter()
+            .map(|c| {
+                prototypes
+                    .iter()
+                    .map(|p| crate::rank::dense::dot(p, c))
+                    .fold(-1f32, f32::max)
+            })
+            .fold(-1f32, f32::max);
         Detector {
+            lo: SIM_LO.max(content_floor + 0.05),
             prototypes,
             content,
         }
@@ -202,12 +222,14 @@ impl Detector {
                 .map(|p| crate::rank::dense::dot(p, vector))
                 .fold(-1f32, f32::max)
         };
-        let similarity = best(&self.prototypes) - best(&self.content);
-        let sim = ((similarity - SIM_LO) / (SIM_HI - SIM_LO)).clamp(0.0, 1.0);
+        let ad = best(&self.prototypes);
+        let similarity = ad - best(&self.content);
+        let sim = ((ad - self.lo) / SIM_SPAN).clamp(0.0, 1.0);
         let score = 1.0 - (1.0 - cues) * (1.0 - 0.8 * sim);
         Parts {
             cues,
             similarity,
+            ad_similarity: ad,
             score,
         }
     }
@@ -258,7 +280,7 @@ fn has_vanity_url(lower: &str) -> bool {
 const SHINGLE: usize = 8;
 /// Keep one shingle hash in this many (a fixed sample, the same in every
 /// passage), to bound memory.
-const SAMPLE: u64 = 8;
+const SAMPLE: u64 = 4;
 
 fn shingles(text: &str) -> Vec<u64> {
     let words: Vec<String> = text
@@ -293,7 +315,7 @@ fn shingles(text: &str) -> Vec<u64> {
 /// least `min_other` other episodes. Sponsor reads, intros, outros and
 /// network plugs repeat from episode to episode; conversation does not.
 /// `passages` are `(episode key, text)`, all of one show. Memory is about
-/// 20 bytes per sampled shingle (one in eight).
+/// 20 bytes per sampled shingle (one in four).
 pub fn repetition(passages: &[(u64, &str)], min_other: usize) -> Vec<f32> {
     use std::collections::HashMap;
     const SLOTS: usize = 3;

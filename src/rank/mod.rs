@@ -303,16 +303,16 @@ pub fn allowed_ids(store: &Store, filter: &dyn Query) -> Result<HashSet<u64>> {
     Ok(out)
 }
 
-/// Whether a filter can be skipped for the dense arm (it allows everything
-/// that is content, and nothing in the index is flagged).
-fn filter_is_trivial(store: &Store, filters: &Filters) -> bool {
-    filters.shows.is_empty()
+/// Whether the filters restrict anything beyond non-content (which the dense
+/// arm handles with the store's cached set of flagged ids, instead of
+/// materialising the allowed set for every query).
+fn has_user_filters(filters: &Filters) -> bool {
+    !(filters.shows.is_empty()
         && filters.not_shows.is_empty()
         && filters.episodes.is_empty()
         && filters.speaker.is_none()
         && filters.since.is_none()
-        && filters.until.is_none()
-        && store.state().flagged_noncontent() == 0
+        && filters.until.is_none())
 }
 
 /// Run a search.
@@ -361,12 +361,14 @@ pub fn search_with_vector(
     if let (true, Some(qv)) = (opts.mode != Mode::Keyword, query_vector) {
         let t = Instant::now();
         let allowed = match &filter {
-            Some(f) if !filter_is_trivial(store, &opts.filters) => {
-                Some(allowed_ids(store, f.as_ref())?)
-            }
+            Some(f) if has_user_filters(&opts.filters) => Some(allowed_ids(store, f.as_ref())?),
             _ => None,
         };
-        semantic = dense::search(store.segments(), qv, depth, allowed.as_ref(), &|_, _| false);
+        let flagged = (!opts.filters.include_noncontent).then(|| store.flagged());
+        let segments = store.segments();
+        let exclude =
+            |s: usize, r: usize| flagged.is_some_and(|f| f.contains(&segments[s].ids()[r]));
+        semantic = dense::search(segments, qv, depth, allowed.as_ref(), &exclude);
         summary.dense_ms = ms(t);
     }
     summary.bm25_candidates = keyword.len();

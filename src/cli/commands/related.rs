@@ -19,14 +19,33 @@ use podsift::store::Store;
 
 /// Run `related`.
 pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
-    let t0 = std::time::Instant::now();
     let store = Store::open(&config.index)
         .with_context(|| format!("opening index {}", config.index.display()))?;
+    if args.stdin {
+        use std::io::BufRead;
+        let mut any = false;
+        for line in std::io::stdin().lock().lines() {
+            let line = line?;
+            let id = line.trim();
+            if id.is_empty() {
+                continue;
+            }
+            let seed = ChunkId::parse(id).ok_or_else(|| Error::NoSuchChunk(id.to_string()))?;
+            any |= answer(config, args, &store, seed)? == Exit::Success;
+        }
+        return Ok(if any { Exit::Success } else { Exit::NoResults });
+    }
     let seed = match (&args.id, &args.file, &args.at) {
         (Some(id), _, _) => ChunkId::parse(id).ok_or_else(|| Error::NoSuchChunk(id.clone()))?,
         (None, Some(file), Some(at)) => seed_at(&store, file, at)?,
         _ => anyhow::bail!("give a CHUNK_ID, or --file FILE --at TIME"),
     };
+    answer(config, args, &store, seed)
+}
+
+/// Find and print the passages related to `seed`.
+fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> Result<Exit> {
+    let t0 = std::time::Instant::now();
     let opts = RelatedOptions {
         limit: args.limit,
         per_episode: args.per_episode.max(1),
@@ -35,7 +54,7 @@ pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
         include_noncontent: args.include_ads,
         ..RelatedOptions::default()
     };
-    let (seed_chunk, rel) = related(&store, seed, &opts)?;
+    let (seed_chunk, rel) = related(store, seed, &opts)?;
     let hits: Vec<Hit> = rel
         .into_iter()
         .enumerate()
