@@ -18,6 +18,8 @@
 //!   overlapping ones of the same episode) with its signals.
 //! - **Ranked**: `(ChunkId, score)` in rank order, one arm's output.
 //! - **Store**: our on-disk index (tantivy + vector segments + state).
+//! - **Feed**: an RSS feed the user follows; its items' transcripts are
+//!   downloaded into the **library** (`library/<show>/`) with a sidecar each.
 //!
 //! ## Modules
 //! - [`transcript`]: the data model parsers produce.
@@ -27,6 +29,7 @@
 //! - [`store`]: tantivy schema, vector segments, crash-safe commits.
 //! - [`indexer`]: incremental updates of a store from folders.
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
+//! - [`feed`]: following RSS feeds, downloading new transcripts into a library.
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
 //! - [`output`]: human and JSON Lines printers.
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
@@ -38,6 +41,7 @@ pub mod chunk;
 pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod feed;
 pub mod indexer;
 pub mod ingest;
 pub mod insight;

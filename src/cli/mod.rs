@@ -79,6 +79,107 @@ pub enum Command {
     /// Embed texts with the model (for benchmarks and checks): JSON Lines
     /// with `{"id", "text"}` or plain lines in, vectors or timings out.
     Embed(EmbedArgs),
+    /// Follow podcasts: add, list, remove or import RSS feeds.
+    Feed(FeedArgs),
+    /// Fetch the followed feeds, download new episodes' transcripts into the
+    /// library, and index them. Exits 2 if any feed failed.
+    Scan(ScanArgs),
+}
+
+/// `podsift feed`.
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    /// What to do with the feed list.
+    #[command(subcommand)]
+    pub command: FeedCommand,
+}
+
+/// `podsift feed` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum FeedCommand {
+    /// Follow a feed: an RSS URL, or a local RSS file.
+    Add(FeedAddArgs),
+    /// The followed feeds and how their last scan went.
+    List,
+    /// Stop following a feed (its library files and indexed episodes stay).
+    Remove(FeedRemoveArgs),
+    /// Follow every feed of an OPML subscription list (podcast apps export
+    /// one).
+    Import(FeedImportArgs),
+}
+
+/// `podsift feed add`.
+#[derive(Debug, Args)]
+pub struct FeedAddArgs {
+    /// The feed: an http(s) URL, or a local RSS file.
+    #[arg(value_name = "URL|FILE")]
+    pub source: String,
+    /// The show's name (its library folder) [default: from the feed's title,
+    /// which fetches the feed once].
+    #[arg(long, value_name = "SHOW")]
+    pub name: Option<String>,
+    /// Preferred transcript language, e.g. en [default: the feed's].
+    #[arg(long, value_name = "LANG")]
+    pub language: Option<String>,
+    /// Network limits.
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// `podsift feed remove`.
+#[derive(Debug, Args)]
+pub struct FeedRemoveArgs {
+    /// The show's name, as `feed list` prints it.
+    #[arg(value_name = "SHOW")]
+    pub name: String,
+}
+
+/// `podsift feed import`.
+#[derive(Debug, Args)]
+pub struct FeedImportArgs {
+    /// The OPML file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Limits of the requests `feed add` and `scan` make.
+#[derive(Debug, Args, Clone)]
+pub struct NetArgs {
+    /// Seconds one request may take, body included.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// Retries after a transient failure (timeout, 429, 5xx), with a backoff
+    /// that doubles from one second.
+    #[arg(long, default_value_t = 2, value_name = "NUM")]
+    pub retries: u32,
+}
+
+/// `podsift scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Only episodes published on or after DATE (YYYY-MM-DD, or 7d, 4w, 6m,
+    /// 1y); older ones are left for a later scan.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The library folder [default: library/ beside the index folder].
+    #[arg(long, value_name = "DIR")]
+    pub library: Option<PathBuf>,
+    /// Preferred transcript language, e.g. en [default: each feed's].
+    #[arg(long, value_name = "LANG")]
+    pub language: Option<String>,
+    /// Feeds fetched at once.
+    #[arg(long, default_value_t = 4, value_name = "NUM")]
+    pub jobs: usize,
+    /// Seconds to wait for a scan that is already running; after that this
+    /// one exits without doing anything (status 0).
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub wait: u64,
+    /// Download only; leave the new files for the next `index` or `scan`.
+    #[arg(long)]
+    pub no_index: bool,
+    /// Network limits.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// `podsift eval`.

@@ -4,6 +4,7 @@
 mod util;
 
 mod embedder;
+mod feeds;
 mod fixtures;
 mod index;
 mod insight;

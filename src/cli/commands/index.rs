@@ -33,9 +33,19 @@ struct IndexSummary<'a> {
     model: &'a str,
 }
 
-/// Run `index`.
-pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
-    let t0 = Instant::now();
+/// What [`index_paths`] did.
+pub struct IndexRun {
+    /// The indexer's report.
+    pub report: indexer::Report,
+    /// The index's model.
+    pub model_id: String,
+}
+
+/// Open the index (creating it), load its model, bring it up to date with
+/// `args.paths` and finish: the work of `podsift index`, shared with
+/// `podsift scan`. Per-file problems go to stderr as they happen and mark
+/// the run as failed ([`messages::errored`]).
+pub fn index_paths(config: &Config, args: &IndexArgs) -> Result<IndexRun> {
     let existing = if args.rebuild {
         None
     } else {
@@ -134,6 +144,13 @@ pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
     }
     let model_id = writer.manifest().model.id.clone();
     writer.finish()?;
+    Ok(IndexRun { report, model_id })
+}
+
+/// Run `index`.
+pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
+    let t0 = Instant::now();
+    let IndexRun { report, model_id } = index_paths(config, args)?;
     let rate = if report.embed_secs > 0.0 {
         report.chunks as f64 / report.embed_secs
     } else {
@@ -157,6 +174,21 @@ pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
         };
         println!("{}", serde_json::to_string(&s)?);
     }
+    print_human(&report, t0.elapsed().as_secs_f64());
+    Ok(if report.skipped > 0 || messages::errored() {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
+
+/// The one-line summary of an index run on stderr.
+pub fn print_human(report: &indexer::Report, total_secs: f64) {
+    let rate = if report.embed_secs > 0.0 {
+        report.chunks as f64 / report.embed_secs
+    } else {
+        0.0
+    };
     if report.changed() {
         eprintln!(
             "podsift: indexed {} episodes ({} passages, {:.1} passages/s) · unchanged {} · skipped {} · folded {} · removed {} · ignored {} · {:.1} s",
@@ -168,7 +200,7 @@ pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
             report.folded,
             report.removed,
             report.ignored,
-            t0.elapsed().as_secs_f64()
+            total_secs
         );
     } else {
         eprintln!(
@@ -176,9 +208,4 @@ pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
             report.unchanged, report.skipped, report.folded, report.ignored
         );
     }
-    Ok(if report.skipped > 0 || messages::errored() {
-        Exit::Error
-    } else {
-        Exit::Success
-    })
 }

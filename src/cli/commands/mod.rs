@@ -3,8 +3,10 @@
 pub mod brief;
 pub mod embed;
 pub mod eval;
+pub mod feed;
 pub mod index;
 pub mod related;
+pub mod scan;
 pub mod search;
 pub mod show;
 pub mod stats;
@@ -51,5 +53,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Brief(args) => brief::run(&config, &args),
         Command::Embed(args) => embed::run(&config, &args),
         Command::Eval(args) => eval::run(&config, &args),
+        Command::Feed(args) => feed::run(&config, &args),
+        Command::Scan(args) => scan::run(&config, &args),
     }
 }

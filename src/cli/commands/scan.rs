@@ -1,0 +1,266 @@
+//! `podsift scan`: fetch the followed feeds, download new transcripts into
+//! the library, index the library. Per feed, one line on stderr (or one
+//! `feed` object with `--json`), then a summary; exits 2 if any feed failed.
+//!
+//! Safe under cron: the scan lock (`<index>/SCAN.LOCK`) makes a second scan
+//! wait for the first (`--wait`) and, if it is still running after that,
+//! exit 0 having done nothing. Indexing reuses `podsift index`'s code path
+//! ([`super::index::index_paths`]); it runs only when files were written
+//! since the library was last indexed, so a scan that finds nothing new
+//! loads no model and takes a fraction of a second.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::index::{self, IndexRun};
+use super::Exit;
+use crate::cli::config::{resolve_date, Config};
+use crate::cli::messages;
+use crate::cli::{IndexArgs, ScanArgs};
+use podsift::feed::http::Client;
+use podsift::feed::list::{Acquired, FeedList, ScanLock};
+use podsift::feed::scan::{self, FeedReport, FeedStatus, ScanOptions};
+
+#[derive(Serialize)]
+struct FeedLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'a str,
+    url: &'a str,
+    status: &'static str,
+    error: Option<String>,
+    items: usize,
+    new_episodes: usize,
+    transcripts_fetched: usize,
+    without_transcript: usize,
+    older: usize,
+    failures: Vec<String>,
+    warnings: Vec<String>,
+    files: Vec<String>,
+    requests: u64,
+    bytes: u64,
+    secs: f64,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    library: String,
+    feeds: usize,
+    failed_feeds: usize,
+    new_episodes: usize,
+    transcripts_fetched: usize,
+    without_transcript: usize,
+    older: usize,
+    failures: usize,
+    requests: u64,
+    bytes: u64,
+    fetch_secs: f64,
+    indexed: usize,
+    chunks: usize,
+    index_secs: f64,
+    total_secs: f64,
+}
+
+/// The library folder: `--library`, else `library/` beside the index folder.
+pub fn library_dir(index: &Path, flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) => p.to_path_buf(),
+        None => index
+            .parent()
+            .map_or_else(|| PathBuf::from("library"), |p| p.join("library")),
+    }
+}
+
+/// Run `scan`.
+pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
+    let t0 = Instant::now();
+    let limits = super::feed::limits(&args.net)?;
+    let library = library_dir(&config.index, args.library.as_deref());
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| resolve_date("--since", s))
+        .transpose()?;
+    let lock = match ScanLock::acquire(&config.index, Duration::from_secs(args.wait))? {
+        Acquired::Held(l) => l,
+        Acquired::Busy(pid) => {
+            eprintln!(
+                "podsift: another scan (pid {pid}) is still running on {}; this one did nothing",
+                config.index.display()
+            );
+            return Ok(Exit::Success);
+        }
+    };
+    if FeedList::load(&config.index)?.feeds.is_empty() {
+        eprintln!("podsift: no feeds followed (add one: podsift feed add URL)");
+    }
+    let client = Client::new(limits);
+    let opts = ScanOptions {
+        library: library.clone(),
+        since,
+        language: args.language.clone(),
+        jobs: args.jobs.max(1),
+    };
+    let json = config.json;
+    let mut print_err: Option<anyhow::Error> = None;
+    let report = scan::scan(&lock, &config.index, &client, &opts, &mut |f| {
+        if json {
+            if let Err(e) = print_json(f) {
+                print_err.get_or_insert(e);
+            }
+        } else {
+            print_human(f);
+        }
+    })?;
+    if let Some(e) = print_err {
+        return Err(e);
+    }
+    let fetch_secs = report.secs;
+
+    let t_index = Instant::now();
+    let mut indexed: Option<IndexRun> = None;
+    let mut index_failed = false;
+    if report.index_pending && !args.no_index && library.is_dir() {
+        let index_args = IndexArgs {
+            paths: vec![library.clone()],
+            rebuild: false,
+            max_tokens: None,
+            overlap_tokens: None,
+            embed_context: None,
+            batch_size: None,
+            exclude: Vec::new(),
+        };
+        match index::index_paths(config, &index_args) {
+            Ok(run) => {
+                scan::mark_indexed(&config.index)?;
+                if !json {
+                    index::print_human(&run.report, t_index.elapsed().as_secs_f64());
+                }
+                indexed = Some(run);
+            }
+            Err(e) => {
+                // The files stay pending: the next scan indexes them.
+                eprintln!("podsift: indexing {}: {e:#}", library.display());
+                index_failed = true;
+            }
+        }
+    }
+    let index_secs = t_index.elapsed().as_secs_f64();
+
+    let summary = Summary {
+        kind: "summary",
+        library: library.display().to_string(),
+        feeds: report.feeds.len(),
+        failed_feeds: report.failed_feeds(),
+        new_episodes: report.sum(|f| f.new_episodes),
+        transcripts_fetched: report.sum(|f| f.transcripts_fetched),
+        without_transcript: report.sum(|f| f.without_transcript),
+        older: report.sum(|f| f.older),
+        failures: report.sum(|f| f.failures.len() + usize::from(f.error.is_some())),
+        requests: report.tally.requests,
+        bytes: report.tally.bytes,
+        fetch_secs,
+        indexed: indexed.as_ref().map_or(0, |r| r.report.indexed),
+        chunks: indexed.as_ref().map_or(0, |r| r.report.chunks),
+        index_secs,
+        total_secs: t0.elapsed().as_secs_f64(),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        let pending = if report.index_pending && args.no_index {
+            " · new files not indexed (--no-index)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "podsift: scanned {} feeds ({} failed): {} new episodes, {} transcripts fetched, \
+             {} without a transcript · {} requests, {} · {:.2} s{pending}",
+            summary.feeds,
+            summary.failed_feeds,
+            summary.new_episodes,
+            summary.transcripts_fetched,
+            summary.without_transcript,
+            summary.requests,
+            human_bytes(summary.bytes),
+            summary.total_secs,
+        );
+    }
+    Ok(
+        if summary.failed_feeds > 0 || index_failed || messages::errored() {
+            Exit::Error
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+fn print_json(f: &FeedReport) -> Result<()> {
+    let line = FeedLine {
+        kind: "feed",
+        name: &f.name,
+        url: &f.url,
+        status: f.status.name(),
+        error: f.error.as_ref().map(ToString::to_string),
+        items: f.items,
+        new_episodes: f.new_episodes,
+        transcripts_fetched: f.transcripts_fetched,
+        without_transcript: f.without_transcript,
+        older: f.older,
+        failures: f.failures.iter().map(ToString::to_string).collect(),
+        warnings: f.warnings.iter().map(ToString::to_string).collect(),
+        files: f.files.iter().map(|p| p.display().to_string()).collect(),
+        requests: f.tally.requests,
+        bytes: f.tally.bytes,
+        secs: f.secs,
+    };
+    println!("{}", serde_json::to_string(&line)?);
+    Ok(())
+}
+
+fn print_human(f: &FeedReport) {
+    match (f.status, &f.error) {
+        (FeedStatus::Failed, Some(e)) => eprintln!("podsift: {}: failed: {e}", f.name),
+        (FeedStatus::NotModified, _) => eprintln!("podsift: {}: not modified", f.name),
+        _ => {
+            let older = if f.older > 0 {
+                format!(", {} older than --since", f.older)
+            } else {
+                String::new()
+            };
+            let failed = if f.failures.is_empty() {
+                String::new()
+            } else {
+                format!(", {} failed", f.failures.len())
+            };
+            eprintln!(
+                "podsift: {}: {} new episodes, {} transcripts fetched, {} without a transcript{older}{failed} · {} requests, {}",
+                f.name,
+                f.new_episodes,
+                f.transcripts_fetched,
+                f.without_transcript,
+                f.tally.requests,
+                human_bytes(f.tally.bytes),
+            );
+        }
+    }
+    for e in &f.failures {
+        eprintln!("podsift: {}: {e}", f.name);
+    }
+    for w in &f.warnings {
+        eprintln!("podsift: {}: warning: {w}", f.name);
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
+}
