@@ -76,6 +76,10 @@ pub enum Command {
     Brief(BriefArgs),
     /// Measure retrieval quality: BEIR queries + qrels, or podcast moments.
     Eval(EvalArgs),
+    /// Build a synthetic index for scale benchmarks: every passage of an
+    /// index copied N times with perturbed vectors.
+    #[command(hide = true)]
+    Synth(SynthArgs),
     /// Embed texts with the model (for benchmarks and checks): JSON Lines
     /// with `{"id", "text"}` or plain lines in, vectors or timings out.
     Embed(EmbedArgs),
@@ -229,6 +233,21 @@ pub struct EvalArgs {
     pub per_query: bool,
 }
 
+/// `podsift synth` (benchmarks only).
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The index to copy from.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// Copies of every passage (the source counts as none of them).
+    #[arg(long, value_name = "NUM")]
+    pub copies: usize,
+    /// Standard deviation of the Gaussian noise added to each vector
+    /// component before re-normalising.
+    #[arg(long, default_value_t = 0.02, value_name = "SIGMA")]
+    pub noise: f32,
+}
+
 /// `podsift embed`.
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
@@ -352,6 +371,9 @@ pub struct SearchArgs {
     /// How hybrid mode fuses the arms.
     #[arg(long, value_enum, default_value_t = FusionArg::Convex, value_name = "HOW")]
     pub fusion: FusionArg,
+    /// Dense arm: exact f32 scan (no int8 stage), to measure recall.
+    #[arg(long, hide = true)]
+    pub exact: bool,
     /// Filters.
     #[command(flatten)]
     pub filters: FilterArgs,

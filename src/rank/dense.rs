@@ -139,6 +139,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// The `limit` rows most similar to `query`, optionally only among `allowed`
 /// chunk ids and never those `exclude` rejects.
+///
+/// Two stages: an approximate scan of the int8 codes keeps the best
+/// `max(4 x limit, 200)` rows (scores within quantisation error of the
+/// exact ones), then those rows are re-scored exactly from their f32
+/// vectors. Measured against exact search in BENCHMARKS.md (recall@10).
 pub fn search(
     segments: &[Segment],
     query: &[f32],
@@ -150,6 +155,68 @@ pub fn search(
         return Vec::new();
     }
     let dim = query.len();
+    let shortlist = (limit * 4).max(200);
+    let mut q8 = Vec::with_capacity(dim);
+    let qscale = crate::store::vectors::quantize(query, &mut q8);
+    let blocks: Vec<(usize, usize)> = segments
+        .iter()
+        .enumerate()
+        .flat_map(|(s, seg)| (0..seg.rows()).step_by(BLOCK).map(move |start| (s, start)))
+        .collect();
+    // (score, segment, row), best first per block.
+    let partial: Vec<Vec<(f32, u32, u32)>> = blocks
+        .par_iter()
+        .map(|&(s, start)| {
+            let seg = &segments[s];
+            let end = (start + BLOCK).min(seg.rows());
+            let ids = seg.ids();
+            let codes = seg.codes();
+            let scales = seg.scales();
+            let dot8 = dot_i8_fn();
+            let mut best: Vec<(f32, u32, u32)> = Vec::with_capacity(shortlist * 2);
+            let mut floor = f32::NEG_INFINITY;
+            for r in start..end {
+                if allowed.is_some_and(|a| !a.contains(&ids[r])) || exclude(s, r) {
+                    continue;
+                }
+                let approx = dot8(&q8, &codes[r * dim..(r + 1) * dim]) as f32 * qscale * scales[r];
+                if best.len() >= shortlist && approx < floor {
+                    continue;
+                }
+                best.push((approx, s as u32, r as u32));
+                if best.len() >= shortlist * 2 {
+                    best.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+                    best.truncate(shortlist);
+                    floor = best.last().map_or(f32::NEG_INFINITY, |x| x.0);
+                }
+            }
+            best
+        })
+        .collect();
+    let mut cands: Vec<(f32, u32, u32)> = partial.into_iter().flatten().collect();
+    cands.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    cands.truncate(shortlist);
+    let dot = dot_fn();
+    let mut top = TopK::new(limit);
+    for (_, s, r) in cands {
+        let seg = &segments[s as usize];
+        let r = r as usize;
+        top.push(Ranked {
+            id: ChunkId(seg.ids()[r]),
+            score: dot(query, seg.vector(r)),
+        });
+    }
+    top.into_vec()
+}
+
+/// Exact top-k without the int8 stage (for measuring recall).
+pub fn search_exact(
+    segments: &[Segment],
+    query: &[f32],
+    limit: usize,
+    exclude: &(dyn Fn(usize, usize) -> bool + Sync),
+) -> Vec<Ranked> {
+    let dim = query.len();
     let blocks: Vec<(usize, usize)> = segments
         .iter()
         .enumerate()
@@ -160,19 +227,16 @@ pub fn search(
         .map(|&(s, start)| {
             let seg = &segments[s];
             let end = (start + BLOCK).min(seg.rows());
-            let ids = seg.ids();
-            let m = seg.matrix();
+            let (ids, m) = (seg.ids(), seg.matrix());
             let dot = dot_fn();
             let mut top = TopK::new(limit);
             for r in start..end {
-                if allowed.is_some_and(|a| !a.contains(&ids[r])) || exclude(s, r) {
-                    continue;
+                if !exclude(s, r) {
+                    top.push(Ranked {
+                        id: ChunkId(ids[r]),
+                        score: dot(query, &m[r * dim..(r + 1) * dim]),
+                    });
                 }
-                let score = dot(query, &m[r * dim..(r + 1) * dim]);
-                top.push(Ranked {
-                    id: ChunkId(ids[r]),
-                    score,
-                });
             }
             top.into_vec()
         })
@@ -182,6 +246,98 @@ pub fn search(
         top.push(r);
     }
     top.into_vec()
+}
+
+/// An int8 dot-product implementation.
+pub type DotI8Fn = fn(&[i8], &[i8]) -> i32;
+
+/// Portable int8 dot product.
+pub fn dot_i8_portable(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum()
+}
+
+/// AVX-512BW int8 dot product: widen to i16, multiply-add pairs to i32.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512BW (checked by [`dot_i8_fn`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot_i8_avx512(a: &[i8], b: &[i8]) -> i32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc0 = _mm512_setzero_si512();
+    let mut acc1 = _mm512_setzero_si512();
+    let mut i = 0;
+    while i + 64 <= n {
+        // SAFETY: i + 64 <= n, so both 32-byte loads at i and i + 32 are in bounds.
+        unsafe {
+            let x0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(pa.add(i) as *const __m256i));
+            let y0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(pb.add(i) as *const __m256i));
+            let x1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(pa.add(i + 32) as *const __m256i));
+            let y1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(pb.add(i + 32) as *const __m256i));
+            acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(x0, y0));
+            acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(x1, y1));
+        }
+        i += 64;
+    }
+    let mut sum = _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1));
+    while i < n {
+        sum += i32::from(a[i]) * i32::from(b[i]);
+        i += 1;
+    }
+    sum
+}
+
+/// AVX2 int8 dot product.
+///
+/// # Safety
+/// The CPU must support AVX2 (checked by [`dot_i8_fn`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let mut acc = _mm256_setzero_si256();
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n.
+        unsafe {
+            let x = _mm256_cvtepi8_epi16(_mm_loadu_si128(pa.add(i) as *const __m128i));
+            let y = _mm256_cvtepi8_epi16(_mm_loadu_si128(pb.add(i) as *const __m128i));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, y));
+        }
+        i += 16;
+    }
+    let mut lanes = [0i32; 8];
+    // SAFETY: `lanes` holds 8 i32.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc) };
+    let mut sum: i32 = lanes.iter().sum();
+    while i < n {
+        sum += i32::from(a[i]) * i32::from(b[i]);
+        i += 1;
+    }
+    sum
+}
+
+/// The fastest int8 dot product this CPU runs, chosen at run time.
+pub fn dot_i8_fn() -> DotI8Fn {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: AVX-512F/BW were detected on this CPU.
+            return |a, b| unsafe { dot_i8_avx512(a, b) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 was detected on this CPU.
+            return |a, b| unsafe { dot_i8_avx2(a, b) };
+        }
+    }
+    dot_i8_portable
 }
 
 /// A bounded best-k list with deterministic ties (score, then lower id).
@@ -226,6 +382,19 @@ impl TopK {
 mod tests {
     use super::*;
     use crate::store::vectors::{write, Row};
+
+    #[test]
+    fn int8_dot_matches_naive() {
+        for n in [0, 1, 15, 16, 63, 64, 384, 385] {
+            let a: Vec<i8> = (0..n)
+                .map(|i| ((i * 37 % 255) - 127) as i8)
+                .collect();
+            let b: Vec<i8> = (0..n)
+                .map(|i| ((i * 91 % 255) - 127) as i8)
+                .collect();
+            assert_eq!(dot_i8_fn()(&a, &b), dot_i8_portable(&a, &b), "{n}");
+        }
+    }
 
     #[test]
     fn dot_matches_naive() {

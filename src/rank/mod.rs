@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! query ─┬─ bm25::search  (tantivy, stemmed terms) ─┐
-//!        └─ embed query ─ dense::search (exact dot) ┴─ fuse::rrf ─ fetch ─ merge moments ─ Vec<Hit>
+//!        └─ embed query ─ dense::search (int8 scan, f32 re-score) ┴─ fuse ─ fetch ─ merge moments ─ Vec<Hit>
 //! ```
 //!
 //! Each arm over-fetches `max(5 x limit, 50)` candidates under the same
@@ -104,6 +104,9 @@ pub struct SearchOptions {
     pub weights: bm25::Weights,
     /// How hybrid mode fuses the arms.
     pub fusion: Fusion,
+    /// Dense arm: exact f32 scan instead of int8 scan plus re-scoring (for
+    /// measuring the approximation).
+    pub exact: bool,
 }
 
 /// How the two arms are fused in hybrid mode.
@@ -129,6 +132,7 @@ impl Default for SearchOptions {
             merge_moments: true,
             weights: bm25::Weights::default(),
             fusion: Fusion::default(),
+            exact: false,
         }
     }
 }
@@ -368,7 +372,17 @@ pub fn search_with_vector(
         let segments = store.segments();
         let exclude =
             |s: usize, r: usize| flagged.is_some_and(|f| f.contains(&segments[s].ids()[r]));
-        semantic = dense::search(segments, qv, depth, allowed.as_ref(), &exclude);
+        semantic = if opts.exact {
+            let exclude = |s: usize, r: usize| {
+                exclude(s, r)
+                    || allowed
+                        .as_ref()
+                        .is_some_and(|a| !a.contains(&segments[s].ids()[r]))
+            };
+            dense::search_exact(segments, qv, depth, &exclude)
+        } else {
+            dense::search(segments, qv, depth, allowed.as_ref(), &exclude)
+        };
         summary.dense_ms = ms(t);
     }
     summary.bm25_candidates = keyword.len();

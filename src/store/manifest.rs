@@ -15,7 +15,7 @@ use crate::embed::ModelInfo;
 use crate::error::{Error, Result};
 
 /// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What an index is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

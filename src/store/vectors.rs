@@ -4,10 +4,15 @@
 //! A segment file holds, after a 64-byte header (`PSVEC001`, dim, rows), the
 //! rows' chunk ids (u64), their episode keys (u64 hash of the episode id, for
 //! "not the same episode" checks without touching tantivy), their start times
-//! (u64 ms, `u64::MAX` when untimed), then the vectors (rows x dim x f32) at a
-//! 64-byte-aligned offset. Segments are written once, to a temporary name,
-//! fsynced and renamed; they are never modified, only replaced, so a reader's
-//! memory map stays valid while a writer works.
+//! (u64 ms, `u64::MAX` when untimed), then the vectors (rows x dim x f32),
+//! then the same vectors quantised to int8 (rows x dim x i8, each row scaled
+//! by its largest magnitude / 127) and the per-row scales (f32), each section
+//! at a 64-byte-aligned offset. The dense scan reads only the int8 section (a
+//! quarter of the bytes) and re-scores its best candidates exactly from the
+//! f32 rows, so at a million passages most f32 pages are never touched.
+//! Segments are written once, to a temporary name, fsynced and renamed; they
+//! are never modified, only replaced, so a reader's memory map stays valid
+//! while a writer works.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -17,7 +22,7 @@ use memmap2::Mmap;
 
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"PSVEC001";
+const MAGIC: &[u8; 8] = b"PSVEC002";
 const HEADER: usize = 64;
 
 /// A row to write.
@@ -41,9 +46,42 @@ pub fn episode_key(episode_id: &str) -> u64 {
     u64::from_le_bytes(b)
 }
 
-fn vectors_offset(rows: usize) -> usize {
-    let meta = HEADER + rows * 24;
-    meta.div_ceil(64) * 64
+fn align(n: usize) -> usize {
+    n.div_ceil(64) * 64
+}
+
+/// Byte offsets of a segment's sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    f32_at: usize,
+    i8_at: usize,
+    scale_at: usize,
+    len: usize,
+}
+
+fn layout(rows: usize, dim: usize) -> Option<Layout> {
+    let f32_at = align(HEADER.checked_add(rows.checked_mul(24)?)?);
+    let i8_at = align(f32_at.checked_add(rows.checked_mul(dim)?.checked_mul(4)?)?);
+    let scale_at = align(i8_at.checked_add(rows.checked_mul(dim)?)?);
+    let len = scale_at.checked_add(rows.checked_mul(4)?)?;
+    Some(Layout {
+        f32_at,
+        i8_at,
+        scale_at,
+        len,
+    })
+}
+
+/// Quantise a vector to int8 with one scale: `v[i] ≈ q[i] * scale`.
+pub fn quantize(v: &[f32], out: &mut Vec<i8>) -> f32 {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+    out.clear();
+    out.extend(
+        v.iter()
+            .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8),
+    );
+    scale
 }
 
 /// A row to copy from wherever it lives.
@@ -103,8 +141,9 @@ pub fn write_with<'a>(
     for i in 0..n {
         w.write_all(&row(i).start_ms.to_le_bytes()).map_err(io)?;
     }
-    let pad = vectors_offset(n) - (HEADER + n * 24);
-    w.write_all(&vec![0u8; pad]).map_err(io)?;
+    let lay = layout(n, dim).ok_or_else(|| Error::invalid("vectors", "segment too large"))?;
+    let mut at = HEADER + n * 24;
+    w.write_all(&vec![0u8; lay.f32_at - at]).map_err(io)?;
     for i in 0..n {
         let v = row(i).vector;
         if v.len() != dim {
@@ -115,6 +154,17 @@ pub fn write_with<'a>(
         }
         w.write_all(bytemuck::cast_slice(v)).map_err(io)?;
     }
+    at = lay.f32_at + n * dim * 4;
+    w.write_all(&vec![0u8; lay.i8_at - at]).map_err(io)?;
+    let mut q = Vec::with_capacity(dim);
+    let mut scales = Vec::with_capacity(n);
+    for i in 0..n {
+        scales.push(quantize(row(i).vector, &mut q));
+        w.write_all(bytemuck::cast_slice(&q)).map_err(io)?;
+    }
+    at = lay.i8_at + n * dim;
+    w.write_all(&vec![0u8; lay.scale_at - at]).map_err(io)?;
+    w.write_all(bytemuck::cast_slice(&scales)).map_err(io)?;
     let file = w
         .into_inner()
         .map_err(|e| Error::io(&tmp, e.into_error()))?;
@@ -132,6 +182,7 @@ pub struct Segment {
     map: Mmap,
     dim: usize,
     rows: usize,
+    lay: Layout,
 }
 
 impl Segment {
@@ -157,9 +208,7 @@ impl Segment {
         if dim != expect_dim {
             return Err(bad(format!("dimension {dim}, expected {expect_dim}")));
         }
-        let want = rows
-            .checked_mul(dim * 4)
-            .and_then(|v| v.checked_add(vectors_offset(rows)));
+        let want = layout(rows, dim).map(|l| l.len);
         if want != Some(map.len()) {
             return Err(bad(format!(
                 "{} bytes, expected {:?} for {rows} rows (truncated?)",
@@ -167,11 +216,13 @@ impl Segment {
                 want
             )));
         }
+        let lay = layout(rows, dim).ok_or_else(|| bad("impossible size".into()))?;
         Ok(Segment {
             path: path.to_path_buf(),
             map,
             dim,
             rows,
+            lay,
         })
     }
 
@@ -207,8 +258,25 @@ impl Segment {
 
     /// All vectors, row-major.
     pub fn matrix(&self) -> &[f32] {
-        let off = vectors_offset(self.rows);
+        let off = self.lay.f32_at;
         bytemuck::cast_slice(&self.map[off..off + self.rows * self.dim * 4])
+    }
+
+    /// All vectors quantised to int8, row-major.
+    pub fn codes(&self) -> &[i8] {
+        let off = self.lay.i8_at;
+        bytemuck::cast_slice(&self.map[off..off + self.rows * self.dim])
+    }
+
+    /// The int8 rows' scales.
+    pub fn scales(&self) -> &[f32] {
+        let off = self.lay.scale_at;
+        bytemuck::cast_slice(&self.map[off..off + self.rows * 4])
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
     }
 
     /// One row's vector.
@@ -250,6 +318,8 @@ mod tests {
         assert_eq!(s.episodes(), &[0, 1, 0, 1, 0]);
         assert_eq!(s.vector(4), &[4., 4., 4.]);
         assert_eq!(s.row(3).start_ms, 30);
+        assert_eq!(&s.codes()[4 * 3..4 * 3 + 3], &[127, 127, 127]);
+        assert!((s.scales()[4] - 4.0 / 127.0).abs() < 1e-6);
         assert!(Segment::open(&p, 4).is_err());
     }
 

@@ -10,6 +10,7 @@ pub mod scan;
 pub mod search;
 pub mod show;
 pub mod stats;
+pub mod synth;
 pub mod top;
 
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Top(args) => top::run(&config, &args),
         Command::Brief(args) => brief::run(&config, &args),
         Command::Embed(args) => embed::run(&config, &args),
+        Command::Synth(args) => synth::run(&config, &args),
         Command::Eval(args) => eval::run(&config, &args),
         Command::Feed(args) => feed::run(&config, &args),
         Command::Scan(args) => scan::run(&config, &args),

@@ -62,6 +62,7 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
         limit: args.limit,
         filters: config::filters(&args.filters, &episodes)?,
         fusion: args.fusion.into(),
+        exact: args.exact,
         ..SearchOptions::default()
     };
     let stdout = std::io::stdout();
