@@ -97,6 +97,9 @@ pub struct FeedReport {
     pub older: usize,
     /// Items whose transcript could not be downloaded or saved.
     pub failures: Vec<FeedError>,
+    /// Of those, items that failed for the last time ([`MAX_TRIES`]) and
+    /// will not be tried again.
+    pub given_up: usize,
     /// Problems that lost nothing essential (chapters).
     pub warnings: Vec<FeedError>,
     /// Library files written (transcripts).
@@ -120,6 +123,7 @@ impl FeedReport {
             without_transcript: 0,
             older: 0,
             failures: Vec::new(),
+            given_up: 0,
             warnings: Vec::new(),
             files: Vec::new(),
             tally: Tally::default(),
@@ -373,8 +377,11 @@ fn fetch_items(
             }
             Err(e) => {
                 complete = false;
-                next.waiting
-                    .insert(item.guid.clone(), tries.unwrap_or(0) + 1);
+                let failed = tries.unwrap_or(0) + 1;
+                if failed >= MAX_TRIES {
+                    report.given_up += 1;
+                }
+                next.waiting.insert(item.guid.clone(), failed);
                 report.failures.push(e);
             }
         }

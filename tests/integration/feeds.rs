@@ -441,6 +441,7 @@ fn item_failures_are_reported_retried_and_then_given_up() {
         );
         assert_eq!(feeds["mixed"]["status"], "fetched");
         assert_eq!(feeds["mixed"]["new_episodes"], 0);
+        assert_eq!(feeds["mixed"]["given_up"], if scan_no == 3 { 3 } else { 0 });
     }
     assert_eq!(server.requests("mixed/good.vtt").len(), 1);
     // Three tries, then given up.

@@ -21,7 +21,7 @@ use crate::cli::config::{resolve_date, Config};
 use crate::cli::messages;
 use crate::cli::{IndexArgs, ScanArgs};
 use podsift::feed::http::Client;
-use podsift::feed::list::{Acquired, FeedList, ScanLock};
+use podsift::feed::list::{Acquired, FeedList, ScanLock, MAX_TRIES};
 use podsift::feed::scan::{self, FeedReport, FeedStatus, ScanOptions};
 
 #[derive(Serialize)]
@@ -38,6 +38,7 @@ struct FeedLine<'a> {
     without_transcript: usize,
     older: usize,
     failures: Vec<String>,
+    given_up: usize,
     warnings: Vec<String>,
     files: Vec<String>,
     requests: u64,
@@ -213,6 +214,7 @@ fn print_json(f: &FeedReport) -> Result<()> {
         without_transcript: f.without_transcript,
         older: f.older,
         failures: f.failures.iter().map(ToString::to_string).collect(),
+        given_up: f.given_up,
         warnings: f.warnings.iter().map(ToString::to_string).collect(),
         files: f.files.iter().map(|p| p.display().to_string()).collect(),
         requests: f.tally.requests,
@@ -233,10 +235,10 @@ fn print_human(f: &FeedReport) {
             } else {
                 String::new()
             };
-            let failed = if f.failures.is_empty() {
-                String::new()
-            } else {
-                format!(", {} failed", f.failures.len())
+            let failed = match (f.failures.len(), f.given_up) {
+                (0, _) => String::new(),
+                (n, 0) => format!(", {n} failed (tried again next scan)"),
+                (n, g) => format!(", {n} failed ({g} for the last time, after {MAX_TRIES} tries)"),
             };
             eprintln!(
                 "podsift: {}: {} new episodes, {} transcripts fetched, {} without a transcript{older}{failed} · {} requests, {}",
