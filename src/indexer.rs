@@ -755,6 +755,10 @@ fn stored(e: &Episode, c: &chunk::Chunk) -> StoredChunk {
         episode: e.id.clone(),
         show: e.show.clone(),
         title: e.title().to_string(),
+        chapter: c
+            .start_ms
+            .and_then(|s| crate::transcript::chapter_at(&e.meta.chapters, s))
+            .map(str::to_string),
         speaker: c.speaker.clone(),
         text: c.text.clone(),
         start_ms: c.start_ms,

@@ -79,6 +79,23 @@ pub struct EpisodeMeta {
     pub url: Option<String>,
     /// Guests named by the metadata.
     pub guests: Vec<String>,
+    /// Chapters (Podcasting 2.0 `podcast:chapters`), in time order.
+    pub chapters: Vec<Chapter>,
+}
+
+/// A chapter of an episode: where it starts and its title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chapter {
+    /// Start, ms.
+    pub start_ms: Millis,
+    /// Title.
+    pub title: String,
+}
+
+/// The title of the chapter that contains `at_ms`, if any.
+pub fn chapter_at(chapters: &[Chapter], at_ms: Millis) -> Option<&str> {
+    let i = chapters.partition_point(|c| c.start_ms <= at_ms);
+    i.checked_sub(1).map(|i| chapters[i].title.as_str())
 }
 
 impl EpisodeMeta {
@@ -95,6 +112,9 @@ impl EpisodeMeta {
         }
         if self.guests.is_empty() {
             self.guests.clone_from(&other.guests);
+        }
+        if self.chapters.is_empty() {
+            self.chapters.clone_from(&other.chapters);
         }
     }
 }

@@ -67,6 +67,14 @@ struct Sidecar {
     url: Option<String>,
     #[serde(default)]
     guests: Vec<String>,
+    #[serde(default)]
+    chapters: Vec<SideChapter>,
+}
+
+#[derive(Deserialize)]
+struct SideChapter {
+    start_s: f64,
+    title: String,
 }
 
 /// Metadata files found so far, parsed once each.
@@ -114,11 +122,24 @@ fn sidecar(path: &Path) -> Option<EpisodeMeta> {
     let side = path.with_file_name(format!("{stem}.meta.json"));
     let bytes = std::fs::read(&side).ok()?;
     let s: Sidecar = serde_json::from_slice(&bytes).ok()?;
+    let mut chapters: Vec<crate::transcript::Chapter> = s
+        .chapters
+        .into_iter()
+        .filter_map(|c| {
+            Some(crate::transcript::Chapter {
+                start_ms: super::timestamp::from_seconds(c.start_s)?,
+                title: super::clean::collapse(&c.title),
+            })
+        })
+        .filter(|c| !c.title.is_empty())
+        .collect();
+    chapters.sort_by_key(|c| c.start_ms);
     Some(EpisodeMeta {
         title: s.title,
         date: s.date.as_deref().and_then(super::normalise_date),
         url: s.url,
         guests: s.guests,
+        chapters,
     })
 }
 
@@ -150,6 +171,7 @@ fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
                         date: e.date_published.as_deref().and_then(super::normalise_date),
                         url: e.url,
                         guests: Vec::new(),
+                        chapters: Vec::new(),
                     });
                 }
             }
@@ -174,6 +196,7 @@ fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
                         .map(|u| u.trim().to_string())
                         .filter(|u| !u.is_empty()),
                     guests: Vec::new(),
+                    chapters: Vec::new(),
                 });
             }
         }

@@ -181,8 +181,16 @@ impl<W: Write> Human<W> {
         }
         writeln!(self.out, "{:>2}  {}", h.rank, self.paint(BOLD, &head))?;
         let times = super::time_range(h.start_ms, h.end_ms);
-        let speaker = c.speaker.as_deref().unwrap_or("");
-        writeln!(self.out, "    {}  {}", self.paint(CYAN, &times), speaker)?;
+        let mut speaker = c.speaker.clone().unwrap_or_default();
+        if let Some(ch) = &c.chapter {
+            speaker.push_str(&format!("  · {ch}"));
+        }
+        writeln!(
+            self.out,
+            "    {}  {}",
+            self.paint(CYAN, &times),
+            speaker.trim()
+        )?;
         let snip = snippet(&c.text, terms, SNIPPET_CHARS);
         let snip = if self.color {
             highlight(&snip, terms, HL, RESET)

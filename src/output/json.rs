@@ -1,7 +1,7 @@
 //! JSON Lines output: one object per line, tagged by `type`.
 //!
 //! - `hit` (search) and `related` (related passages) share one shape:
-//!   `{"type", "rank", "id", "score", "show", "episode_id", "title", "date",
+//!   `{"type", "rank", "id", "score", "show", "episode_id", "title", "chapter", "date",
 //!   "path", "start_ms", "end_ms", "start", "speaker", "text", "url", "link",
 //!   "merged", "signals": {"bm25_rank", "bm25_score", "dense_rank",
 //!   "dense_score", "fused"}}`; `related` adds `of` (the seed's id) and
@@ -82,6 +82,8 @@ pub struct HitJson<'a> {
     pub episode_id: &'a str,
     /// Episode title.
     pub title: &'a str,
+    /// Chapter title, when the episode has chapters.
+    pub chapter: Option<&'a str>,
     /// Episode date.
     pub date: Option<&'a str>,
     /// Source file as given to `index`.
@@ -128,6 +130,7 @@ impl<'a> HitJson<'a> {
             show: &c.show,
             episode_id: &c.episode,
             title: &c.title,
+            chapter: c.chapter.as_deref(),
             date: c.date.as_deref(),
             path: &c.path,
             start_ms: hit.start_ms,

@@ -82,6 +82,17 @@ pub fn query(store: &Store, query: &str, w: &Weights) -> Option<Box<dyn Query>> 
             ));
         }
         if title_boost > 0.0 {
+            // Chapter titles weigh like episode titles.
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.chapter, t),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    title_boost,
+                )),
+            ));
             clauses.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(

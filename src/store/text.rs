@@ -38,6 +38,8 @@ pub struct Fields {
     pub show: Field,
     /// Episode title (stemmed text, stored).
     pub title: Field,
+    /// Chapter title (stemmed text, stored), from `podcast:chapters`.
+    pub chapter: Field,
     /// Speaker (lower-cased words, stored).
     pub speaker: Field,
     /// Passage text (stemmed text, stored).
@@ -89,6 +91,7 @@ pub fn schema() -> (Schema, Fields) {
         episode: b.add_text_field("episode", STRING | STORED | FAST),
         show: b.add_text_field("show", STRING | STORED | FAST),
         title: b.add_text_field("title", stemmed.clone()),
+        chapter: b.add_text_field("chapter", stemmed.clone()),
         speaker: b.add_text_field("speaker", names),
         text: b.add_text_field("text", stemmed.clone()),
         context: b.add_text_field(
@@ -162,6 +165,8 @@ pub struct StoredChunk {
     pub show: String,
     /// Episode title.
     pub title: String,
+    /// Chapter title.
+    pub chapter: Option<String>,
     /// Speaker.
     pub speaker: Option<String>,
     /// Text.
@@ -199,6 +204,9 @@ impl StoredChunk {
         d.add_text(f.episode, &self.episode);
         d.add_text(f.show, &self.show);
         d.add_text(f.title, &self.title);
+        if let Some(c) = &self.chapter {
+            d.add_text(f.chapter, c);
+        }
         if let Some(s) = &self.speaker {
             d.add_text(f.speaker, s);
         }
@@ -246,6 +254,7 @@ impl StoredChunk {
             episode: text(f.episode).unwrap_or_default(),
             show: text(f.show).unwrap_or_default(),
             title: text(f.title).unwrap_or_default(),
+            chapter: text(f.chapter),
             speaker: text(f.speaker),
             text: text(f.text).unwrap_or_default(),
             start_ms: num(f.start_ms),
@@ -295,6 +304,7 @@ mod tests {
             episode: "show/ep".into(),
             show: "show".into(),
             title: "Title".into(),
+            chapter: Some("Intro".into()),
             speaker: Some("Ada".into()),
             text: "Hello.".into(),
             start_ms: Some(1_000),

@@ -319,6 +319,13 @@ fn scan_downloads_the_best_transcript_of_each_item_and_indexes_it() {
     assert_eq!(hits[0]["title"], "Kelp Forests & Currents");
     assert_eq!(hits[0]["date"], "2024-03-05");
     assert_eq!(hits[0]["speaker"], "Dario Lenz");
+    // Each passage carries the chapter it falls in, and chapter titles are
+    // searchable.
+    assert!(hits[0]["chapter"].is_string(), "{:?}", hits[0]);
+    let by_chapter = keyword_hits(&t, "fronds");
+    assert!(by_chapter
+        .iter()
+        .any(|h| h["chapter"] == "Holdfasts and fronds"));
     assert!(hits[0]["link"]
         .as_str()
         .unwrap()

@@ -16,6 +16,7 @@ enum Line {
         show: String,
         episode_id: String,
         title: String,
+        chapter: Option<String>,
         date: Option<String>,
         path: String,
         start_ms: Option<u64>,
