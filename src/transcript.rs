@@ -79,6 +79,8 @@ pub struct EpisodeMeta {
     pub url: Option<String>,
     /// Guests named by the metadata.
     pub guests: Vec<String>,
+    /// Hosts named by the metadata (Podcasting 2.0 `podcast:person`).
+    pub hosts: Vec<String>,
     /// Chapters (Podcasting 2.0 `podcast:chapters`), in time order.
     pub chapters: Vec<Chapter>,
 }
@@ -112,6 +114,9 @@ impl EpisodeMeta {
         }
         if self.guests.is_empty() {
             self.guests.clone_from(&other.guests);
+        }
+        if self.hosts.is_empty() {
+            self.hosts.clone_from(&other.hosts);
         }
         if self.chapters.is_empty() {
             self.chapters.clone_from(&other.chapters);

@@ -257,6 +257,43 @@ pub fn normalise_speakers(cues: &mut [crate::transcript::Cue]) {
     }
 }
 
+/// Resolve speaker labels against the people the episode's metadata names
+/// (guests and hosts): a label that is the first or last name of exactly one
+/// of them becomes that person's full name (`Dario` -> `Dario Lenz`).
+pub fn resolve_speakers(cues: &mut [crate::transcript::Cue], people: &[String]) {
+    if people.is_empty() {
+        return;
+    }
+    let resolve = |label: &str| -> Option<String> {
+        if label.contains(' ') {
+            return None;
+        }
+        let mut hits = people.iter().filter(|p| {
+            let words: Vec<&str> = p.split_whitespace().collect();
+            words.len() > 1
+                && (words[0].eq_ignore_ascii_case(label)
+                    || words[words.len() - 1].eq_ignore_ascii_case(label))
+        });
+        match (hits.next(), hits.next()) {
+            (Some(one), None) => Some(one.clone()),
+            _ => None,
+        }
+    };
+    let mut cache: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::new();
+    for c in cues.iter_mut() {
+        if let Some(sp) = c.speaker.clone() {
+            let full = cache
+                .entry(sp.clone())
+                .or_insert_with(|| resolve(&sp))
+                .clone();
+            if let Some(full) = full {
+                c.speaker = Some(full);
+            }
+        }
+    }
+}
+
 /// Collects cues from a parser, repairing timing on the way in:
 ///
 /// - a start before the previous cue's start (out of order) is moved up to it;
@@ -456,6 +493,35 @@ mod tests {
                 "Dan Ott",
                 "Dan Brown",
                 "Guest 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn speakers_resolved_against_episode_people() {
+        let mut cues: Vec<Cue> = ["Dario", "Wren", "Lenz", "Speaker 1", "Sam"]
+            .iter()
+            .map(|s| Cue {
+                speaker: Some(s.to_string()),
+                ..Cue::default()
+            })
+            .collect();
+        let people = vec![
+            "Dario Lenz".to_string(),
+            "Wren Hollis".to_string(),
+            "Sam Ade".to_string(),
+            "Sam Bo".to_string(),
+        ];
+        resolve_speakers(&mut cues, &people);
+        let got: Vec<_> = cues.iter().map(|c| c.speaker.clone().unwrap()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "Dario Lenz",
+                "Wren Hollis",
+                "Dario Lenz",
+                "Speaker 1",
+                "Sam"
             ]
         );
     }

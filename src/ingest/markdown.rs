@@ -385,6 +385,7 @@ fn meta_from_yaml(v: &serde_yaml::Value) -> EpisodeMeta {
             .iter()
             .find_map(|k| get(k)),
         guests: guests.into_iter().filter(|g| !g.is_empty()).collect(),
+        hosts: Vec::new(),
         chapters: Vec::new(),
     }
 }

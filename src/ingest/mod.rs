@@ -287,11 +287,20 @@ pub fn read(path: &Path, format: Format, mut episode: Episode) -> Result<Transcr
     let mut meta: EpisodeMeta = parsed.meta;
     meta.fill_from(&episode.meta);
     episode.meta = meta;
+    let mut cues = parsed.cues;
+    let people: Vec<String> = episode
+        .meta
+        .guests
+        .iter()
+        .chain(&episode.meta.hosts)
+        .cloned()
+        .collect();
+    clean::resolve_speakers(&mut cues, &people);
     let mut warnings: Vec<Warning> = utf8_warning.into_iter().collect();
     warnings.extend(parsed.warnings);
     Ok(Transcript {
         episode,
-        cues: parsed.cues,
+        cues,
         warnings,
     })
 }

@@ -68,6 +68,8 @@ struct Sidecar {
     #[serde(default)]
     guests: Vec<String>,
     #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
     chapters: Vec<SideChapter>,
 }
 
@@ -139,6 +141,7 @@ fn sidecar(path: &Path) -> Option<EpisodeMeta> {
         date: s.date.as_deref().and_then(super::normalise_date),
         url: s.url,
         guests: s.guests,
+        hosts: s.hosts,
         chapters,
     })
 }
@@ -171,6 +174,7 @@ fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
                         date: e.date_published.as_deref().and_then(super::normalise_date),
                         url: e.url,
                         guests: Vec::new(),
+                        hosts: Vec::new(),
                         chapters: Vec::new(),
                     });
                 }
@@ -196,6 +200,7 @@ fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
                         .map(|u| u.trim().to_string())
                         .filter(|u| !u.is_empty()),
                     guests: Vec::new(),
+                    hosts: Vec::new(),
                     chapters: Vec::new(),
                 });
             }
