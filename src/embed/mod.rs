@@ -81,6 +81,21 @@ pub struct ModelInfo {
     pub source: String,
 }
 
+/// Texts per forward pass on a GPU: large batches amortise the per-batch
+/// host work that bounds GPU throughput (see ../shared/docs/CUDA.md).
+pub const GPU_BATCH: usize = 256;
+
+/// The weight type for a device: bf16 on CUDA (tensor cores; same exponent
+/// range as f32, so the attention mask's f32::MIN stays finite), f32
+/// elsewhere, or f32 everywhere with `PODSIFT_GPU_F32=1`.
+fn weight_dtype(device: &Device) -> DType {
+    if device.is_cuda() && std::env::var_os("PODSIFT_GPU_F32").is_none() {
+        DType::BF16
+    } else {
+        DType::F32
+    }
+}
+
 impl Embedder {
     /// Load a model onto `device`, with the AMX fast path where it can run
     /// and `PODSIFT_NO_AMX` does not forbid it.
@@ -139,7 +154,11 @@ impl Embedder {
                 // modified while mapped (models/ is written only by
                 // scripts/fetch-model).
                 let vb = unsafe {
-                    VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, device)
+                    VarBuilder::from_mmaped_safetensors(
+                        &[&files.weights],
+                        weight_dtype(device),
+                        device,
+                    )
                 }
                 .map_err(Error::model("loading weights"))?;
                 let model =
@@ -155,7 +174,11 @@ impl Embedder {
             files: files.clone(),
             dim: config.hidden_size,
             max_len,
-            batch_size: DEFAULT_BATCH,
+            batch_size: if device.is_cuda() {
+                GPU_BATCH
+            } else {
+                DEFAULT_BATCH
+            },
         })
     }
 
@@ -168,6 +191,7 @@ impl Embedder {
     /// or `"candle-f32"`.
     pub fn engine_name(&self) -> &'static str {
         match self.engine {
+            Engine::Candle(_) if weight_dtype(&self.device) == DType::BF16 => "candle-bf16",
             Engine::Candle(_) => "candle-f32",
             Engine::Amx(_) => "amx-bf16",
         }
