@@ -5,13 +5,13 @@
 //! scored by signals in 0..1, each explainable:
 //!
 //! - **relevance**: the best cosine to the reader's interests, rescaled so
-//!   0.15 counts as nothing and 0.60 as everything (only with interests);
+//!   0.20 counts as nothing and 0.70 as everything (only with interests);
 //! - **salience**: the cosine to the episode's centroid (mean of its passage
 //!   vectors): how central the passage is to what the episode is about;
 //! - **specificity**: long enough to stand alone, with numbers and names,
 //!   little filler ("you know", "um"), not a bare question.
 //!
-//! `score = 0.5·relevance + 0.25·salience + 0.25·specificity` with interests,
+//! `score = 0.6·relevance + 0.2·salience + 0.2·specificity` with interests,
 //! `0.5·salience + 0.5·specificity` without. The best passage of each
 //! episode competes (at most `per_episode`); near-duplicates across episodes
 //! (cosine > 0.9: the same story told twice) are folded into the better one.
@@ -126,10 +126,19 @@ fn relevance(v: &[f32], interests: &[Vec<f32>]) -> f32 {
     if best == f32::NEG_INFINITY {
         return 0.0;
     }
-    ((best - 0.15) / 0.45).clamp(0.0, 1.0)
+    ((best - 0.2) / 0.5).clamp(0.0, 1.0)
 }
 
+/// Passages per episode whose text is read and scored in full; the rest are
+/// ranked out by their vectors alone (relevance and salience).
+const SHORTLIST_PER_EPISODE: usize = 8;
+
 /// The top insights under `opts`.
+///
+/// Vectors first, text second: every passage of the window is scored for
+/// relevance and salience from the memory-mapped vectors (no document
+/// reads), and only each episode's best few are read from the doc store for
+/// specificity. That keeps a pass over a whole archive to seconds.
 pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary)> {
     let mut summary = TopSummary::default();
     let state = store.state();
@@ -140,39 +149,71 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
                 || e.date.as_deref().is_some_and(|d| d >= since.as_str())
         }
     };
-    let mut candidates: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
+    let mut episodes: std::collections::HashMap<u64, &str> = std::collections::HashMap::new();
     for (id, e) in &state.episodes {
-        if !in_window(e)
-            || opts.exclude_episodes.contains(id)
-            || (!opts.shows.is_empty() && !opts.shows.contains(&e.show))
-            || opts.not_shows.contains(&e.show)
+        if in_window(e)
+            && !opts.exclude_episodes.contains(id)
+            && (opts.shows.is_empty() || opts.shows.contains(&e.show))
+            && !opts.not_shows.contains(&e.show)
         {
-            continue;
+            episodes.insert(crate::store::vectors::episode_key(id), id.as_str());
         }
-        summary.episodes += 1;
-        let passages = store.episode_range(id, 0, u64::MAX - 1)?;
-        let vecs: Vec<Option<&[f32]>> = passages
-            .iter()
-            .map(|p| store.vector(p.chunk_id()))
-            .collect();
-        let dim = store.manifest().model.dim;
+    }
+    summary.episodes = episodes.len();
+    // Rows of each episode in the window.
+    let segments = store.segments();
+    let mut rows: std::collections::HashMap<u64, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
+    for (s, seg) in segments.iter().enumerate() {
+        for (r, ep) in seg.episodes().iter().enumerate() {
+            if episodes.contains_key(ep) {
+                rows.entry(*ep).or_default().push((s, r));
+            }
+        }
+    }
+    let flagged = store.flagged();
+    let dim = store.manifest().model.dim;
+    let mut keys: Vec<&u64> = rows.keys().collect();
+    keys.sort_by_key(|k| episodes[*k]);
+    let mut candidates: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
+    for key in keys {
+        let ep_rows = &rows[key];
         let mut centroid = vec![0f32; dim];
-        for v in vecs.iter().flatten() {
-            for (c, x) in centroid.iter_mut().zip(v.iter()) {
+        for &(s, r) in ep_rows {
+            for (c, x) in centroid.iter_mut().zip(segments[s].vector(r)) {
                 *c += x;
             }
         }
         let norm = centroid.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
         centroid.iter_mut().for_each(|x| *x /= norm);
-        let mut scored: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
-        for (p, v) in passages.into_iter().zip(vecs) {
-            let Some(v) = v else { continue };
+        // Vector-only pre-score.
+        let mut pre: Vec<(f32, u64, &[f32])> = Vec::new();
+        for &(s, r) in ep_rows {
             summary.passages += 1;
-            if p.noncontent >= NONCONTENT_THRESHOLD {
+            let id = segments[s].ids()[r];
+            if flagged.contains(&id) {
                 summary.noncontent += 1;
                 continue;
             }
-            if opts.exclude_chunks.contains(&p.id) {
+            if opts.exclude_chunks.contains(&id) {
+                continue;
+            }
+            let v = segments[s].vector(r);
+            let sal = salience(v, &centroid);
+            let score = if opts.interests.is_empty() {
+                sal
+            } else {
+                0.75 * relevance(v, &opts.interests) + 0.25 * sal
+            };
+            pre.push((score, id, v));
+        }
+        pre.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut scored: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
+        for (_, id, v) in pre.into_iter().take(SHORTLIST_PER_EPISODE) {
+            let Some(p) = store.chunk(crate::chunk::ChunkId(id))? else {
+                continue;
+            };
+            if p.noncontent >= NONCONTENT_THRESHOLD {
                 continue;
             }
             let sig = signals(&p, v, &centroid, &opts.interests);
@@ -226,15 +267,19 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
     Ok((out, summary))
 }
 
+fn salience(v: &[f32], centroid: &[f32]) -> f32 {
+    ((dot(v, centroid) - 0.3) / 0.6).clamp(0.0, 1.0)
+}
+
 fn signals(p: &StoredChunk, v: &[f32], centroid: &[f32], interests: &[Vec<f32>]) -> InsightSignals {
-    let salience = ((dot(v, centroid) - 0.3) / 0.6).clamp(0.0, 1.0);
+    let salience = salience(v, centroid);
     let specificity = specificity(&p.text);
     let noncontent = p.noncontent as f32 / 1000.0;
     let (relevance, score) = if interests.is_empty() {
         (0.0, 0.5 * salience + 0.5 * specificity)
     } else {
         let r = relevance(v, interests);
-        (r, 0.5 * r + 0.25 * salience + 0.25 * specificity)
+        (r, 0.6 * r + 0.2 * salience + 0.2 * specificity)
     };
     InsightSignals {
         relevance,
