@@ -386,12 +386,8 @@ mod tests {
     #[test]
     fn int8_dot_matches_naive() {
         for n in [0, 1, 15, 16, 63, 64, 384, 385] {
-            let a: Vec<i8> = (0..n)
-                .map(|i| ((i * 37 % 255) - 127) as i8)
-                .collect();
-            let b: Vec<i8> = (0..n)
-                .map(|i| ((i * 91 % 255) - 127) as i8)
-                .collect();
+            let a: Vec<i8> = (0..n).map(|i| ((i * 37 % 255) - 127) as i8).collect();
+            let b: Vec<i8> = (0..n).map(|i| ((i * 91 % 255) - 127) as i8).collect();
             assert_eq!(dot_i8_fn()(&a, &b), dot_i8_portable(&a, &b), "{n}");
         }
     }
