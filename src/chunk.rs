@@ -180,8 +180,21 @@ pub fn sentence_spans(text: &str) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Sentences longer than this (bytes) are not given to the tokenizer whole:
+/// its working memory is many times the text (a 50 MB line once took 3.8
+/// GB). [`sentences`] counts their words instead, and [`units`] cuts them by
+/// words, counting each.
+pub const LONG_SENTENCE_BYTES: usize = 16 << 10;
+
+/// Words longer than this (bytes) are cut in pieces of at most this size, on
+/// character boundaries. Such a word is no speech (a pasted blob, a binary
+/// line): the model reads it as one unknown token and the keyword arm skips
+/// it, so whole it would make a passage of any size out of one "token".
+pub const MAX_WORD_BYTES: usize = 1 << 10;
+
 /// Cues to sentences: turns of one speaker, split at sentence ends, timed by
-/// the cues they fall in.
+/// the cues they fall in. A sentence over [`LONG_SENTENCE_BYTES`] has its
+/// words as its token count (an estimate; [`units`] recounts it).
 pub fn sentences(cues: &[Cue], count_tokens: &impl Fn(&str) -> usize) -> Vec<Sentence> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -233,7 +246,11 @@ pub fn sentences(cues: &[Cue], count_tokens: &impl Fn(&str) -> usize) -> Vec<Sen
                         e
                     }
                 }),
-                tokens: count_tokens(t),
+                tokens: if t.len() > LONG_SENTENCE_BYTES {
+                    t.split_whitespace().count()
+                } else {
+                    count_tokens(t)
+                },
             });
         }
         i = j;
@@ -257,13 +274,41 @@ fn monotonic(sents: &mut [Sentence]) {
     }
 }
 
-/// Cut a sentence that is over the budget into word runs that fit.
+/// `word` in pieces of at most [`MAX_WORD_BYTES`] (one piece when it is
+/// shorter).
+fn word_pieces(word: &str) -> impl Iterator<Item = &str> {
+    let mut rest = word;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut cut = rest.len().min(MAX_WORD_BYTES);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        // A character wider than the limit (never, at 1 KiB) still moves on.
+        if cut == 0 {
+            cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let (piece, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+/// Cut a sentence that is over the budget (or over [`LONG_SENTENCE_BYTES`])
+/// into word runs that fit, words over [`MAX_WORD_BYTES`] cut in pieces.
 fn split_long(
     s: &Sentence,
     max_tokens: usize,
     count_tokens: &impl Fn(&str) -> usize,
 ) -> Vec<Sentence> {
-    let words: Vec<&str> = s.text.split(' ').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = s
+        .text
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .flat_map(word_pieces)
+        .collect();
     let total_chars = s.text.len().max(1) as u64;
     let mut out = Vec::new();
     let mut cur: Vec<&str> = Vec::new();
@@ -311,7 +356,7 @@ pub fn units(
 ) -> Vec<Sentence> {
     let mut out = Vec::new();
     for s in sentences(cues, count_tokens) {
-        if s.tokens > max_tokens {
+        if s.tokens > max_tokens || s.text.len() > LONG_SENTENCE_BYTES {
             out.extend(split_long(&s, max_tokens, count_tokens));
         } else {
             out.push(s);

@@ -101,6 +101,22 @@ pub enum Error {
         /// What the user can do.
         fix: &'static str,
     },
+    /// The disk that holds a file podsift writes is full. Nothing committed
+    /// is lost: every write goes to a temporary file first.
+    #[error("no space left on the device holding {}; fix: free some space, then run the same command again (what was committed before is intact)", path.display())]
+    NoSpace {
+        /// The file or folder being written.
+        path: PathBuf,
+    },
+    /// A file or folder podsift must write is on a read-only file system or
+    /// not writable by this user.
+    #[error("cannot write to {} ({reason}); fix: make it writable, or pass --index DIR for an index on a writable disk", path.display())]
+    NotWritable {
+        /// The file or folder.
+        path: PathBuf,
+        /// "read-only file system" or "permission denied".
+        reason: &'static str,
+    },
     /// Another process holds the index's write lock.
     #[error("index at {} is being written by another podsift process (pid {pid}); wait for it to finish", index.display())]
     Locked {
@@ -129,11 +145,35 @@ pub enum Error {
 }
 
 impl Error {
-    /// An I/O error on `path`.
+    /// An I/O error on `path`. A full disk and a read-only file system,
+    /// which can only come from a write, become [`Error::NoSpace`] and
+    /// [`Error::NotWritable`], whose messages say what to do.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
+        let path = path.into();
+        match source.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::NoSpace { path },
+            io::ErrorKind::ReadOnlyFilesystem => Error::NotWritable {
+                path,
+                reason: "read-only file system",
+            },
+            _ => Error::Io { path, source },
+        }
+    }
+
+    /// A tantivy error while writing the full-text index in `dir`: a full
+    /// disk or a read-only file system becomes [`Error::NoSpace`] or
+    /// [`Error::NotWritable`] (tantivy's own message names neither the folder
+    /// nor the fix), anything else stays [`Error::Index`].
+    pub fn tantivy_at(dir: &std::path::Path, e: tantivy::TantivyError) -> Error {
+        match tantivy_io_kind(&e) {
+            Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => Error::NoSpace {
+                path: dir.to_path_buf(),
+            },
+            Some(io::ErrorKind::ReadOnlyFilesystem) => Error::NotWritable {
+                path: dir.to_path_buf(),
+                reason: "read-only file system",
+            },
+            _ => Error::Index(e),
         }
     }
 
@@ -149,6 +189,20 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// The kind of the I/O error inside a tantivy error, if there is one.
+pub fn tantivy_io_kind(e: &tantivy::TantivyError) -> Option<io::ErrorKind> {
+    use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
+    use tantivy::TantivyError as T;
+    Some(match e {
+        T::IoError(io) => io.kind(),
+        T::OpenWriteError(OpenWriteError::IoError { io_error, .. })
+        | T::OpenReadError(OpenReadError::IoError { io_error, .. })
+        | T::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. }) => io_error.kind(),
+        T::LockFailure(LockError::IoError(io), _) => io.kind(),
+        _ => return None,
+    })
 }
 
 /// A transcript file that cannot be read as its format.

@@ -47,6 +47,53 @@ const EMBED_BATCH_ROWS: usize = 512;
 /// Rough transcript bytes per passage, to size batches before parsing.
 const BYTES_PER_PASSAGE: usize = 900;
 
+/// Bytes of transcript files read and parsed at once, across threads.
+/// Parsing costs a few times a file's size in memory, so on a machine with
+/// many cores a folder of large files would multiply the peak by the number
+/// of threads; a file over the budget is read alone.
+const READ_BUDGET: u64 = ingest::MAX_FILE_BYTES;
+
+/// Lets threads read files while the bytes in flight stay within
+/// [`READ_BUDGET`] (or one file is in flight).
+#[derive(Default)]
+struct ReadBudget {
+    in_flight: std::sync::Mutex<u64>,
+    freed: std::sync::Condvar,
+}
+
+impl ReadBudget {
+    /// Wait until `bytes` more fit, and take them until the permit drops.
+    fn take(&self, bytes: u64) -> ReadPermit<'_> {
+        let mut used = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        while *used > 0 && used.saturating_add(bytes) > READ_BUDGET {
+            used = self.freed.wait(used).unwrap_or_else(|p| p.into_inner());
+        }
+        *used += bytes;
+        ReadPermit {
+            budget: self,
+            bytes,
+        }
+    }
+}
+
+/// Bytes taken from a [`ReadBudget`], given back on drop.
+struct ReadPermit<'a> {
+    budget: &'a ReadBudget,
+    bytes: u64,
+}
+
+impl Drop for ReadPermit<'_> {
+    fn drop(&mut self) {
+        let mut used = self
+            .budget
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *used -= self.bytes;
+        self.budget.freed.notify_all();
+    }
+}
+
 /// Something worth telling the user while indexing.
 #[derive(Debug)]
 pub enum Event<'a> {
@@ -196,7 +243,6 @@ pub fn run(
     let t0 = Instant::now();
     let mut report = Report::default();
     let detector = Detector::new(embedder)?;
-    let mut touched_shows: BTreeSet<String> = BTreeSet::new();
     let mut found = ingest::walk::walk(roots);
     if !opts.exclude.is_empty() {
         found.candidates.retain(|c| {
@@ -236,9 +282,11 @@ pub fn run(
             _ => to_read.push((key, c)),
         }
     }
+    let budget = ReadBudget::default();
     let read: Vec<(String, Result<FileEntry>)> = to_read
         .par_iter()
         .map(|(key, c)| {
+            let _permit = budget.take(c.size);
             let entry = (|| {
                 let bytes = ingest::read_capped(&c.path)?;
                 let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
@@ -451,7 +499,7 @@ pub fn run(
             }
             Some(_) => {}
             None => {
-                touched_shows.insert(entry.show.clone());
+                writer.mark_noncontent_stale(&entry.show);
                 writer.remove_episode(id);
                 report.removed += 1;
             }
@@ -512,6 +560,11 @@ pub fn run(
         let loaded: Vec<Result<(Transcript, Vec<chunk::Chunk>)>> = taken
             .into_par_iter()
             .filter_map(|source| {
+                // Held while the file is read, parsed and chunked.
+                let _permit = match &source {
+                    Source::File { key, .. } => candidates.get(key).map(|c| budget.take(c.size)),
+                    _ => None,
+                };
                 let t = match source {
                     Source::File { id, key } => {
                         let c = candidates.get(&key)?;
@@ -589,7 +642,7 @@ pub fn run(
                 c.noncontent_base = *b;
                 c.noncontent = *sc;
             }
-            touched_shows.insert(t.episode.show.clone());
+            writer.mark_noncontent_stale(&t.episode.show);
             let key = key_of(&t.episode.path);
             let entry = EpisodeEntry {
                 file: key,
@@ -624,10 +677,12 @@ pub fn run(
         let generation = writer.commit()?;
         on_event(Event::Committed { generation });
     }
-    if !touched_shows.is_empty() {
+    // The shows touched now, and any a killed run left marked.
+    let stale = writer.take_noncontent_stale();
+    if !stale.is_empty() {
         let t = Instant::now();
-        let changed = refresh_noncontent(writer, &touched_shows)?;
-        if changed > 0 {
+        let changed = refresh_noncontent(writer, &stale)?;
+        if writer.is_dirty() {
             let generation = writer.commit()?;
             on_event(Event::Committed { generation });
         }

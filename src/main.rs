@@ -26,10 +26,30 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("podsift: {err:#}");
+            eprintln!("podsift: {}", one_line(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, `outer: inner: ...`. A cause whose
+/// text ends what is printed so far is left out: the library's I/O errors
+/// read `path: reason` and also carry the reason as their source, which
+/// `{:#}` would print twice ("No space left on device (os error 28): No
+/// space left on device (os error 28)").
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out.replace(['\n', '\r'], " ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -11,23 +11,24 @@
 //!   `{"speaker", "time": "HH:MM:SS.mmm", "message"}`. There is no end time: a
 //!   message ends where the next begins.
 //!
-//! The document is deserialised into typed structs (never a generic `Value`
-//! tree), so a file with a million segments costs memory in proportion to its
-//! text, and serde_json's recursion limit turns deeply nested input into an
-//! error instead of a stack overflow.
+//! The document is read as a stream, never into a generic `Value` tree nor
+//! a list of segments: a first pass over the segments only notes which
+//! shape they have, a second one turns each segment into cues as it is read.
+//! So memory follows the cues kept, not the segments in the file (a 60 MB
+//! array of empty `{}` segments once took 7 GB), and serde_json's recursion
+//! limit turns deeply nested input into an error instead of a stack
+//! overflow.
 
+use std::fmt;
+
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess};
+use serde::de::{SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::clean::{self, CueSink};
 use super::timestamp;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::transcript::{Cue, Parsed};
-
-#[derive(Deserialize)]
-struct ObjectDoc {
-    #[serde(default)]
-    segments: Option<Vec<Segment>>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -43,6 +44,119 @@ struct Segment {
     text: Option<String>,
     time: Option<Time>,
     message: Option<String>,
+}
+
+/// Which fields a segment has, read without keeping anything (the first
+/// pass).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Probe {
+    body: Option<IgnoredAny>,
+    start: Option<IgnoredAny>,
+    text: Option<IgnoredAny>,
+    time: Option<IgnoredAny>,
+    message: Option<IgnoredAny>,
+}
+
+/// The shapes seen among the segments.
+#[derive(Default)]
+struct Shape {
+    chat: bool,
+    p20: bool,
+    whisper: bool,
+}
+
+impl Shape {
+    fn observe(&mut self, p: &Probe) {
+        self.chat |= p.message.is_some() && p.time.is_some();
+        self.p20 |= p.body.is_some();
+        self.whisper |= p.text.is_some() && p.start.is_some();
+    }
+}
+
+/// Hands each element of the segments array to a callback as it is read.
+struct EachSegment<'f, T>(&'f mut dyn FnMut(T));
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for EachSegment<'_, T> {
+    /// Whether there was an array (`null` is none).
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for EachSegment<'_, T> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of segments")
+    }
+
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while let Some(seg) = seq.next_element::<T>()? {
+            (self.0)(seg);
+        }
+        Ok(true)
+    }
+}
+
+/// `{"segments": [...], ...}`: the segments to the callback, other keys
+/// skipped.
+struct InObject<'f, T>(&'f mut dyn FnMut(T));
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for InObject<'_, T> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with segments")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "segments" {
+                found |= map.next_value_seed(EachSegment(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Read the segments of `input` (a top-level array, or an object's
+/// `segments`), one at a time, into `f`.
+fn each_segment<T: DeserializeOwned>(input: &str, f: &mut dyn FnMut(T)) -> Result<(), ParseError> {
+    let json_err = |e: serde_json::Error| {
+        let kind = if e.is_data() {
+            ParseErrorKind::UnknownJsonShape
+        } else {
+            ParseErrorKind::Json(e.to_string())
+        };
+        ParseError::new(e.line().max(1), kind)
+    };
+    let mut de = serde_json::Deserializer::from_str(input);
+    let found = match input.trim_start().as_bytes().first() {
+        Some(b'[') => EachSegment(f).deserialize(&mut de),
+        Some(b'{') => de.deserialize_map(InObject(f)),
+        _ => {
+            return Err(ParseError::new(
+                1,
+                ParseErrorKind::Json("expected an object or an array".into()),
+            ))
+        }
+    }
+    .map_err(json_err)?;
+    de.end().map_err(json_err)?;
+    if !found {
+        return Err(ParseError::new(1, ParseErrorKind::UnknownJsonShape));
+    }
+    Ok(())
 }
 
 /// A time as seconds (number) or a timestamp string.
@@ -70,60 +184,22 @@ impl Time {
 /// Parse a JSON transcript in any of the accepted shapes.
 pub fn parse(input: &str) -> Result<Parsed, ParseError> {
     let input = input.strip_prefix('\u{FEFF}').unwrap_or(input);
-    let json_err = |e: serde_json::Error| {
-        let kind = if e.is_data() {
-            ParseErrorKind::UnknownJsonShape
-        } else {
-            ParseErrorKind::Json(e.to_string())
-        };
-        ParseError::new(e.line().max(1), kind)
-    };
-    let segments: Vec<Segment> = match input.trim_start().as_bytes().first() {
-        Some(b'[') => serde_json::from_str(input).map_err(json_err)?,
-        Some(b'{') => serde_json::from_str::<ObjectDoc>(input)
-            .map_err(json_err)?
-            .segments
-            .ok_or(ParseError::new(1, ParseErrorKind::UnknownJsonShape))?,
-        _ => {
-            return Err(ParseError::new(
-                1,
-                ParseErrorKind::Json("expected an object or an array".into()),
-            ))
-        }
-    };
-    let is_chat = segments
-        .iter()
-        .any(|s| s.message.is_some() && s.time.is_some());
-    let is_p20 = segments.iter().any(|s| s.body.is_some());
-    let is_whisper = segments
-        .iter()
-        .any(|s| s.text.is_some() && s.start.is_some());
-    if !(is_chat || is_p20 || is_whisper) {
+    let mut shape = Shape::default();
+    each_segment(input, &mut |p: Probe| shape.observe(&p))?;
+    if !(shape.chat || shape.p20 || shape.whisper) {
         return Err(ParseError::new(1, ParseErrorKind::UnknownJsonShape));
     }
     let mut sink = CueSink::new();
-    if is_chat {
-        let starts: Vec<Option<u64>> = segments
-            .iter()
-            .map(|s| s.time.as_ref().and_then(Time::ms))
-            .collect();
-        for (i, seg) in segments.iter().enumerate() {
-            let end = starts[i + 1..].iter().flatten().next().copied();
-            let start = starts[i];
-            sink.push(
-                0,
-                Cue {
-                    start_ms: start,
-                    end_ms: end.filter(|e| start.is_some_and(|s| *e >= s)).or(start),
-                    speaker: speaker(&seg.speaker),
-                    text: clean::text(seg.message.as_deref().unwrap_or("")),
-                },
-            );
-        }
-    } else if is_p20 {
-        merge_words(&segments, &mut sink);
+    if shape.chat {
+        let mut chat = Chat::default();
+        each_segment(input, &mut |seg: Segment| chat.push(seg, &mut sink))?;
+        chat.flush(None, &mut sink);
+    } else if shape.p20 {
+        let mut words = Phrases::default();
+        each_segment(input, &mut |seg: Segment| words.push(&seg, &mut sink))?;
+        words.finish(&mut sink);
     } else {
-        for seg in &segments {
+        each_segment(input, &mut |seg: Segment| {
             sink.push(
                 0,
                 Cue {
@@ -132,13 +208,49 @@ pub fn parse(input: &str) -> Result<Parsed, ParseError> {
                     speaker: speaker(&seg.speaker),
                     text: clean::text(seg.text.as_deref().unwrap_or("")),
                 },
-            );
-        }
+            )
+        })?;
     }
     if sink.cues().is_empty() {
         return Err(ParseError::new(1, ParseErrorKind::Empty));
     }
     Ok(sink.finish())
+}
+
+/// Chat messages waiting for the next message's time, which is their end.
+#[derive(Default)]
+struct Chat {
+    /// (start, speaker, text) in order.
+    pending: Vec<(Option<u64>, Option<String>, String)>,
+}
+
+impl Chat {
+    fn push(&mut self, seg: Segment, sink: &mut CueSink) {
+        let start = seg.time.as_ref().and_then(Time::ms);
+        if start.is_some() {
+            self.flush(start, sink);
+        }
+        let text = clean::text(seg.message.as_deref().unwrap_or(""));
+        if !text.is_empty() {
+            self.pending.push((start, speaker(&seg.speaker), text));
+        }
+    }
+
+    /// End the waiting messages at `next` (the next message's start; `None`
+    /// at the end of the file) and hand them on.
+    fn flush(&mut self, next: Option<u64>, sink: &mut CueSink) {
+        for (start, speaker, text) in self.pending.drain(..) {
+            sink.push(
+                0,
+                Cue {
+                    start_ms: start,
+                    end_ms: next.filter(|e| start.is_some_and(|s| *e >= s)).or(start),
+                    speaker,
+                    text,
+                },
+            );
+        }
+    }
 }
 
 fn speaker(s: &Option<String>) -> Option<String> {
@@ -147,45 +259,52 @@ fn speaker(s: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty() && !clean::is_non_person(s))
 }
 
-/// Podcasting 2.0 segments, merged into phrases.
-fn merge_words(segments: &[Segment], sink: &mut CueSink) {
-    let mut cur: Option<Cue> = None;
-    let mut words = 0;
-    for seg in segments {
+/// Podcasting 2.0 segments, merged into phrases as they are read.
+#[derive(Default)]
+struct Phrases {
+    cur: Option<Cue>,
+    words: usize,
+}
+
+impl Phrases {
+    fn push(&mut self, seg: &Segment, sink: &mut CueSink) {
         let text = clean::text(seg.body.as_deref().unwrap_or(""));
         if text.is_empty() {
-            continue;
+            return;
         }
         let start = seg.start_time.as_ref().and_then(Time::ms);
         let end = seg.end_time.as_ref().and_then(Time::ms).or(start);
         let spk = speaker(&seg.speaker);
-        if let Some(c) = cur.as_mut() {
+        if let Some(c) = self.cur.as_mut() {
             let gap = match (c.end_ms, start) {
                 (Some(e), Some(s)) => s.saturating_sub(e) > 2_000,
                 _ => false,
             };
             let ended = c.text.ends_with(['.', '?', '!']);
-            if c.speaker == spk && !gap && !ended && words < 40 {
+            if c.speaker == spk && !gap && !ended && self.words < 40 {
                 c.text.push(' ');
                 c.text.push_str(&text);
                 c.end_ms = end.or(c.end_ms);
-                words += text.split_whitespace().count();
-                continue;
+                self.words += text.split_whitespace().count();
+                return;
             }
         }
-        if let Some(c) = cur.take() {
+        if let Some(c) = self.cur.take() {
             sink.push(0, c);
         }
-        words = text.split_whitespace().count();
-        cur = Some(Cue {
+        self.words = text.split_whitespace().count();
+        self.cur = Some(Cue {
             start_ms: start,
             end_ms: end,
             speaker: spk,
             text,
         });
     }
-    if let Some(c) = cur {
-        sink.push(0, c);
+
+    fn finish(&mut self, sink: &mut CueSink) {
+        if let Some(c) = self.cur.take() {
+            sink.push(0, c);
+        }
     }
 }
 

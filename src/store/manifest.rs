@@ -54,7 +54,14 @@ pub struct Counts {
 impl Manifest {
     /// Read and check a manifest.
     pub fn read(path: &Path, index: &Path) -> Result<Manifest> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Corrupt {
+                index: index.to_path_buf(),
+                problem: format!("manifest {} is missing", path.display()),
+                fix: "podsift index --rebuild PATH",
+            },
+            _ => Error::io(path, e),
+        })?;
         #[derive(Deserialize)]
         struct Version {
             format_version: u32,

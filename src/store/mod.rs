@@ -24,11 +24,12 @@
 //! retries if a commit lands while it opens.
 
 pub mod manifest;
+pub mod readonly;
 pub mod state;
 pub mod text;
 pub mod vectors;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,10 +52,15 @@ const MAX_SEGMENTS: usize = 12;
 /// Write `bytes` to `path` atomically: temporary file, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
+    // Errors name `path`: the temporary name means nothing to the user.
+    let written = File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     if let Some(dir) = path.parent() {
         if let Ok(d) = File::open(dir) {
@@ -84,11 +90,46 @@ pub fn current_data(root: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
-fn open_tantivy(data: &Path, root: &Path) -> Result<(Index, Fields)> {
-    let text_dir = data.join("text");
-    let index = Index::open_in_dir(&text_dir).map_err(|e| Error::Corrupt {
+/// What is wrong with a full-text index that does not open or load, in
+/// words (tantivy's messages are debug dumps).
+fn tantivy_problem(e: &tantivy::TantivyError) -> String {
+    use tantivy::directory::error::OpenReadError;
+    match e {
+        tantivy::TantivyError::OpenReadError(OpenReadError::FileDoesNotExist(p)) => {
+            format!("its file {} is missing", p.display())
+        }
+        e => e.to_string(),
+    }
+}
+
+/// The full-text index does not load: damaged, or parts missing.
+fn not_loading(root: &Path, e: &tantivy::TantivyError) -> Error {
+    Error::Corrupt {
         index: root.to_path_buf(),
-        problem: format!("full-text index {} does not open ({e})", text_dir.display()),
+        problem: format!("full-text index does not load ({})", tantivy_problem(e)),
+        fix: "podsift index --rebuild PATH",
+    }
+}
+
+/// Open the full-text index of `data`; `locks: false` opens it without
+/// tantivy's lock files, for reading where they cannot be created
+/// ([`readonly`]).
+fn open_tantivy(data: &Path, root: &Path, locks: bool) -> Result<(Index, Fields)> {
+    let text_dir = data.join("text");
+    let opened = if locks {
+        Index::open_in_dir(&text_dir)
+    } else {
+        readonly::NoLockDirectory::open(&text_dir)
+            .map_err(tantivy::TantivyError::from)
+            .and_then(Index::open)
+    };
+    let index = opened.map_err(|e| Error::Corrupt {
+        index: root.to_path_buf(),
+        problem: format!(
+            "full-text index {} does not open ({})",
+            text_dir.display(),
+            tantivy_problem(&e)
+        ),
         fix: "podsift index --rebuild PATH",
     })?;
     let (schema, fields) = text::schema();
@@ -184,26 +225,34 @@ impl Store {
     /// progress, which `CURRENT` does not name yet).
     pub fn open_data(root: &Path, data: PathBuf) -> Result<Store> {
         let manifest = Manifest::read(&data.join("manifest.json"), root)?;
-        let (index, fields) = open_tantivy(&data, root)?;
-        let reader = index
+        let (mut index, fields) = open_tantivy(&data, root, true)?;
+        let reader: IndexReader = match index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
-            .map_err(|e| Error::Corrupt {
-                index: root.to_path_buf(),
-                problem: format!("full-text index does not load ({e})"),
-                fix: "podsift index --rebuild PATH",
-            })?;
+        {
+            Ok(r) => r,
+            // A read-only file system, or a folder this user may not write:
+            // read without tantivy's lock file.
+            Err(e) if readonly::is_unwritable_lock(&e) => {
+                index = open_tantivy(&data, root, false)?.0;
+                index
+                    .reader_builder()
+                    .reload_policy(ReloadPolicy::Manual)
+                    .try_into()
+                    .map_err(|e| not_loading(root, &e))?
+            }
+            Err(e) => return Err(not_loading(root, &e)),
+        };
         // A commit may land between reading the payload and loading the
         // searcher; retry until both name the same commit.
         for attempt in 0.. {
             let before = index.load_metas()?.opstamp;
             let payload = read_payload(&index)?;
-            reader.reload().map_err(|e| Error::Corrupt {
-                index: root.to_path_buf(),
-                problem: format!("full-text index does not load ({e})"),
-                fix: "podsift index --rebuild PATH",
-            })?;
+            match reader.reload() {
+                Err(_) if attempt < 5 => continue,
+                other => other.map_err(|e| not_loading(root, &e))?,
+            }
             let after = index.load_metas()?.opstamp;
             if before != after && attempt < 5 {
                 continue;
@@ -452,7 +501,14 @@ pub fn lock(root: &Path) -> Result<File> {
         .read(true)
         .write(true)
         .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+        .map_err(|e| match e.kind() {
+            // The first write into the index: a folder of another user's.
+            std::io::ErrorKind::PermissionDenied => Error::NotWritable {
+                path: root.to_path_buf(),
+                reason: "permission denied",
+            },
+            _ => Error::io(&path, e),
+        })?;
     match f.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -514,7 +570,8 @@ impl Writer {
                             fix: "check the folder's permissions",
                         }
                     })?;
-                Index::create(dir, schema, tantivy::IndexSettings::default())?;
+                Index::create(dir, schema, tantivy::IndexSettings::default())
+                    .map_err(|e| Error::tantivy_at(&data.join("text"), e))?;
                 manifest.write(&data.join("manifest.json"))?;
                 // A brand-new index becomes current at once (empty until the
                 // first commit); a rebuild waits until it is complete.
@@ -524,11 +581,32 @@ impl Writer {
                 (data, manifest, existing.is_some())
             }
         };
-        let (index, fields) = open_tantivy(&data, root)?;
+        let (index, fields) = open_tantivy(&data, root, true)?;
         let payload = read_payload(&index)?;
         let state = read_state(&data, &payload, root)?;
         open_segments(&data, &state, manifest.model.dim, root)?;
-        let writer: IndexWriter = index.writer_with_num_threads(1, 64 << 20)?;
+        // The full-text side must load too, as a reader would load it: a
+        // writer that only adds to a damaged index would report success
+        // while every search fails.
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| not_loading(root, &e))?;
+        let docs = reader.searcher().num_docs();
+        let rows: u64 = state.segments.iter().map(|s| s.rows).sum();
+        if docs != rows {
+            return Err(Error::Corrupt {
+                index: root.to_path_buf(),
+                problem: format!("{docs} passages in the full-text index but {rows} vectors"),
+                fix: "podsift index --rebuild PATH",
+            });
+        }
+        drop(reader);
+        let text_dir = data.join("text");
+        let writer: IndexWriter = index
+            .writer_with_num_threads(1, 64 << 20)
+            .map_err(|e| Error::tantivy_at(&text_dir, e))?;
         let w = Writer {
             root: root.to_path_buf(),
             data,
@@ -567,7 +645,7 @@ impl Writer {
         for c in chunks {
             self.writer
                 .delete_term(Term::from_field_u64(self.fields.chunk_id, c.id));
-            self.writer.add_document(c.to_doc(&self.fields))?;
+            self.add_doc(c.to_doc(&self.fields))?;
         }
         for (ep, n) in noncontent {
             if let Some(e) = self.state.episodes.get_mut(ep) {
@@ -621,7 +699,7 @@ impl Writer {
         self.remove_episode(id);
         let key = vectors::episode_key(id);
         for (c, v) in chunks.iter().zip(vecs) {
-            self.writer.add_document(c.to_doc(&self.fields))?;
+            self.add_doc(c.to_doc(&self.fields))?;
             self.pending.push(Row {
                 id: c.id,
                 episode: key,
@@ -631,6 +709,47 @@ impl Writer {
         }
         self.state.episodes.insert(id.to_string(), entry);
         Ok(())
+    }
+
+    /// Hand a document to tantivy's indexing thread. When that thread has
+    /// failed (a full disk, most likely), tantivy says only that "an index
+    /// writer was killed"; the thread's own error comes out when the workers
+    /// are joined, which `prepare_commit` does, returning before anything is
+    /// committed.
+    fn add_doc(&mut self, doc: TantivyDocument) -> Result<()> {
+        let Err(e) = self.writer.add_document(doc) else {
+            return Ok(());
+        };
+        let e = match e {
+            tantivy::TantivyError::ErrorInThread(_) => match self.writer.prepare_commit() {
+                Err(inner) => inner,
+                Ok(prepared) => {
+                    let _ = prepared.abort();
+                    e
+                }
+            },
+            e => e,
+        };
+        Err(Error::tantivy_at(&self.data.join("text"), e))
+    }
+
+    /// Record that `show`'s non-content scores wait for the pass across its
+    /// episodes; the mark is committed with the next commit, so a run
+    /// killed before that pass leaves it for the next run.
+    pub fn mark_noncontent_stale(&mut self, show: &str) {
+        if !self.state.stale_shows.contains(show) {
+            self.state.stale_shows.insert(show.to_string());
+        }
+    }
+
+    /// The shows marked by [`mark_noncontent_stale`](Self::mark_noncontent_stale),
+    /// committed or not, unmarked (the next commit records that).
+    pub fn take_noncontent_stale(&mut self) -> BTreeSet<String> {
+        let shows = std::mem::take(&mut self.state.stale_shows);
+        if !shows.is_empty() {
+            self.dirty = true;
+        }
+        shows
     }
 
     /// Passages staged since the last commit.
@@ -693,9 +812,15 @@ impl Writer {
             state: state_file,
         })
         .map_err(|e| Error::invalid("payload", e.to_string()))?;
-        let mut prepared = self.writer.prepare_commit()?;
+        let text_dir = self.data.join("text");
+        let mut prepared = self
+            .writer
+            .prepare_commit()
+            .map_err(|e| Error::tantivy_at(&text_dir, e))?;
         prepared.set_payload(&payload);
-        prepared.commit()?;
+        prepared
+            .commit()
+            .map_err(|e| Error::tantivy_at(&text_dir, e))?;
         self.state = state;
         self.pending.clear();
         self.removed_episodes.clear();
@@ -749,7 +874,9 @@ impl Writer {
             ..
         } = self;
         // Let tantivy's background merges end before the lock is released.
-        writer.wait_merging_threads()?;
+        writer
+            .wait_merging_threads()
+            .map_err(|e| Error::tantivy_at(&data.join("text"), e))?;
         if switch_current {
             let old = current_data(&root)?;
             set_current(&root, &data)?;

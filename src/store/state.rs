@@ -4,7 +4,7 @@
 //! (`state-<generation>.json`), named by tantivy's commit payload, so that
 //! documents, vectors and this table change together atomically.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,12 @@ pub struct State {
     pub files: BTreeMap<String, FileEntry>,
     /// Indexed episodes by id.
     pub episodes: BTreeMap<String, EpisodeEntry>,
+    /// Shows whose non-content scores still wait for the pass across their
+    /// episodes (repetition: sponsor reads repeat). Set by the commit that
+    /// adds or removes their episodes, cleared by the commit after that
+    /// pass, so a run killed in between is finished by the next one.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub stale_shows: BTreeSet<String>,
 }
 
 impl State {

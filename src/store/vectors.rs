@@ -193,12 +193,12 @@ impl Segment {
         // create new files and remove unreferenced ones (and unlinking a mapped
         // file keeps the mapping valid).
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let bad = |problem: String| {
-            Error::Corrupt {
-            index: path.parent().and_then(Path::parent).unwrap_or(path).to_path_buf(),
-            problem: format!("vector segment {}: {problem}", path.display()),
-            fix: "run the same `podsift index` again (it repairs from the last commit), or `podsift index --rebuild PATH`",
-        }
+        // <index>/data-N/vectors/seg-*.vec: name the index folder.
+        let index = path.ancestors().nth(3).unwrap_or(path).to_path_buf();
+        let bad = |problem: String| Error::Corrupt {
+            index: index.clone(),
+            problem: format!("vector segment {} is damaged: {problem}", path.display()),
+            fix: "podsift index --rebuild PATH",
         };
         if map.len() < HEADER || &map[..8] != MAGIC {
             return Err(bad("bad header".into()));
@@ -208,15 +208,14 @@ impl Segment {
         if dim != expect_dim {
             return Err(bad(format!("dimension {dim}, expected {expect_dim}")));
         }
-        let want = layout(rows, dim).map(|l| l.len);
-        if want != Some(map.len()) {
+        let lay = layout(rows, dim).ok_or_else(|| bad(format!("impossible size ({rows} rows)")))?;
+        if lay.len != map.len() {
             return Err(bad(format!(
-                "{} bytes, expected {:?} for {rows} rows (truncated?)",
+                "{} bytes where {rows} rows take {} (truncated?)",
                 map.len(),
-                want
+                lay.len
             )));
         }
-        let lay = layout(rows, dim).ok_or_else(|| bad("impossible size".into()))?;
         Ok(Segment {
             path: path.to_path_buf(),
             map,

@@ -31,6 +31,8 @@ struct StatsJson<'a> {
     files: usize,
     folded_files: usize,
     generation: u64,
+    noncontent: u64,
+    digest: String,
     bytes_on_disk: u64,
     per_show: BTreeMap<&'a str, ShowStats>,
 }
@@ -47,6 +49,30 @@ fn dir_size(p: &std::path::Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+/// What the index holds, as one hash: blake3 over its passage ids (those of
+/// the vector segments, sorted, each as 16 hex digits and a newline), then
+/// its episode ids (sorted, each and a newline), as 32 hex digits. Two
+/// indexes with the same digest hold the same passages of the same
+/// episodes, however they were built (`scripts/faults` compares a run that
+/// was killed and resumed with a clean one this way).
+fn digest(store: &Store) -> String {
+    let mut ids: Vec<u64> = store
+        .segments()
+        .iter()
+        .flat_map(|s| s.ids().iter().copied())
+        .collect();
+    ids.sort_unstable();
+    let mut h = blake3::Hasher::new();
+    for id in ids {
+        h.update(format!("{id:016x}\n").as_bytes());
+    }
+    for episode in store.state().episodes.keys() {
+        h.update(episode.as_bytes());
+        h.update(b"\n");
+    }
+    h.finalize().to_hex()[..32].to_string()
 }
 
 /// Run `stats`.
@@ -80,6 +106,8 @@ pub fn run(config: &Config) -> Result<Exit> {
             .filter(|f| matches!(f.outcome, podsift::store::state::Outcome::Folded { .. }))
             .count(),
         generation: state.generation,
+        noncontent: state.flagged_noncontent(),
+        digest: digest(&store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,
     };
