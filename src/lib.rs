@@ -20,6 +20,8 @@
 //! - **Store**: our on-disk index (tantivy + vector segments + state).
 //! - **Feed**: an RSS feed the user follows; its items' transcripts are
 //!   downloaded into the **library** (`library/<show>/`) with a sidecar each.
+//! - **Centre** and **trail** (explorer): the passage being read, and the
+//!   hops through related passages that led to it.
 //!
 //! ## Modules
 //! - [`transcript`]: the data model parsers produce.
@@ -31,6 +33,7 @@
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
 //! - [`feed`]: following RSS feeds, downloading new transcripts into a library.
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
+//! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
 //! - [`output`]: human and JSON Lines printers.
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
 //! - [`error`]: typed errors.
@@ -41,6 +44,7 @@ pub mod chunk;
 pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod explore;
 pub mod feed;
 pub mod indexer;
 pub mod ingest;

@@ -88,6 +88,44 @@ pub enum Command {
     /// Fetch the followed feeds, download new episodes' transcripts into the
     /// library, and index them. Exits 2 if any feed failed.
     Scan(ScanArgs),
+    /// Explore in the terminal: search, read a moment in context, hop
+    /// through related passages (? in it lists the keys).
+    Explore(ExploreArgs),
+}
+
+/// `podsift explore`.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// What to look for [default: type it in the explorer].
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Retrieval mode to start in (m cycles it).
+    #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+    pub mode: ModeArg,
+    /// Moments per search.
+    #[arg(short = 'n', long, default_value_t = 30, value_name = "NUM")]
+    pub limit: usize,
+    /// Related passages shown for each passage.
+    #[arg(long, default_value_t = 6, value_name = "NUM")]
+    pub related: usize,
+    /// Neighbouring passages shown on each side of the one being read.
+    #[arg(long, default_value_t = 3, value_name = "NUM")]
+    pub context: u64,
+    /// Filters to start with (f changes them).
+    #[command(flatten)]
+    pub filters: FilterArgs,
+    /// Benchmark: draw the first screen of QUERY into an off-screen buffer,
+    /// print timings as JSON and exit (no terminal needed).
+    #[arg(long, hide = true)]
+    pub bench_first_screen: bool,
+    /// Benchmark: after the first screen, time NUM selection moves (state
+    /// update plus drawing) with every result's context and related
+    /// passages cached.
+    #[arg(long, hide = true, value_name = "NUM")]
+    pub bench_moves: Option<usize>,
+    /// Benchmark: the off-screen size, WIDTHxHEIGHT.
+    #[arg(long, hide = true, default_value = "100x30", value_name = "WxH")]
+    pub bench_size: String,
 }
 
 /// `podsift feed`.

@@ -3,6 +3,7 @@
 pub mod brief;
 pub mod embed;
 pub mod eval;
+pub mod explore;
 pub mod feed;
 pub mod index;
 pub mod related;
@@ -57,5 +58,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Eval(args) => eval::run(&config, &args),
         Command::Feed(args) => feed::run(&config, &args),
         Command::Scan(args) => scan::run(&config, &args),
+        Command::Explore(args) => explore::run(&config, &args),
     }
 }
