@@ -1017,12 +1017,16 @@ impl State {
         }));
     }
 
-    /// Search the query line in the asked-for mode.
+    /// Search the query line in the asked-for mode. A new search (new
+    /// words, filters or mode) replaces the trail, so the keys go back to
+    /// the result list; in a narrow terminal that also brings the reading
+    /// pane back under it.
     fn search(&mut self, tasks: &mut Vec<Task>, keep: Option<u64>) {
         let q = self.query.text.trim().to_string();
         if q.is_empty() {
             return;
         }
+        self.focus = Focus::Results;
         self.run_search(q, tasks, keep);
     }
 

@@ -4,6 +4,7 @@
 mod util;
 
 mod embedder;
+mod explore;
 mod feeds;
 mod fixtures;
 mod index;

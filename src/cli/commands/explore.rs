@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use crossterm::{cursor, execute, terminal};
+use crossterm::{cursor, execute, queue, terminal};
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::Terminal;
 
@@ -126,11 +126,14 @@ impl Drop for TerminalGuard {
 
 fn ui(config: &Config, args: &ExploreArgs, store: Arc<Store>, mut state: State) -> Result<Exit> {
     // A panic must not leave the shell in raw mode on the alternate screen:
-    // restore first, then let the usual message print.
+    // restore first, then let the usual message print. A panic on any of
+    // our threads ends the program: the UI thread would otherwise keep
+    // drawing onto the restored screen, or wait for a worker that is gone.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
         previous(info);
+        std::process::exit(101);
     }));
     terminal::enable_raw_mode().context("switching the terminal to raw mode")?;
     let _guard = TerminalGuard;
@@ -139,7 +142,10 @@ fn ui(config: &Config, args: &ExploreArgs, store: Arc<Store>, mut state: State) 
         terminal::EnterAlternateScreen,
         event::EnableBracketedPaste
     )?;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    // One buffer for a whole frame, so it leaves in one write rather than
+    // in stdout's 1 KiB pieces.
+    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let mut term = Terminal::new(CrosstermBackend::new(out))?;
     term.clear()?;
 
     let (tx, rx) = mpsc::channel::<Msg>();
@@ -162,7 +168,7 @@ fn ui(config: &Config, args: &ExploreArgs, store: Arc<Store>, mut state: State) 
 
     let tasks = state.start();
     dispatch(&mut state, tasks, &jobs);
-    term.draw(|f| view::draw(f, &state))?;
+    draw(&mut term, &state)?;
     let result = (|| -> Result<()> {
         loop {
             // The model loads once the first screen is up (with results, if
@@ -181,12 +187,24 @@ fn ui(config: &Config, args: &ExploreArgs, store: Arc<Store>, mut state: State) 
             if state.should_quit() {
                 return Ok(());
             }
-            term.draw(|f| view::draw(f, &state))?;
+            draw(&mut term, &state)?;
         }
     })();
     stop.store(true, Ordering::Relaxed);
     result?;
     Ok(Exit::Success)
+}
+
+type Screen = Terminal<CrosstermBackend<std::io::BufWriter<std::io::Stdout>>>;
+
+/// Draw a frame as one synchronized update: terminals that know the mode
+/// (DEC 2026) show it whole, never half old and half new; others ignore it.
+/// See: https://gist.github.com/christianparpart/d8a62cc1ab659194337d73e399004036
+fn draw(term: &mut Screen, state: &State) -> Result<()> {
+    queue!(term.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+    term.draw(|f| view::draw(f, state))?;
+    execute!(term.backend_mut(), terminal::EndSynchronizedUpdate)?;
+    Ok(())
 }
 
 fn handle(state: &mut State, msg: Msg, jobs: &Sender<Job>) {

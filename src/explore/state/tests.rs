@@ -387,6 +387,9 @@ fn m_cycles_the_mode_and_searches_again() {
 #[test]
 fn filters_from_the_prompt() {
     let mut s = searched();
+    // From the related pane: new results bring the keys back to the list.
+    key(&mut s, Key::Enter);
+    assert_eq!(s.focus, Focus::Related);
     key(&mut s, Key::Char('f'));
     assert!(matches!(&s.overlay, Some(Overlay::Filter(e)) if e.text.is_empty()));
     typed(&mut s, "show:nope");
@@ -398,6 +401,7 @@ fn filters_from_the_prompt() {
     typed(&mut s, "show:silicon speaker:\"Priya R\" since:30d");
     let tasks = key(&mut s, Key::Enter);
     assert!(s.overlay.is_none());
+    assert_eq!(s.focus, Focus::Results);
     let [Task::Search { options, .. }] = &tasks[..] else {
         panic!("{tasks:?}");
     };
