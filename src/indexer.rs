@@ -44,6 +44,11 @@ const COMMIT_ROWS: usize = 4096;
 const COMMIT_EVERY: Duration = Duration::from_secs(120);
 /// Passages embedded per batch of episodes.
 const EMBED_BATCH_ROWS: usize = 512;
+/// Passages whose embedding texts (and tokenizer encodings) exist at once,
+/// and passages staged at once in their stored form (text, context,
+/// metadata): an episode of 100,000 passages is handled in slices, so the
+/// memory it takes beyond its vectors and chunks stays flat.
+const SLICE_ROWS: usize = 1024;
 /// Rough transcript bytes per passage, to size batches before parsing.
 const BYTES_PER_PASSAGE: usize = 900;
 
@@ -168,6 +173,9 @@ pub struct IndexOptions {
     pub embed_context: String,
     /// Skip files and folders with these names (path components below a root).
     pub exclude: Vec<String>,
+    /// Commit once this many passages are staged (0: the default, 4096).
+    /// Small values make many commits, for tests of crash safety.
+    pub commit_rows: usize,
 }
 
 /// Normalised spoken words, hashed: equal for the same speech in any format.
@@ -542,7 +550,11 @@ pub fn run(
         // costly part), keeping their order.
         let mut taken: Vec<Source> = Vec::new();
         let mut estimate = 0;
-        while i < todo.len() && estimate < EMBED_BATCH_ROWS {
+        let batch_rows = match opts.commit_rows {
+            0 => EMBED_BATCH_ROWS,
+            n => n.min(EMBED_BATCH_ROWS),
+        };
+        while i < todo.len() && estimate < batch_rows {
             let source = std::mem::replace(&mut todo[i], Source::Done);
             i += 1;
             estimate += match &source {
@@ -606,42 +618,35 @@ pub fn run(
                 }
             }
         }
-        let texts: Vec<String> = batch
-            .iter()
-            .flat_map(|(t, chunks)| {
-                let ctx = context(&opts.embed_context, &t.episode);
-                chunks.iter().map(move |c| format!("{ctx}{}", c.text))
-            })
-            .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // Embed in slices: the texts and their encodings exist for one
+        // slice at a time, however large an episode.
+        let rows: usize = batch.iter().map(|(_, chunks)| chunks.len()).sum();
+        let mut texts = batch.iter().flat_map(|(t, chunks)| {
+            let ctx = context(&opts.embed_context, &t.episode);
+            chunks.iter().map(move |c| format!("{ctx}{}", c.text))
+        });
+        let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(rows);
         let te = Instant::now();
-        let mut vectors = embedder.embed_passages(&refs)?.into_iter();
+        loop {
+            let slice: Vec<String> = texts.by_ref().take(SLICE_ROWS).collect();
+            if slice.is_empty() {
+                break;
+            }
+            let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
+            vectors.extend(embedder.embed_passages(&refs)?);
+        }
         report.embed_secs += te.elapsed().as_secs_f64();
+        let mut vectors = vectors.into_iter();
         for (t, chunks) in batch {
             let vecs: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
-            let mut stored: Vec<StoredChunk> =
-                chunks.iter().map(|c| stored(&t.episode, c)).collect();
-            for (i, st) in stored.iter_mut().enumerate() {
-                let lo = i.saturating_sub(1);
-                let hi = (i + 2).min(chunks.len());
-                st.context = chunks[lo..hi]
-                    .iter()
-                    .map(|c| c.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-            }
             // Non-content scores from the passages alone; repetition across
             // episodes is added by `refresh_noncontent` once the run is in.
-            let base: Vec<u64> = stored
+            let base: Vec<u64> = chunks
                 .iter()
                 .zip(&vecs)
                 .map(|(c, v)| detector.score(&c.text, v))
                 .collect();
             let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
-            for ((c, b), sc) in stored.iter_mut().zip(&base).zip(&scores) {
-                c.noncontent_base = *b;
-                c.noncontent = *sc;
-            }
             writer.mark_noncontent_stale(&t.episode.show);
             let key = key_of(&t.episode.path);
             let entry = EpisodeEntry {
@@ -658,7 +663,34 @@ pub fn run(
                 duration_ms: t.duration_ms(),
                 added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             };
-            writer.add_episode(&t.episode.id, entry, &stored, vecs)?;
+            // Stage in slices; the first replaces any earlier version of
+            // the episode, the rest add to it (no commit in between).
+            let mut vecs = vecs.into_iter();
+            let mut lo = 0;
+            let mut entry = Some(entry);
+            while lo < chunks.len() || entry.is_some() {
+                let hi = (lo + SLICE_ROWS).min(chunks.len());
+                let stored: Vec<StoredChunk> = (lo..hi)
+                    .map(|i| {
+                        let mut st = stored(&t.episode, &chunks[i]);
+                        let (a, b) = (i.saturating_sub(1), (i + 2).min(chunks.len()));
+                        st.context = chunks[a..b]
+                            .iter()
+                            .map(|c| c.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        st.noncontent_base = base[i];
+                        st.noncontent = scores[i];
+                        st
+                    })
+                    .collect();
+                let v: Vec<Vec<f32>> = vecs.by_ref().take(hi - lo).collect();
+                match entry.take() {
+                    Some(entry) => writer.add_episode(&t.episode.id, entry, &stored, v)?,
+                    None => writer.add_passages(&t.episode.id, &stored, v)?,
+                }
+                lo = hi;
+            }
             report.indexed += 1;
             report.chunks += chunks.len();
             on_event(Event::Indexed {
@@ -666,7 +698,11 @@ pub fn run(
                 chunks: chunks.len(),
             });
         }
-        if writer.pending_rows() >= COMMIT_ROWS || last_commit.elapsed() >= COMMIT_EVERY {
+        let commit_rows = match opts.commit_rows {
+            0 => COMMIT_ROWS,
+            n => n,
+        };
+        if writer.pending_rows() >= commit_rows || last_commit.elapsed() >= COMMIT_EVERY {
             let generation = writer.commit()?;
             on_event(Event::Committed { generation });
             last_commit = Instant::now();

@@ -37,17 +37,28 @@ fn main() -> ExitCode {
 /// read `path: reason` and also carry the reason as their source, which
 /// `{:#}` would print twice ("No space left on device (os error 28): No
 /// space left on device (os error 28)").
+///
+/// A context that ends with a path the next cause names again ("opening
+/// index P: index at P: ...") is left out too.
 fn one_line(err: &anyhow::Error) -> String {
+    let texts: Vec<String> = err.chain().map(|c| c.to_string()).collect();
     let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.ends_with(&text) {
+    for (i, text) in texts.iter().enumerate() {
+        if out.ends_with(text.as_str()) {
+            continue;
+        }
+        let last_word = text.rsplit(' ').next().unwrap_or("");
+        if last_word.contains(std::path::MAIN_SEPARATOR)
+            && texts
+                .get(i + 1)
+                .is_some_and(|next| next.contains(last_word))
+        {
             continue;
         }
         if !out.is_empty() {
             out.push_str(": ");
         }
-        out.push_str(&text);
+        out.push_str(text);
     }
     out.replace(['\n', '\r'], " ")
 }
@@ -57,4 +68,21 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_leaves_out_a_context_that_the_cause_repeats() {
+        let inner = anyhow::anyhow!("index at /tmp/ix: state file is missing; fix: rebuild");
+        let err = inner.context("opening index /tmp/ix");
+        assert_eq!(
+            one_line(&err),
+            "index at /tmp/ix: state file is missing; fix: rebuild"
+        );
+        let err = anyhow::anyhow!("bad\nvalue").context("reading /tmp/a");
+        assert_eq!(one_line(&err), "reading /tmp/a: bad value");
+    }
 }

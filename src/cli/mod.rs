@@ -332,6 +332,10 @@ pub struct IndexArgs {
     /// Skip files and folders with this name (repeatable), e.g. --exclude sample.
     #[arg(long, value_name = "NAME")]
     pub exclude: Vec<String>,
+    /// Commit every NUM passages (default 4096): many small commits, for
+    /// scripts/faults to kill runs in and between them.
+    #[arg(long, value_name = "NUM", hide = true)]
+    pub commit_rows: Option<usize>,
 }
 
 /// Which retrieval arms to use.

@@ -43,6 +43,11 @@ enum Engine {
     Amx(amx::Encoder),
 }
 
+/// Texts tokenized and embedded at once by [`Embedder::embed`]: a tokenizer
+/// encoding takes several KB, and the AMX path runs a whole window as one
+/// batch.
+pub const EMBED_WINDOW: usize = 1024;
+
 /// A loaded sentence encoder.
 pub struct Embedder {
     engine: Engine,
@@ -251,7 +256,17 @@ impl Embedder {
     }
 
     /// Embed texts as they are: one unit vector per text, in input order.
+    /// Texts are tokenized and run [`EMBED_WINDOW`] at a time, so memory
+    /// does not grow with the number of texts beyond their vectors.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for window in texts.chunks(EMBED_WINDOW) {
+            out.extend(self.embed_window(window)?);
+        }
+        Ok(out)
+    }
+
+    fn embed_window(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let encodings: Vec<tokenizers::Encoding> = texts
             .par_iter()
             .map(|t| {
@@ -269,7 +284,7 @@ impl Embedder {
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].len()), i));
         let mut out = vec![Vec::new(); texts.len()];
         // The AMX path pads nothing and schedules sequences itself: one
-        // batch of everything keeps both cores busy to the end.
+        // batch of the whole window keeps both cores busy to the end.
         let batch_size = match self.engine {
             Engine::Amx(_) => order.len().max(1),
             Engine::Candle(_) => self.batch_size.max(1),

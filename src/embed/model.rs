@@ -248,34 +248,158 @@ impl Locator {
         self.download(id, revision)
     }
 
+    /// Download the model's files from the hub into its cache, under
+    /// podsift's own limits on top of hf-hub's (30 s to connect, one
+    /// retry): a file over [`MAX_DOWNLOAD_BYTES`] (as announced, or as
+    /// received) and a transfer that receives nothing for
+    /// [`DOWNLOAD_STALL`] are given up. The transfer runs on its own thread
+    /// so that it can be abandoned; the process ends soon after anyway.
     fn download(&self, id: &str, revision: &str) -> Result<ModelFiles> {
-        let err = |e: hf_hub::api::sync::ApiError| Error::Download {
+        let err = |message: String| Error::Download {
             model: id.to_string(),
-            message: e.to_string(),
+            message,
         };
-        let api = hf_hub::api::sync::ApiBuilder::from_env()
-            .with_progress(false)
-            .with_retries(1)
-            .build()
-            .map_err(err)?;
-        let repo = api.repo(hf_hub::Repo::with_revision(
-            id.to_string(),
-            hf_hub::RepoType::Model,
-            revision.to_string(),
-        ));
-        let config = repo.get("config.json").map_err(err)?;
-        repo.get("tokenizer.json").map_err(err)?;
-        repo.get("model.safetensors").map_err(err)?;
-        for optional in [
-            "1_Pooling/config.json",
-            "sentence_bert_config.json",
-            "config_sentence_transformers.json",
-        ] {
-            let _ = repo.get(optional);
+        let transfer = std::sync::Arc::new(Transfer::new());
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let (id, revision, transfer) = (id.to_string(), revision.to_string(), transfer.clone());
+            std::thread::spawn(move || {
+                let _ = tx.send(fetch(&id, &revision, transfer));
+            });
         }
-        let dir = config.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(Ok(dir)) => break dir,
+                Ok(Err(e)) => return Err(err(e.to_string())),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(err("the download stopped".into()))
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(problem) = transfer.problem() {
+                        return Err(err(problem));
+                    }
+                }
+            }
+        };
         ModelFiles::from_dir(&dir, id, revision)
     }
+}
+
+/// Largest model file podsift downloads: the weights of the small and base
+/// embedding models it is made for are 90 MB to 1.4 GB.
+pub const MAX_DOWNLOAD_BYTES: u64 = 4 << 30;
+
+/// A model download that receives nothing for this long is given up.
+pub const DOWNLOAD_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What a download thread has received, watched by the caller.
+struct Transfer {
+    /// Bytes of the file in progress (or its announced size, if larger).
+    bytes: std::sync::atomic::AtomicU64,
+    /// When data last arrived (or the download started).
+    last: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Transfer {
+    fn new() -> Transfer {
+        Transfer {
+            bytes: std::sync::atomic::AtomicU64::new(0),
+            last: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+    }
+
+    /// Why to give up, if so.
+    fn problem(&self) -> Option<String> {
+        let bytes = self.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        if bytes > MAX_DOWNLOAD_BYTES {
+            return Some(format!(
+                "a file is larger than the {MAX_DOWNLOAD_BYTES} bytes podsift downloads"
+            ));
+        }
+        let idle = self
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed();
+        (idle > DOWNLOAD_STALL).then(|| {
+            format!(
+                "no data received for {} s (the hub is unreachable or stalled)",
+                DOWNLOAD_STALL.as_secs()
+            )
+        })
+    }
+}
+
+/// Counts one file's bytes into a [`Transfer`].
+struct Counter(std::sync::Arc<Transfer>);
+
+impl hf_hub::api::Progress for Counter {
+    fn init(&mut self, size: usize, _filename: &str) {
+        // A file announced over the cap is refused at once; any other is
+        // counted as it arrives.
+        let announced = size as u64;
+        let start = if announced > MAX_DOWNLOAD_BYTES {
+            announced
+        } else {
+            0
+        };
+        self.0
+            .bytes
+            .store(start, std::sync::atomic::Ordering::Relaxed);
+        self.0.touch();
+    }
+
+    fn update(&mut self, size: usize) {
+        self.0
+            .bytes
+            .fetch_add(size as u64, std::sync::atomic::Ordering::Relaxed);
+        self.0.touch();
+    }
+
+    fn finish(&mut self) {
+        self.0.bytes.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// Fetch config, tokenizer and weights (and the optional sentence-transformers
+/// files) of `id` into the hub cache, files already cached left as they are;
+/// the folder holding them.
+fn fetch(
+    id: &str,
+    revision: &str,
+    transfer: std::sync::Arc<Transfer>,
+) -> std::result::Result<PathBuf, hf_hub::api::sync::ApiError> {
+    let hub_repo = hf_hub::Repo::with_revision(
+        id.to_string(),
+        hf_hub::RepoType::Model,
+        revision.to_string(),
+    );
+    let api = hf_hub::api::sync::ApiBuilder::from_env()
+        .with_progress(false)
+        .with_retries(1)
+        .build()?;
+    let repo = api.repo(hub_repo.clone());
+    let cache = hf_hub::Cache::from_env().repo(hub_repo);
+    let get = |name: &str| match cache.get(name) {
+        Some(path) => Ok(path),
+        None => repo.download_with_progress(name, Counter(transfer.clone())),
+    };
+    let config = get("config.json")?;
+    get("tokenizer.json")?;
+    get("model.safetensors")?;
+    for optional in [
+        "1_Pooling/config.json",
+        "sentence_bert_config.json",
+        "config_sentence_transformers.json",
+    ] {
+        let _ = get(optional);
+    }
+    Ok(config.parent().map(Path::to_path_buf).unwrap_or_default())
 }
 
 /// The hub id of a well-known model from its folder name, so an index built
@@ -296,6 +420,28 @@ fn known_id(folder: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_download_over_the_cap_or_stalled_is_given_up() {
+        use hf_hub::api::Progress;
+        let t = std::sync::Arc::new(Transfer::new());
+        assert_eq!(t.problem(), None);
+        let mut c = Counter(t.clone());
+        // Announced over the cap: refused before a byte arrives.
+        c.init(MAX_DOWNLOAD_BYTES as usize + 1, "model.safetensors");
+        assert!(t.problem().unwrap().contains("larger than"));
+        // Announced under it, then more arrives than the cap.
+        c.init(10, "model.safetensors");
+        assert_eq!(t.problem(), None);
+        c.update(MAX_DOWNLOAD_BYTES as usize);
+        c.update(1);
+        assert!(t.problem().unwrap().contains("larger than"));
+        c.finish();
+        assert_eq!(t.problem(), None);
+        // Nothing for longer than the stall limit.
+        *t.last.lock().unwrap() -= DOWNLOAD_STALL + std::time::Duration::from_secs(1);
+        assert!(t.problem().unwrap().contains("no data received"));
+    }
 
     #[test]
     fn parse_sources() {

@@ -390,4 +390,139 @@ mod tests {
             ParseErrorKind::Binary
         );
     }
+
+    /// Every parser, on any input: a transcript or a parse error, never a
+    /// panic; and a transcript holds together (each cue ends at or after
+    /// its start, none is empty). The fuzz targets (fuzz/fuzz_targets) run
+    /// the same check for minutes; these keep it in the normal suite.
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of every format, so that random joins reach deep into
+        /// the parsers rather than failing at the first byte.
+        const PIECES: &[&str] = &[
+            "WEBVTT\n\n",
+            "\n",
+            "\n\n",
+            "\r\n",
+            "1\n",
+            "00:00:01.000 --> 00:00:02.000\n",
+            "00:00:01,000 --> 00:00:02,000\n",
+            "999999999999:59:59.999",
+            "99:99.999",
+            " --> ",
+            "-->",
+            "<v Ann>",
+            "</v>",
+            "<c.x>",
+            "<b>",
+            "NOTE ",
+            "STYLE\n",
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"segments\":",
+            "\"start\":",
+            "\"end\":",
+            "\"startTime\":",
+            "\"body\":",
+            "\"text\":",
+            "\"speaker\":",
+            "1e308",
+            "-1",
+            "NaN",
+            "null",
+            ",",
+            ":",
+            "\"x\"",
+            "# Title\n",
+            "---\n",
+            "title: t\n",
+            "date: 2024-01-01\n",
+            "**Ann:** ",
+            "Ann: ",
+            "[00:01:02] ",
+            "(00:01) ",
+            "<p>",
+            "</p>",
+            "<br>",
+            "&amp;",
+            "&#x1F600;",
+            "<script>",
+            "words and more words. ",
+            "é",
+            "🎙",
+            "\u{0}",
+            "\u{feff}",
+            "\t",
+            "{\"_id\":\"d\",\"text\":\"t\"}\n",
+        ];
+
+        fn pieces() -> impl Strategy<Value = String> {
+            prop::collection::vec(prop::sample::select(PIECES), 0..60).prop_map(|v| v.concat())
+        }
+
+        fn input() -> impl Strategy<Value = String> {
+            prop_oneof![pieces(), "\\PC{0,200}", any::<String>()]
+        }
+
+        fn holds_together(parsed: &Parsed) -> Result<(), TestCaseError> {
+            for c in &parsed.cues {
+                if let (Some(s), Some(e)) = (c.start_ms, c.end_ms) {
+                    prop_assert!(e >= s, "cue ends before it starts: {:?}", c);
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+            #[test]
+            fn vtt(s in input()) {
+                if let Ok(p) = vtt::parse(&s) { holds_together(&p)?; }
+            }
+            #[test]
+            fn srt(s in input()) {
+                if let Ok(p) = srt::parse(&s) { holds_together(&p)?; }
+            }
+            #[test]
+            fn json(s in input()) {
+                if let Ok(p) = json::parse(&s) { holds_together(&p)?; }
+            }
+            #[test]
+            fn markdown(s in input()) {
+                if let Ok(p) = markdown::parse(&s) { holds_together(&p)?; }
+            }
+            #[test]
+            fn html(s in input()) {
+                if let Ok(p) = html::parse(&s) { holds_together(&p)?; }
+            }
+            #[test]
+            fn text(s in input()) {
+                if let Ok(p) = text::parse(&s) { holds_together(&p)?; }
+            }
+            #[test]
+            fn beir(s in input()) {
+                let _ = beir::parse(&s);
+            }
+            #[test]
+            fn decode_and_detect(bytes in prop::collection::vec(any::<u8>(), 0..300), name in "[a-z.]{0,12}") {
+                if let Ok((text, _)) = decode(&bytes) {
+                    if let Some(f) = Format::detect(Path::new(&name), &text) {
+                        if f != Format::Beir {
+                            let _ = f.parse(&text);
+                        }
+                    }
+                }
+            }
+            #[test]
+            fn clean(s in input()) {
+                let _ = clean::text(&s);
+                let _ = clean::strip_tags(&s);
+                let _ = clean::decode_entities(&s);
+            }
+        }
+    }
 }

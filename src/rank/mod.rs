@@ -487,3 +487,183 @@ fn overlaps(h: &Hit, c: &StoredChunk) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Any query string, with any filters, in every mode: hits or a clean
+    //! error, never a panic (issue 6, item 6; fuzz/fuzz_targets/query.rs runs
+    //! the same for minutes).
+    use super::*;
+    use crate::chunk::ChunkConfig;
+    use crate::embed::{ModelInfo, Pooling};
+    use crate::store::manifest::{Counts, Manifest, FORMAT_VERSION};
+    use crate::store::state::EpisodeEntry;
+    use crate::store::text::StoredChunk;
+    use crate::store::Writer;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    const DIM: usize = 8;
+    const TEXTS: &[&str] = &[
+        "Why would a cloud company build its own AI chips? Cost per query.",
+        "Compost is like a sourdough starter: feed it and keep it warm.",
+        "Index funds beat most stock pickers once you count the fees.",
+        "This episode is brought to you by Ledgerly. Go to ledgerly.com.",
+    ];
+
+    fn unit(i: usize) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..DIM)
+            .map(|k| ((i * 7 + k * 3) % 11) as f32 - 5.0)
+            .collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        v.iter_mut().for_each(|x| *x /= n);
+        v
+    }
+
+    fn store() -> &'static Store {
+        static STORE: OnceLock<(tempfile::TempDir, Store)> = OnceLock::new();
+        &STORE
+            .get_or_init(|| {
+                let dir = tempfile::tempdir().unwrap();
+                let root = dir.path().join("index");
+                let manifest = Manifest {
+                    format_version: FORMAT_VERSION,
+                    model: ModelInfo {
+                        id: "test".into(),
+                        revision: "local".into(),
+                        dim: DIM,
+                        pooling: Pooling::Mean,
+                        max_len: 128,
+                        query_prefix: String::new(),
+                        passage_prefix: String::new(),
+                        fingerprint: "test".into(),
+                        source: String::new(),
+                    },
+                    chunk: ChunkConfig::default(),
+                    embed_context: String::new(),
+                    created: "2024-01-01T00:00:00Z".into(),
+                    generation: 0,
+                    counts: Counts::default(),
+                };
+                let mut w = Writer::open(&root, manifest, false).unwrap();
+                for (e, show) in ["silicon-weekly", "garden-hour"].iter().enumerate() {
+                    let episode = format!("{show}/ep-{e}");
+                    let chunks: Vec<StoredChunk> = TEXTS
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| StoredChunk {
+                            id: (e * 100 + i) as u64 + 1,
+                            episode: episode.clone(),
+                            show: show.to_string(),
+                            title: format!("Episode {e}"),
+                            speaker: Some(["Owen Castillo", "Priya R"][i % 2].into()),
+                            text: t.to_string(),
+                            start_ms: Some(i as u64 * 10_000),
+                            end_ms: Some(i as u64 * 10_000 + 9_000),
+                            seq: i as u64,
+                            date: Some(format!("2024-0{}-01", e + 1)),
+                            noncontent: if i == 3 { 900 } else { 0 },
+                            context: t.to_string(),
+                            ..Default::default()
+                        })
+                        .collect();
+                    let vecs = (0..chunks.len()).map(|i| unit(e * 10 + i)).collect();
+                    let entry = EpisodeEntry {
+                        file: format!("/test/{episode}.vtt"),
+                        show: show.to_string(),
+                        title: format!("Episode {e}"),
+                        date: Some(format!("2024-0{}-01", e + 1)),
+                        url: None,
+                        chunks: TEXTS.len() as u64,
+                        noncontent: 1,
+                        duration_ms: 60_000,
+                        added: "2024-01-01T00:00:00Z".into(),
+                    };
+                    w.add_episode(&episode, entry, &chunks, vecs).unwrap();
+                }
+                w.commit().unwrap();
+                w.finish().unwrap();
+                let store = Store::open(&root).unwrap();
+                (dir, store)
+            })
+            .1
+    }
+
+    /// Queries people type by mistake or on purpose: tantivy syntax,
+    /// unbalanced quotes, field prefixes, control characters, emoji.
+    fn query() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "\"",
+            "(",
+            ")",
+            "title:",
+            "text:",
+            "show:",
+            "AND",
+            "OR",
+            "NOT",
+            "+",
+            "-",
+            "*",
+            "?",
+            "~2",
+            "^100",
+            "[a TO z]",
+            "{",
+            "}",
+            ":",
+            "\\",
+            "compost",
+            "chips",
+            "\u{1}",
+            "\u{1b}[31m",
+            "\u{200b}",
+            "🎙️",
+            "é",
+            " ",
+            "\t",
+            "\n",
+        ]);
+        prop_oneof![
+            prop::collection::vec(pieces, 0..30).prop_map(|v| v.concat()),
+            "\\PC{0,80}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn any_query_gives_hits_or_an_error(
+            q in query(),
+            speaker in proptest::option::of("\\PC{0,12}"),
+            show in proptest::option::of("\\PC{0,12}"),
+            since in proptest::option::of("\\PC{0,12}"),
+            limit in 1usize..20,
+        ) {
+            let store = store();
+            let qv = unit(q.len());
+            for mode in [Mode::Keyword, Mode::Semantic, Mode::Hybrid] {
+                let mut opts = SearchOptions { mode, limit, ..SearchOptions::default() };
+                opts.filters.speaker = speaker.clone();
+                opts.filters.shows = show.clone().into_iter().collect();
+                opts.filters.since = since.clone();
+                let vector = (mode != Mode::Keyword).then_some(qv.as_slice());
+                if let Ok((hits, _)) = search_with_vector(store, vector, &q, &opts) {
+                    prop_assert!(hits.len() <= limit);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_ten_thousand_word_query_works() {
+        let q = vec!["compost"; 10_000].join(" ");
+        let opts = SearchOptions {
+            mode: Mode::Hybrid,
+            ..SearchOptions::default()
+        };
+        let (hits, _) = search_with_vector(store(), Some(&unit(1)), &q, &opts).unwrap();
+        assert!(!hits.is_empty());
+    }
+}

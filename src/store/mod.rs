@@ -697,6 +697,20 @@ impl Writer {
         vecs: Vec<Vec<f32>>,
     ) -> Result<()> {
         self.remove_episode(id);
+        self.add_passages(id, chunks, vecs)?;
+        self.state.episodes.insert(id.to_string(), entry);
+        Ok(())
+    }
+
+    /// Stage more passages of an episode staged by
+    /// [`add_episode`](Self::add_episode) since the last commit (a long
+    /// episode staged in slices). The episode's entry stays as given there.
+    pub fn add_passages(
+        &mut self,
+        id: &str,
+        chunks: &[StoredChunk],
+        vecs: Vec<Vec<f32>>,
+    ) -> Result<()> {
         let key = vectors::episode_key(id);
         for (c, v) in chunks.iter().zip(vecs) {
             self.add_doc(c.to_doc(&self.fields))?;
@@ -707,7 +721,6 @@ impl Writer {
                 vector: v,
             });
         }
-        self.state.episodes.insert(id.to_string(), entry);
         Ok(())
     }
 

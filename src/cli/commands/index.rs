@@ -82,6 +82,7 @@ pub fn index_paths(config: &Config, args: &IndexArgs) -> Result<IndexRun> {
         chunk: writer.manifest().chunk,
         embed_context: writer.manifest().embed_context.clone(),
         exclude: args.exclude.clone(),
+        commit_rows: args.commit_rows.unwrap_or(0),
     };
     let bar = config.progress.then(|| {
         let b = ProgressBar::new(0);

@@ -135,6 +135,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
             embed_context: None,
             batch_size: None,
             exclude: Vec::new(),
+            commit_rows: None,
         };
         match index::index_paths(config, &index_args) {
             Ok(run) => {
