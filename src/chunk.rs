@@ -303,12 +303,10 @@ fn split_long(
     max_tokens: usize,
     count_tokens: &impl Fn(&str) -> usize,
 ) -> Vec<Sentence> {
-    let words: Vec<&str> = s
-        .text
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .flat_map(word_pieces)
-        .collect();
+    // Any whitespace separates words: a run of tabs split off by spaces
+    // alone would be a "word" with no text, and a passage of nothing
+    // (found by the chunk fuzz target).
+    let words: Vec<&str> = s.text.split_whitespace().flat_map(word_pieces).collect();
     let total_chars = s.text.len().max(1) as u64;
     let mut out = Vec::new();
     let mut cur: Vec<&str> = Vec::new();
@@ -619,6 +617,61 @@ mod tests {
             // Stable ids.
             let again = split("show/ep", &cues, &cfg, words);
             prop_assert_eq!(chunks, again);
+        }
+    }
+
+    /// Fuzz finding (chunk target, `tests/fixtures/fuzz/`): a sentence over
+    /// the budget whose words were split at spaces only left a run of
+    /// control whitespace as a passage of its own, with no text. The cues
+    /// are built from the input as `fuzz/fuzz_targets/chunk.rs` builds them.
+    #[test]
+    fn fuzz_input_never_makes_an_empty_passage() {
+        let data = include_bytes!("../tests/fixtures/fuzz/chunk-empty-passage.bin");
+        let (&settings, rest) = data.split_first().unwrap();
+        let cfg = ChunkConfig {
+            max_tokens: 1 + (settings & 0x3f) as usize,
+            overlap_tokens: (settings >> 6) as usize * 3,
+            min_tokens: (settings & 0x0f) as usize,
+        };
+        let text = String::from_utf8_lossy(rest);
+        let mut t: u64 = 0;
+        let cues: Vec<Cue> = text
+            .split('\n')
+            .map(|line| {
+                let b = line.as_bytes();
+                let step = b.first().copied().unwrap_or(0);
+                let start = match step % 5 {
+                    0 => None,
+                    1 => {
+                        t = t.saturating_sub(step as u64 * 100);
+                        Some(t)
+                    }
+                    _ => {
+                        t = t.saturating_add(step as u64 * 250);
+                        Some(t)
+                    }
+                };
+                let (speaker, body) = match line.split_once('|') {
+                    Some((s, b)) => (Some(s.to_string()), b),
+                    None => (None, line),
+                };
+                Cue {
+                    start_ms: start,
+                    end_ms: start.map(|s| s.saturating_add(b.len() as u64 * 40)),
+                    speaker,
+                    text: body.to_string(),
+                }
+            })
+            .collect();
+        let tokens = |s: &str| -> usize {
+            s.split_whitespace()
+                .map(|w| w.len().div_ceil(4).max(1))
+                .sum()
+        };
+        let chunks = split("fuzz/ep", &cues, &cfg, tokens);
+        assert!(!chunks.is_empty());
+        for c in &chunks {
+            assert!(!c.text.trim().is_empty(), "empty passage: {c:?}");
         }
     }
 }
