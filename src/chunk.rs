@@ -626,7 +626,7 @@ mod tests {
     /// are built from the input as `fuzz/fuzz_targets/chunk.rs` builds them.
     #[test]
     fn fuzz_input_never_makes_an_empty_passage() {
-        let data = include_bytes!("../tests/fixtures/fuzz/chunk-empty-passage.bin");
+        let data = include_bytes!("../tests/fixtures/fuzz/chunk-empty-passage.input");
         let (&settings, rest) = data.split_first().unwrap();
         let cfg = ChunkConfig {
             max_tokens: 1 + (settings & 0x3f) as usize,
