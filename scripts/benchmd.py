@@ -17,7 +17,8 @@ block = f"{begin}\n{body}{end}\n"
 if begin in text and end in text:
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
-    text = head + block + tail.lstrip("\n")
+    rest = tail.lstrip("\n")
+    text = head + block + ("\n" + rest if rest else "")
 else:
     text = text.rstrip() + "\n\n" + block
 path.write_text(text)

@@ -1,8 +1,8 @@
 //! Ranking: a query and [`SearchOptions`] in, [`Hit`]s out.
 //!
 //! ```text
-//! query ─┬─ bm25::search  (tantivy, stemmed terms) ─┐
-//!        └─ embed query ─ dense::search (int8 scan, f32 re-score) ┴─ fuse ─ fetch ─ merge moments ─ Vec<Hit>
+//! query ─┬─ bm25::search  (tantivy, stemmed terms) ──────────────────────────────┐
+//!        └─ embed query ─ dense::search (1-bit sketch scan, int8, f32 re-score) ┴─ fuse ─ fetch ─ merge moments ─ Vec<Hit>
 //! ```
 //!
 //! Each arm over-fetches `max(5 x limit, 50)` candidates under the same
@@ -319,25 +319,25 @@ fn has_user_filters(filters: &Filters) -> bool {
         && filters.until.is_none())
 }
 
-/// Run a search.
+/// Run a search. In hybrid mode the keyword arm runs on one thread while
+/// the query is embedded and the dense arm scans on the others.
 pub fn search(
     store: &Store,
     embedder: Option<&Embedder>,
     query: &str,
     opts: &SearchOptions,
 ) -> Result<(Vec<Hit>, Summary)> {
-    let t = Instant::now();
-    let qv = match (opts.mode, embedder) {
-        (Mode::Keyword, _) => None,
-        _ if query.trim().is_empty() => None,
-        (_, Some(e)) => Some(e.embed_query(query)?),
-        (_, None) => return Err(Error::invalid("--mode", "semantic search needs the model")),
+    let wants_vector = opts.mode != Mode::Keyword && !query.trim().is_empty();
+    let embedder = match (wants_vector, embedder) {
+        (false, _) => None,
+        (true, Some(e)) => Some(e),
+        (true, None) => {
+            return Err(Error::invalid("--mode", "semantic search needs the model"));
+        }
     };
-    let embed_ms = ms(t);
-    let (hits, mut summary) = search_with_vector(store, qv.as_deref(), query, opts)?;
-    summary.embed_ms = embed_ms;
-    summary.total_ms += embed_ms;
-    Ok((hits, summary))
+    run(store, query, opts, || {
+        embedder.map(|e| e.embed_query(query)).transpose()
+    })
 }
 
 /// Run a search with the query already embedded (`None`: no dense arm).
@@ -347,6 +347,17 @@ pub fn search_with_vector(
     query: &str,
     opts: &SearchOptions,
 ) -> Result<(Vec<Hit>, Summary)> {
+    run(store, query, opts, || Ok(query_vector.map(<[f32]>::to_vec)))
+}
+
+/// Both arms, fused: `vector` yields the query vector (or `None`) and runs
+/// beside the keyword arm.
+fn run(
+    store: &Store,
+    query: &str,
+    opts: &SearchOptions,
+    vector: impl FnOnce() -> Result<Option<Vec<f32>>> + Send,
+) -> Result<(Vec<Hit>, Summary)> {
     let t0 = Instant::now();
     let mut summary = Summary {
         mode: opts.mode.name(),
@@ -355,14 +366,21 @@ pub fn search_with_vector(
     };
     let depth = opts.depth();
     let filter = filter_query(store, &opts.filters)?;
-    let mut keyword: Vec<Ranked> = Vec::new();
-    let mut semantic: Vec<Ranked> = Vec::new();
-    if opts.mode != Mode::Semantic {
+    let keyword_arm = || -> Result<(Vec<Ranked>, f64)> {
+        if opts.mode == Mode::Semantic {
+            return Ok((Vec::new(), 0.0));
+        }
         let t = Instant::now();
-        keyword = bm25::search(store, query, filter.as_deref(), depth, &opts.weights)?;
-        summary.bm25_ms = ms(t);
-    }
-    if let (true, Some(qv)) = (opts.mode != Mode::Keyword, query_vector) {
+        let hits = bm25::search(store, query, filter.as_deref(), depth, &opts.weights)?;
+        Ok((hits, ms(t)))
+    };
+    let dense_arm = || -> Result<(Vec<Ranked>, f64, f64)> {
+        let t = Instant::now();
+        let qv = vector()?;
+        let embed_ms = ms(t);
+        let Some(qv) = qv.filter(|_| opts.mode != Mode::Keyword) else {
+            return Ok((Vec::new(), embed_ms, 0.0));
+        };
         let t = Instant::now();
         let allowed = match &filter {
             Some(f) if has_user_filters(&opts.filters) => Some(allowed_ids(store, f.as_ref())?),
@@ -372,19 +390,32 @@ pub fn search_with_vector(
         let segments = store.segments();
         let exclude =
             |s: usize, r: usize| flagged.is_some_and(|f| f.contains(&segments[s].ids()[r]));
-        semantic = if opts.exact {
+        let hits = if opts.exact {
             let exclude = |s: usize, r: usize| {
                 exclude(s, r)
                     || allowed
                         .as_ref()
                         .is_some_and(|a| !a.contains(&segments[s].ids()[r]))
             };
-            dense::search_exact(segments, qv, depth, &exclude)
+            dense::search_exact(segments, &qv, depth, &exclude)
         } else {
-            dense::search(segments, qv, depth, allowed.as_ref(), &exclude)
+            dense::search(
+                segments,
+                Some(store.sketch()),
+                &qv,
+                depth,
+                allowed.as_ref(),
+                &exclude,
+            )
         };
-        summary.dense_ms = ms(t);
-    }
+        Ok((hits, embed_ms, ms(t)))
+    };
+    let (kw, dn) = rayon::join(keyword_arm, dense_arm);
+    let (keyword, bm25_ms) = kw?;
+    let (semantic, embed_ms, dense_ms) = dn?;
+    summary.embed_ms = embed_ms;
+    summary.bm25_ms = bm25_ms;
+    summary.dense_ms = dense_ms;
     summary.bm25_candidates = keyword.len();
     summary.dense_candidates = semantic.len();
     let t = Instant::now();

@@ -25,6 +25,7 @@
 
 pub mod manifest;
 pub mod readonly;
+pub mod sketch;
 pub mod state;
 pub mod text;
 pub mod vectors;
@@ -212,6 +213,7 @@ pub struct Store {
     segments: Vec<Segment>,
     by_id: std::sync::OnceLock<HashMap<u64, (u32, u32)>>,
     flagged: std::sync::OnceLock<HashSet<u64>>,
+    sketch: std::sync::OnceLock<sketch::Sketch>,
 }
 
 impl Store {
@@ -288,6 +290,7 @@ impl Store {
                 segments,
                 by_id: std::sync::OnceLock::new(),
                 flagged: std::sync::OnceLock::new(),
+                sketch: std::sync::OnceLock::new(),
             });
         }
         unreachable!("the loop returns")
@@ -355,6 +358,12 @@ impl Store {
             m
         });
         map.get(&id.0).map(|&(s, r)| (s as usize, r as usize))
+    }
+
+    /// The one-bit sketches of the vectors ([`sketch`]), built on first use.
+    pub fn sketch(&self) -> &sketch::Sketch {
+        self.sketch
+            .get_or_init(|| sketch::Sketch::build(&self.segments, self.manifest.model.dim))
     }
 
     /// Ids of the passages flagged as not content (ads, intros), read once.
