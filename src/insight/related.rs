@@ -129,16 +129,14 @@ pub fn related_to(
         &exclude,
     );
     // Candidate vectors and episodes.
-    let info: Vec<(ChunkId, f32, &[f32], u64)> = cands
+    // Read, not mapped: see `Segment::read_vector`.
+    let info: Vec<(ChunkId, f32, Vec<f32>, u64)> = cands
         .iter()
         .filter_map(|r| {
             let (s, row) = store.locate(r.id)?;
-            Some((
-                r.id,
-                r.score,
-                segments[s].vector(row),
-                segments[s].episodes()[row],
-            ))
+            let mut v = vec![0f32; vector.len()];
+            segments[s].read_vector(row, &mut v);
+            Some((r.id, r.score, v, segments[s].episodes()[row]))
         })
         .collect();
     // Shows are needed for diversity: read the candidates' stored passages.
@@ -154,7 +152,7 @@ pub fn related_to(
             }
             let redundancy = picked
                 .iter()
-                .map(|&p| dense::dot(v, info[p].2))
+                .map(|&p| dense::dot(v, &info[p].2))
                 .fold(f32::NEG_INFINITY, f32::max);
             if redundancy > 0.97 {
                 continue;

@@ -210,17 +210,12 @@ pub fn search(
     let mut cands: Vec<(f32, u32, u32)> = partial.into_iter().flatten().collect();
     cands.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
     cands.truncate(shortlist);
-    let dot = dot_fn();
-    let mut top = TopK::new(limit);
-    for (_, s, r) in cands {
-        let seg = &segments[s as usize];
-        let r = r as usize;
-        top.push(Ranked {
-            id: ChunkId(seg.ids()[r]),
-            score: dot(query, seg.vector(r)),
-        });
-    }
-    top.into_vec()
+    rescore(
+        segments,
+        query,
+        limit,
+        cands.into_iter().map(|(_, s, r)| (s, r)),
+    )
 }
 
 /// Rows kept from the sketch scan, per result asked for (at least
@@ -324,14 +319,32 @@ fn search_sketched(
         .collect();
     scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
     scored.truncate((limit * 4).max(200));
+    rescore(
+        segments,
+        query,
+        limit,
+        scored.into_iter().map(|(_, s, r)| (s, r)),
+    )
+}
+
+/// The best `limit` of `rows` (segment, row) by exact dot product with
+/// `query`, the vectors read by [`Segment::read_vector`].
+fn rescore(
+    segments: &[Segment],
+    query: &[f32],
+    limit: usize,
+    rows: impl Iterator<Item = (u32, u32)>,
+) -> Vec<Ranked> {
     let dot = dot_fn();
+    let mut v = vec![0f32; query.len()];
     let mut top = TopK::new(limit);
-    for (_, s, r) in scored {
+    for (s, r) in rows {
         let seg = &segments[s as usize];
         let r = r as usize;
+        seg.read_vector(r, &mut v);
         top.push(Ranked {
             id: ChunkId(seg.ids()[r]),
-            score: dot(query, seg.vector(r)),
+            score: dot(query, &v),
         });
     }
     top.into_vec()

@@ -179,6 +179,7 @@ pub fn write_with<'a>(
 #[derive(Debug)]
 pub struct Segment {
     path: PathBuf,
+    file: File,
     map: Mmap,
     dim: usize,
     rows: usize,
@@ -218,6 +219,7 @@ impl Segment {
         }
         Ok(Segment {
             path: path.to_path_buf(),
+            file,
             map,
             dim,
             rows,
@@ -281,6 +283,31 @@ impl Segment {
     /// One row's vector.
     pub fn vector(&self, row: usize) -> &[f32] {
         &self.matrix()[row * self.dim..(row + 1) * self.dim]
+    }
+
+    /// Copy vector `row` into `out` (`dim` floats) by a positioned read,
+    /// not through the map. For rows read at random (re-scoring, related
+    /// candidates): a page fault on the map also maps the cached pages
+    /// around it, so resident memory filled with vectors no query read
+    /// (1.1 GB over 200 queries at a million passages). Falls back to the
+    /// map if the read fails.
+    pub fn read_vector(&self, row: usize, out: &mut [f32]) {
+        let dim = self.dim.min(out.len());
+        let out = &mut out[..dim];
+        #[cfg(all(unix, target_endian = "little"))]
+        {
+            use std::os::unix::fs::FileExt;
+            let at = (self.lay.f32_at + row * self.dim * 4) as u64;
+            if row < self.rows
+                && self
+                    .file
+                    .read_exact_at(bytemuck::cast_slice_mut(out), at)
+                    .is_ok()
+            {
+                return;
+            }
+        }
+        out.copy_from_slice(&self.vector(row)[..dim]);
     }
 
     /// Row `i` by reference.
