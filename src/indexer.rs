@@ -733,63 +733,103 @@ pub fn run(
 /// across episodes (sponsor reads, intros and outros repeat), and replace the
 /// passages whose score changed. Returns how many changed.
 fn refresh_noncontent(writer: &mut Writer, shows: &BTreeSet<String>) -> Result<usize> {
+    /// What scoring needs of a passage; its text is read again only if its
+    /// score changes (a show's passages are never all in memory at once).
+    struct Light {
+        addr: tantivy::DocAddress,
+        episode: u32,
+        seq: u64,
+        noncontent: u64,
+        base: u64,
+        shingles: Vec<u64>,
+    }
     let store = Store::open_data(writer.root(), writer.data_dir().to_path_buf())?;
-    let mut changed: Vec<StoredChunk> = Vec::new();
-    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut total = 0;
     for show in shows {
-        let mut ps = store.show_passages(show)?;
-        ps.sort_by(|a, b| a.episode.cmp(&b.episode).then(a.seq.cmp(&b.seq)));
-        let input: Vec<(u64, &str)> = ps
-            .iter()
-            .map(|c| {
-                (
-                    crate::store::vectors::episode_key(&c.episode),
-                    c.text.as_str(),
-                )
-            })
-            .collect();
-        let rep = noncontent::repetition(&input, 2);
+        let mut episodes: Vec<String> = Vec::new();
+        let mut numbers: HashMap<String, u32> = HashMap::new();
+        let mut repeated = noncontent::Repetition::default();
+        let mut lights: Vec<Light> = Vec::new();
+        for addr in store.show_addresses(show)? {
+            let c = store.passage_at(addr)?;
+            let key = crate::store::vectors::episode_key(&c.episode);
+            let shingles = repeated.add(key, &c.text);
+            let episode = match numbers.get(&c.episode) {
+                Some(&n) => n,
+                None => {
+                    let n = episodes.len() as u32;
+                    numbers.insert(c.episode.clone(), n);
+                    episodes.push(c.episode);
+                    n
+                }
+            };
+            lights.push(Light {
+                addr,
+                episode,
+                seq: c.seq,
+                noncontent: c.noncontent,
+                base: c.noncontent_base,
+                shingles,
+            });
+        }
+        drop(numbers);
+        lights.sort_by(|a, b| {
+            episodes[a.episode as usize]
+                .cmp(&episodes[b.episode as usize])
+                .then(a.seq.cmp(&b.seq))
+        });
+        let mut changed: Vec<StoredChunk> = Vec::new();
+        let mut counts: HashMap<String, u64> = HashMap::new();
         let mut i = 0;
-        while i < ps.len() {
-            let j = i + ps[i..]
+        while i < lights.len() {
+            let ep = lights[i].episode;
+            let j = i + lights[i..].iter().take_while(|l| l.episode == ep).count();
+            let name = &episodes[ep as usize];
+            let key = crate::store::vectors::episode_key(name);
+            let base: Vec<u64> = lights[i..j].iter().map(|l| l.base).collect();
+            let rep: Vec<f32> = lights[i..j]
                 .iter()
-                .take_while(|c| c.episode == ps[i].episode)
-                .count();
-            let base: Vec<u64> = ps[i..j].iter().map(|c| c.noncontent_base).collect();
-            let scores = noncontent::finalize(&base, &rep[i..j], NONCONTENT_THRESHOLD);
+                .map(|l| repeated.share(key, &l.shingles, 2))
+                .collect();
+            let scores = noncontent::finalize(&base, &rep, NONCONTENT_THRESHOLD);
             counts.insert(
-                ps[i].episode.clone(),
+                name.clone(),
                 scores
                     .iter()
                     .filter(|s| **s >= NONCONTENT_THRESHOLD)
                     .count() as u64,
             );
             for k in i..j {
-                if ps[k].noncontent != scores[k - i] {
-                    let mut c = ps[k].clone();
+                if lights[k].noncontent != scores[k - i] {
+                    let mut c = store.passage_at(lights[k].addr)?;
                     c.noncontent = scores[k - i];
                     let (lo, hi) = (k.saturating_sub(1).max(i), (k + 2).min(j));
-                    c.context = ps[lo..hi]
-                        .iter()
-                        .map(|p| p.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    let mut context = Vec::with_capacity(hi - lo);
+                    for (n, l) in lights.iter().enumerate().take(hi).skip(lo) {
+                        if n == k {
+                            context.push(c.text.clone());
+                        } else {
+                            context.push(store.passage_at(l.addr)?.text);
+                        }
+                    }
+                    c.context = context.join(" ");
                     changed.push(c);
                 }
             }
             i = j;
         }
+        counts.retain(|ep, n| {
+            writer
+                .state()
+                .episodes
+                .get(ep)
+                .is_some_and(|e| e.noncontent != *n)
+        });
+        // Staged show by show, so memory holds one show's changes at most.
+        writer.replace_chunks(&changed, &counts)?;
+        total += changed.len();
     }
-    drop(store);
-    counts.retain(|ep, n| {
-        writer
-            .state()
-            .episodes
-            .get(ep)
-            .is_some_and(|e| e.noncontent != *n)
-    });
-    writer.replace_chunks(&changed, &counts)?;
-    Ok(changed.len())
+    Ok(total)
 }
 
 /// What to index next: an episode file, or a document of a collection.

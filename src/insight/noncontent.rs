@@ -317,47 +317,66 @@ fn shingles(text: &str) -> Vec<u64> {
 /// `passages` are `(episode key, text)`, all of one show. Memory is about
 /// 20 bytes per sampled shingle (one in four).
 pub fn repetition(passages: &[(u64, &str)], min_other: usize) -> Vec<f32> {
-    use std::collections::HashMap;
-    const SLOTS: usize = 3;
-    let min_other = min_other.min(SLOTS - 1);
-    let mut ordinal: HashMap<u64, u32> = HashMap::new();
-    let eps: Vec<u32> = passages
+    let mut counts = Repetition::default();
+    let sh: Vec<Vec<u64>> = passages.iter().map(|(e, t)| counts.add(*e, t)).collect();
+    passages
         .iter()
-        .map(|(e, _)| {
-            let n = ordinal.len() as u32 + 1;
-            *ordinal.entry(*e).or_insert(n)
-        })
-        .collect();
-    let sh: Vec<Vec<u64>> = passages.iter().map(|(_, t)| shingles(t)).collect();
-    // shingle -> up to SLOTS distinct episode ordinals (0 = empty slot)
-    let mut seen: HashMap<u64, [u32; SLOTS]> = HashMap::new();
-    for (ep, s) in eps.iter().zip(&sh) {
-        for h in s {
-            let slots = seen.entry(*h).or_insert([0; SLOTS]);
-            if !slots.contains(ep) {
+        .zip(&sh)
+        .map(|((e, _), s)| counts.share(*e, s, min_other))
+        .collect()
+}
+
+/// Episode slots kept per shingle: enough to tell "in `min_other` other
+/// episodes" for `min_other` up to `SLOTS - 1`.
+const SLOTS: usize = 3;
+
+/// [`repetition`] in two passes, for callers that cannot hold a show's
+/// passages at once: [`Repetition::add`] every passage (keeping only the
+/// few sampled shingles it returns), then [`Repetition::share`] each.
+#[derive(Debug, Default)]
+pub struct Repetition {
+    /// Episode key -> ordinal from 1, in the order first seen.
+    ordinal: std::collections::HashMap<u64, u32>,
+    /// Shingle -> up to SLOTS distinct episode ordinals (0 = empty slot).
+    seen: std::collections::HashMap<u64, [u32; SLOTS]>,
+}
+
+impl Repetition {
+    /// Count a passage of episode `ep`; returns its sampled shingles.
+    pub fn add(&mut self, ep: u64, text: &str) -> Vec<u64> {
+        let n = self.ordinal.len() as u32 + 1;
+        let ep = *self.ordinal.entry(ep).or_insert(n);
+        let sh = shingles(text);
+        for h in &sh {
+            let slots = self.seen.entry(*h).or_insert([0; SLOTS]);
+            if !slots.contains(&ep) {
                 if let Some(free) = slots.iter_mut().find(|x| **x == 0) {
-                    *free = *ep;
+                    *free = ep;
                 }
             }
         }
+        sh
     }
-    eps.iter()
-        .zip(&sh)
-        .map(|(ep, s)| {
-            if s.is_empty() {
-                return 0.0;
-            }
-            let repeated = s
-                .iter()
-                .filter(|h| {
-                    seen.get(h).is_some_and(|slots| {
-                        slots.iter().filter(|x| **x != 0 && *x != ep).count() >= min_other
-                    })
+
+    /// The share of `shingles` (a passage of episode `ep`, from
+    /// [`Repetition::add`]) that occur in at least `min_other` other
+    /// episodes, once every passage has been added.
+    pub fn share(&self, ep: u64, shingles: &[u64], min_other: usize) -> f32 {
+        let min_other = min_other.min(SLOTS - 1);
+        if shingles.is_empty() {
+            return 0.0;
+        }
+        let ep = self.ordinal.get(&ep).copied().unwrap_or(0);
+        let repeated = shingles
+            .iter()
+            .filter(|h| {
+                self.seen.get(h).is_some_and(|slots| {
+                    slots.iter().filter(|x| **x != 0 && **x != ep).count() >= min_other
                 })
-                .count();
-            repeated as f32 / s.len() as f32
-        })
-        .collect()
+            })
+            .count();
+        repeated as f32 / shingles.len() as f32
+    }
 }
 
 /// One episode's final scores from its passages' base scores and
@@ -433,6 +452,24 @@ mod tests {
             }
         }
         assert_eq!(finalize(&[100, 100], &[1.0, 0.0], 500), vec![910, 100]);
+        // The indexer adds a show's passages in index order, not by episode:
+        // the shares must not depend on the order they were added in.
+        let mut counts = Repetition::default();
+        let order: Vec<usize> = (0..input.len()).rev().collect();
+        let mut sh = vec![Vec::new(); input.len()];
+        for &i in &order {
+            sh[i] = counts.add(input[i].0, input[i].1);
+        }
+        let two_pass: Vec<f32> = input
+            .iter()
+            .zip(&sh)
+            .map(|((e, _), s)| counts.share(*e, s, 2))
+            .collect();
+        assert_eq!(two_pass, r);
+        // A read in only two episodes is not repeated for min_other = 2.
+        let pair: Vec<(u64, &str)> = vec![(0, read), (1, read)];
+        assert_eq!(repetition(&pair, 2), vec![0.0, 0.0]);
+        assert!(repetition(&pair, 1).iter().all(|v| *v > 0.99));
     }
 
     #[test]

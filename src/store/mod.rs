@@ -430,23 +430,31 @@ impl Store {
 
     /// Every passage of a show (in no particular order).
     pub fn show_passages(&self, show: &str) -> Result<Vec<StoredChunk>> {
-        let searcher = self.searcher();
+        self.show_addresses(show)?
+            .into_iter()
+            .map(|a| self.passage_at(a))
+            .collect()
+    }
+
+    /// Where the passages of a show are, in index order: to read them one
+    /// at a time with [`Store::passage_at`] instead of all at once.
+    pub fn show_addresses(&self, show: &str) -> Result<Vec<tantivy::DocAddress>> {
         let q = TermQuery::new(
             Term::from_field_text(self.fields.show, show),
             IndexRecordOption::Basic,
         );
-        let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
+        let docs = self
+            .searcher()
+            .search(&q, &tantivy::collector::DocSetCollector)?;
         let mut addrs: Vec<_> = docs.into_iter().collect();
         addrs.sort();
-        addrs
-            .into_iter()
-            .map(|a| {
-                searcher
-                    .doc::<TantivyDocument>(a)
-                    .map(|d| StoredChunk::from_doc(&d, &self.fields))
-                    .map_err(Error::from)
-            })
-            .collect()
+        Ok(addrs)
+    }
+
+    /// The passage at `addr` (from [`Store::show_addresses`]).
+    pub fn passage_at(&self, addr: tantivy::DocAddress) -> Result<StoredChunk> {
+        let doc: TantivyDocument = self.searcher().doc(addr)?;
+        Ok(StoredChunk::from_doc(&doc, &self.fields))
     }
 
     /// Passages of `episode` with `seq` in `from..=to`, in order.
