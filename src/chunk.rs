@@ -221,7 +221,7 @@ pub fn sentences(cues: &[Cue], count_tokens: &impl Fn(&str) -> usize) -> Vec<Sen
             let len = cue.text.len().max(1) as u64;
             let into = (pos.saturating_sub(o) as u64).min(len);
             match (cue.start_ms, cue.end_ms) {
-                (Some(s), Some(e)) if e > s => Some(s + (e - s) * into / len),
+                (Some(s), Some(e)) if e > s => Some(s + lerp(e - s, into, len)),
                 (Some(s), _) if !end => Some(s),
                 (Some(s), e) => Some(e.unwrap_or(s)),
                 _ => None,
@@ -274,6 +274,13 @@ fn monotonic(sents: &mut [Sentence]) {
     }
 }
 
+/// `span * part / whole` without overflow (`part <= whole`, so the result
+/// fits): cue times near `u64::MAX` overflowed the product (found by the
+/// markdown fuzz target).
+fn lerp(span: u64, part: u64, whole: u64) -> u64 {
+    (u128::from(span) * u128::from(part) / u128::from(whole.max(1))) as u64
+}
+
 /// `word` in pieces of at most [`MAX_WORD_BYTES`] (one piece when it is
 /// shorter).
 fn word_pieces(word: &str) -> impl Iterator<Item = &str> {
@@ -318,7 +325,7 @@ fn split_long(
         }
         let text = cur.join(" ");
         let at = |c: u64| match (s.start_ms, s.end_ms) {
-            (Some(a), Some(b)) if b > a => Some(a + (b - a) * c.min(total_chars) / total_chars),
+            (Some(a), Some(b)) if b > a => Some(a + lerp(b - a, c.min(total_chars), total_chars)),
             (a, _) => a,
         };
         let len = text.len() as u64;
@@ -618,6 +625,41 @@ mod tests {
             let again = split("show/ep", &cues, &cfg, words);
             prop_assert_eq!(chunks, again);
         }
+    }
+
+    /// The markdown fuzz target's input with a cue at hour 999,999,999,900:
+    /// placing a sentence between two cue times multiplied the span by an
+    /// offset and overflowed (a panic in debug builds, a wrong time in
+    /// release). Chunked as `fuzz/fuzz_targets/common.rs` chunks.
+    #[test]
+    fn cue_times_near_the_u64_limit_do_not_overflow() {
+        let data = include_bytes!("../tests/fixtures/fuzz/markdown-time-overflow.input");
+        let parsed = crate::ingest::markdown::parse(&String::from_utf8_lossy(data)).unwrap();
+        let cfg = ChunkConfig {
+            max_tokens: 24,
+            overlap_tokens: 4,
+            min_tokens: 6,
+        };
+        let chunks = split("fuzz/ep", &parsed.cues, &cfg, |s: &str| {
+            s.split_whitespace().count()
+        });
+        assert!(!chunks.is_empty());
+        // And directly: one long sentence over a cue spanning nearly all of
+        // u64, cut into pieces whose times stay inside the cue, in order.
+        let cue = Cue {
+            start_ms: Some(1),
+            end_ms: Some(u64::MAX - 1),
+            speaker: None,
+            text: "word ".repeat(200),
+        };
+        let chunks = split("fuzz/ep", &[cue], &cfg, |s: &str| {
+            s.split_whitespace().count()
+        });
+        assert!(chunks.len() > 1);
+        let starts: Vec<u64> = chunks.iter().filter_map(|c| c.start_ms).collect();
+        assert_eq!(starts.len(), chunks.len());
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+        assert!(starts.iter().all(|&t| t < u64::MAX - 1));
     }
 
     /// Fuzz finding (chunk target, `tests/fixtures/fuzz/`): a sentence over
