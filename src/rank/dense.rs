@@ -500,7 +500,7 @@ fn score_i8_rows(q: &[i8], codes: &[i8], dim: usize, out: &mut [i32]) {
 ///
 /// # Safety
 /// The CPU must support AVX-512F/BW and AVX-512 VNNI (checked by
-/// [`score_i8_fn`]); `dim` must be a multiple of 64.
+/// [`score_i8_fn_for`]); `dim` must be a multiple of 64.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn score_i8_vnni(q: &[i8], codes: &[i8], dim: usize, out: &mut [i32]) {
