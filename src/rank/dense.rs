@@ -19,6 +19,15 @@ use crate::store::vectors::Segment;
 /// Rows per parallel block.
 const BLOCK: usize = 4096;
 
+/// The (segment, first row) of every parallel block of [`BLOCK`] rows.
+fn blocks(segments: &[Segment]) -> Vec<(usize, usize)> {
+    segments
+        .iter()
+        .enumerate()
+        .flat_map(|(s, seg)| (0..seg.rows()).step_by(BLOCK).map(move |start| (s, start)))
+        .collect()
+}
+
 /// Dot product of two equal-length slices, written so the compiler
 /// vectorises it (eight independent accumulators). The portable fallback of
 /// [`dot`].
@@ -168,11 +177,7 @@ pub fn search(
     let shortlist = (limit * 4).max(200);
     let mut q8 = Vec::with_capacity(dim);
     let qscale = crate::store::vectors::quantize(query, &mut q8);
-    let blocks: Vec<(usize, usize)> = segments
-        .iter()
-        .enumerate()
-        .flat_map(|(s, seg)| (0..seg.rows()).step_by(BLOCK).map(move |start| (s, start)))
-        .collect();
+    let blocks = blocks(segments);
     // (score, segment, row), best first per block.
     let partial: Vec<Vec<(f32, u32, u32)>> = blocks
         .par_iter()
@@ -244,11 +249,7 @@ fn search_sketched(
     let (dim, words) = (query.len(), sketch.words());
     let qb = sketch.encode(query);
     let want = (limit * SKETCH_FACTOR).max(SKETCH_MIN);
-    let blocks: Vec<(usize, usize)> = segments
-        .iter()
-        .enumerate()
-        .flat_map(|(s, seg)| (0..seg.rows()).step_by(BLOCK).map(move |start| (s, start)))
-        .collect();
+    let blocks = blocks(segments);
     // Stage 1: the distance of every row, and their histogram.
     let scanned: Vec<(Vec<u16>, Vec<u32>)> = blocks
         .par_iter()
@@ -358,11 +359,7 @@ pub fn search_exact(
     exclude: &(dyn Fn(usize, usize) -> bool + Sync),
 ) -> Vec<Ranked> {
     let dim = query.len();
-    let blocks: Vec<(usize, usize)> = segments
-        .iter()
-        .enumerate()
-        .flat_map(|(s, seg)| (0..seg.rows()).step_by(BLOCK).map(move |start| (s, start)))
-        .collect();
+    let blocks = blocks(segments);
     let partial: Vec<Vec<Ranked>> = blocks
         .par_iter()
         .map(|&(s, start)| {

@@ -133,11 +133,6 @@ impl Sketch {
         encode_into(v.iter().copied(), &self.centre, &mut out);
         out
     }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.bits.iter().map(|b| b.len() * 8).sum::<usize>() + self.centre.len() * 4
-    }
 }
 
 /// Encodes one stored row (int8 `codes` times `scale`) into `out`.
