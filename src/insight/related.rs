@@ -122,7 +122,7 @@ pub fn related_to(
     };
     let cands = dense::search(
         segments,
-        Some(store.sketch()),
+        store.sketch(),
         vector,
         opts.candidates.max(opts.limit),
         allowed.as_ref(),

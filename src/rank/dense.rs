@@ -152,75 +152,25 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The `limit` rows most similar to `query`, optionally only among `allowed`
 /// chunk ids and never those `exclude` rejects.
 ///
-/// With a [`Sketch`], three stages: a Hamming scan of the sketches, int8
+/// Three stages: a Hamming scan of the one-bit `sketch` of `segments`, int8
 /// re-scoring of its nearest `max(40 x limit, 2000)` rows, exact scores of
-/// the best of those. Without one, two:
-/// an approximate scan of the int8 codes keeps the best
-/// `max(4 x limit, 200)` rows (scores within quantisation error of the
-/// exact ones), then those rows are re-scored exactly from their f32
-/// vectors. Measured against exact search in BENCHMARKS.md (recall@10).
+/// the best of those. Measured against exact search ([`search_exact`]) in
+/// BENCHMARKS.md (recall@10). A sketch of another dimension than `query`
+/// (which the store rules out: sketch, vectors and model share the
+/// manifest's dimension) finds nothing.
 pub fn search(
     segments: &[Segment],
-    sketch: Option<&Sketch>,
+    sketch: &Sketch,
     query: &[f32],
     limit: usize,
     allowed: Option<&HashSet<u64>>,
     exclude: &(dyn Fn(usize, usize) -> bool + Sync),
 ) -> Vec<Ranked> {
-    if limit == 0 {
+    debug_assert_eq!(sketch.dim(), query.len());
+    if limit == 0 || sketch.dim() != query.len() {
         return Vec::new();
     }
-    if let Some(sk) = sketch.filter(|sk| sk.dim() == query.len()) {
-        return search_sketched(segments, sk, query, limit, allowed, exclude);
-    }
-    let dim = query.len();
-    let shortlist = (limit * 4).max(200);
-    let mut q8 = Vec::with_capacity(dim);
-    let qscale = crate::store::vectors::quantize(query, &mut q8);
-    let blocks = blocks(segments);
-    // (score, segment, row), best first per block.
-    let partial: Vec<Vec<(f32, u32, u32)>> = blocks
-        .par_iter()
-        .map(|&(s, start)| {
-            let seg = &segments[s];
-            let end = (start + BLOCK).min(seg.rows());
-            let ids = seg.ids();
-            let codes = seg.codes();
-            let scales = seg.scales();
-            let score_rows = score_i8_fn_for(dim);
-            let mut raw = vec![0i32; end - start];
-            score_rows(&q8, &codes[start * dim..end * dim], dim, &mut raw);
-            let mut best: Vec<(f32, u32, u32)> = Vec::with_capacity(shortlist * 2);
-            let mut floor = f32::NEG_INFINITY;
-            for (r, &raw) in (start..end).zip(&raw) {
-                let approx = raw as f32 * qscale * scales[r];
-                if best.len() >= shortlist && approx < floor {
-                    continue;
-                }
-                // Filters only for rows that would enter the shortlist: a
-                // hash lookup per row cost more than the scan itself.
-                if allowed.is_some_and(|a| !a.contains(&ids[r])) || exclude(s, r) {
-                    continue;
-                }
-                best.push((approx, s as u32, r as u32));
-                if best.len() >= shortlist * 2 {
-                    best.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-                    best.truncate(shortlist);
-                    floor = best.last().map_or(f32::NEG_INFINITY, |x| x.0);
-                }
-            }
-            best
-        })
-        .collect();
-    let mut cands: Vec<(f32, u32, u32)> = partial.into_iter().flatten().collect();
-    cands.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-    cands.truncate(shortlist);
-    rescore(
-        segments,
-        query,
-        limit,
-        cands.into_iter().map(|(_, s, r)| (s, r)),
-    )
+    search_sketched(segments, sketch, query, limit, allowed, exclude)
 }
 
 /// Rows kept from the sketch scan, per result asked for (at least
@@ -478,90 +428,6 @@ pub fn dot_i8_fn() -> DotI8Fn {
     dot_i8_portable
 }
 
-/// Scores a block of int8 rows against an int8 query: `out[r]` is the dot
-/// product of `q` with row `r` of `codes` (rows of `dim` bytes).
-pub type ScoreI8Fn = fn(&[i8], &[i8], usize, &mut [i32]);
-
-/// [`ScoreI8Fn`] by rows with the best int8 dot product.
-fn score_i8_rows(q: &[i8], codes: &[i8], dim: usize, out: &mut [i32]) {
-    let dot8 = dot_i8_fn();
-    for (o, row) in out.iter_mut().zip(codes.chunks_exact(dim.max(1))) {
-        *o = dot8(q, row);
-    }
-}
-
-/// AVX-512 VNNI block scorer, four rows at a time. `vpdpbusd` multiplies
-/// unsigned by signed bytes, so each code byte is flipped to `c + 128`
-/// (xor 0x80) and `128 * sum(q)` is taken off at the end: exact, and a
-/// third of the instructions of widening to 16 bits.
-///
-/// # Safety
-/// The CPU must support AVX-512F/BW and AVX-512 VNNI (checked by
-/// [`score_i8_fn_for`]); `dim` must be a multiple of 64.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn score_i8_vnni(q: &[i8], codes: &[i8], dim: usize, out: &mut [i32]) {
-    use std::arch::x86_64::*;
-    debug_assert!(dim.is_multiple_of(64) && q.len() == dim);
-    let rows = out.len().min(codes.len() / dim);
-    let qsum: i32 = q.iter().map(|&x| i32::from(x)).sum();
-    let bias = 128 * qsum;
-    let flip = _mm512_set1_epi8(-128);
-    let pq = q.as_ptr();
-    let pc = codes.as_ptr();
-    let mut r = 0;
-    while r + 4 <= rows {
-        let mut acc = [_mm512_setzero_si512(); 4];
-        let mut i = 0;
-        while i < dim {
-            // SAFETY: i + 64 <= dim = q.len(), and row r + k < rows, so
-            // (r + k) * dim + i + 64 <= codes.len().
-            unsafe {
-                let qv = _mm512_loadu_si512(pq.add(i) as *const __m512i);
-                for (k, acc) in acc.iter_mut().enumerate() {
-                    let c = _mm512_loadu_si512(pc.add((r + k) * dim + i) as *const __m512i);
-                    *acc = _mm512_dpbusd_epi32(*acc, _mm512_xor_si512(c, flip), qv);
-                }
-            }
-            i += 64;
-        }
-        for (k, acc) in acc.iter().enumerate() {
-            out[r + k] = _mm512_reduce_add_epi32(*acc) - bias;
-        }
-        r += 4;
-    }
-    while r < rows {
-        let mut acc = _mm512_setzero_si512();
-        let mut i = 0;
-        while i < dim {
-            // SAFETY: as above, for the single row r < rows.
-            unsafe {
-                let qv = _mm512_loadu_si512(pq.add(i) as *const __m512i);
-                let c = _mm512_loadu_si512(pc.add(r * dim + i) as *const __m512i);
-                acc = _mm512_dpbusd_epi32(acc, _mm512_xor_si512(c, flip), qv);
-            }
-            i += 64;
-        }
-        out[r] = _mm512_reduce_add_epi32(acc) - bias;
-        r += 1;
-    }
-}
-
-/// The fastest block scorer for vectors of `dim` components on this CPU.
-pub fn score_i8_fn_for(dim: usize) -> ScoreI8Fn {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if dim.is_multiple_of(64)
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
-        {
-            // SAFETY: AVX-512F/BW/VNNI were detected and dim.is_multiple_of(64).
-            return |q, c, d, o| unsafe { score_i8_vnni(q, c, d, o) };
-        }
-    }
-    score_i8_rows
-}
-
 /// A bounded best-k list with deterministic ties (score, then lower id).
 struct TopK {
     k: usize,
@@ -615,27 +481,6 @@ mod tests {
     }
 
     #[test]
-    fn block_scorer_matches_naive() {
-        for dim in [2, 64, 384, 385] {
-            let q: Vec<i8> = (0..dim)
-                .map(|i| ((i * 53 % 255) as i32 - 127) as i8)
-                .collect();
-            for rows in [0, 1, 3, 4, 5, 9] {
-                let codes: Vec<i8> = (0..dim * rows)
-                    .map(|i| ((i * 91 % 255) as i32 - 127) as i8)
-                    .collect();
-                let mut got = vec![0; rows];
-                score_i8_fn_for(dim)(&q, &codes, dim, &mut got);
-                let want: Vec<i32> = codes
-                    .chunks_exact(dim)
-                    .map(|c| dot_i8_portable(&q, c))
-                    .collect();
-                assert_eq!(got, want, "dim {dim} rows {rows}");
-            }
-        }
-    }
-
-    #[test]
     fn dot_matches_naive() {
         for n in [0, 1, 7, 16, 37, 64, 384, 385] {
             let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
@@ -665,21 +510,20 @@ mod tests {
         let seg = Segment::open(&p, 2).unwrap();
         let segs = [seg];
         let sketch = Sketch::build(&segs, 2);
-        for sk in [None, Some(&sketch)] {
-            let got = search(&segs, sk, &[1.0, 0.0], 3, None, &|_, _| false);
-            // x = 0.99 for ids 99, 199, 299...: ties broken by lower id.
-            assert_eq!(
-                got.iter().map(|r| r.id.0).collect::<Vec<_>>(),
-                vec![99, 199, 299]
-            );
-            // The filter leaves rows far from the query (5 and 7): the
-            // sketch stage must widen its cut to find them.
-            let allowed: HashSet<u64> = [5, 7, 199].into_iter().collect();
-            let got = search(&segs, sk, &[1.0, 0.0], 2, Some(&allowed), &|_, _| false);
-            assert_eq!(got.iter().map(|r| r.id.0).collect::<Vec<_>>(), vec![199, 7]);
-            let got = search(&segs, sk, &[1.0, 0.0], 1, None, &|_, r| r == 99);
-            assert_eq!(got[0].id.0, 199);
-            assert!(search(&segs, sk, &[1.0, 0.0], 0, None, &|_, _| false).is_empty());
-        }
+        let sk = &sketch;
+        let got = search(&segs, sk, &[1.0, 0.0], 3, None, &|_, _| false);
+        // x = 0.99 for ids 99, 199, 299...: ties broken by lower id.
+        assert_eq!(
+            got.iter().map(|r| r.id.0).collect::<Vec<_>>(),
+            vec![99, 199, 299]
+        );
+        // The filter leaves rows far from the query (5 and 7): the
+        // sketch stage must widen its cut to find them.
+        let allowed: HashSet<u64> = [5, 7, 199].into_iter().collect();
+        let got = search(&segs, sk, &[1.0, 0.0], 2, Some(&allowed), &|_, _| false);
+        assert_eq!(got.iter().map(|r| r.id.0).collect::<Vec<_>>(), vec![199, 7]);
+        let got = search(&segs, sk, &[1.0, 0.0], 1, None, &|_, r| r == 99);
+        assert_eq!(got[0].id.0, 199);
+        assert!(search(&segs, sk, &[1.0, 0.0], 0, None, &|_, _| false).is_empty());
     }
 }

@@ -401,7 +401,7 @@ fn run(
         } else {
             dense::search(
                 segments,
-                Some(store.sketch()),
+                store.sketch(),
                 &qv,
                 depth,
                 allowed.as_ref(),
