@@ -19,7 +19,7 @@
 //! callback and skipped; if it was indexed before, its last good version
 //! stays. The library prints nothing: the caller renders events.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -714,25 +714,28 @@ pub fn run(
         on_event(Event::Committed { generation });
     }
     // The shows touched now, and any a killed run left marked.
-    let stale = writer.take_noncontent_stale();
+    // One show at a time, each committed before the next: memory holds one
+    // show's pass (not a whole corpus's changes), and a run killed in
+    // between keeps the shows done and leaves the rest marked.
+    let stale: Vec<String> = writer.noncontent_stale().iter().cloned().collect();
     if !stale.is_empty() {
         let t = Instant::now();
-        let changed = refresh_noncontent(writer, &stale)?;
-        if writer.is_dirty() {
+        for show in &stale {
+            report.noncontent_updated += refresh_noncontent(writer, show)?;
+            writer.clear_noncontent_stale(show);
             let generation = writer.commit()?;
             on_event(Event::Committed { generation });
         }
         report.noncontent_secs = t.elapsed().as_secs_f64();
-        report.noncontent_updated = changed;
     }
     report.total_secs = t0.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// Re-score the non-content of every passage of `shows` with repetition
-/// across episodes (sponsor reads, intros and outros repeat), and replace the
+/// Re-score the non-content of every passage of `show` with repetition
+/// across episodes (sponsor reads, intros and outros repeat), and stage the
 /// passages whose score changed. Returns how many changed.
-fn refresh_noncontent(writer: &mut Writer, shows: &BTreeSet<String>) -> Result<usize> {
+fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
     /// What scoring needs of a passage; its text is read again only if its
     /// score changes (a show's passages are never all in memory at once).
     struct Light {
@@ -743,93 +746,97 @@ fn refresh_noncontent(writer: &mut Writer, shows: &BTreeSet<String>) -> Result<u
         base: u64,
         shingles: Vec<u64>,
     }
+    // Opened per show: the pages of the stored passages read through its
+    // maps count as resident memory until they are unmapped.
     let store = Store::open_data(writer.root(), writer.data_dir().to_path_buf())?;
-    let mut total = 0;
-    for show in shows {
-        let mut episodes: Vec<String> = Vec::new();
-        let mut numbers: HashMap<String, u32> = HashMap::new();
-        let mut repeated = noncontent::Repetition::default();
-        let mut lights: Vec<Light> = Vec::new();
-        for addr in store.show_addresses(show)? {
-            let c = store.passage_at(addr)?;
-            let key = crate::store::vectors::episode_key(&c.episode);
-            let shingles = repeated.add(key, &c.text);
-            let episode = match numbers.get(&c.episode) {
-                Some(&n) => n,
-                None => {
-                    let n = episodes.len() as u32;
-                    numbers.insert(c.episode.clone(), n);
-                    episodes.push(c.episode);
-                    n
-                }
-            };
-            lights.push(Light {
-                addr,
-                episode,
-                seq: c.seq,
-                noncontent: c.noncontent,
-                base: c.noncontent_base,
-                shingles,
-            });
-        }
-        drop(numbers);
-        lights.sort_by(|a, b| {
-            episodes[a.episode as usize]
-                .cmp(&episodes[b.episode as usize])
-                .then(a.seq.cmp(&b.seq))
+    let mut episodes: Vec<String> = Vec::new();
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut repeated = noncontent::Repetition::default();
+    let mut lights: Vec<Light> = Vec::new();
+    for addr in store.show_addresses(show)? {
+        let c = store.passage_at(addr)?;
+        let key = crate::store::vectors::episode_key(&c.episode);
+        let shingles = repeated.add(key, &c.text);
+        let episode = match numbers.get(&c.episode) {
+            Some(&n) => n,
+            None => {
+                let n = episodes.len() as u32;
+                numbers.insert(c.episode.clone(), n);
+                episodes.push(c.episode);
+                n
+            }
+        };
+        lights.push(Light {
+            addr,
+            episode,
+            seq: c.seq,
+            noncontent: c.noncontent,
+            base: c.noncontent_base,
+            shingles,
         });
-        let mut changed: Vec<StoredChunk> = Vec::new();
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut i = 0;
-        while i < lights.len() {
-            let ep = lights[i].episode;
-            let j = i + lights[i..].iter().take_while(|l| l.episode == ep).count();
-            let name = &episodes[ep as usize];
-            let key = crate::store::vectors::episode_key(name);
-            let base: Vec<u64> = lights[i..j].iter().map(|l| l.base).collect();
-            let rep: Vec<f32> = lights[i..j]
+    }
+    drop(numbers);
+    lights.sort_by(|a, b| {
+        episodes[a.episode as usize]
+            .cmp(&episodes[b.episode as usize])
+            .then(a.seq.cmp(&b.seq))
+    });
+    // Changed passages are staged a slice at a time.
+    let mut changed: Vec<StoredChunk> = Vec::new();
+    let mut total = 0;
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut i = 0;
+    while i < lights.len() {
+        let ep = lights[i].episode;
+        let j = i + lights[i..].iter().take_while(|l| l.episode == ep).count();
+        let name = &episodes[ep as usize];
+        let key = crate::store::vectors::episode_key(name);
+        let base: Vec<u64> = lights[i..j].iter().map(|l| l.base).collect();
+        let rep: Vec<f32> = lights[i..j]
+            .iter()
+            .map(|l| repeated.share(key, &l.shingles, 2))
+            .collect();
+        let scores = noncontent::finalize(&base, &rep, NONCONTENT_THRESHOLD);
+        counts.insert(
+            name.clone(),
+            scores
                 .iter()
-                .map(|l| repeated.share(key, &l.shingles, 2))
-                .collect();
-            let scores = noncontent::finalize(&base, &rep, NONCONTENT_THRESHOLD);
-            counts.insert(
-                name.clone(),
-                scores
-                    .iter()
-                    .filter(|s| **s >= NONCONTENT_THRESHOLD)
-                    .count() as u64,
-            );
-            for k in i..j {
-                if lights[k].noncontent != scores[k - i] {
-                    let mut c = store.passage_at(lights[k].addr)?;
-                    c.noncontent = scores[k - i];
-                    let (lo, hi) = (k.saturating_sub(1).max(i), (k + 2).min(j));
-                    let mut context = Vec::with_capacity(hi - lo);
-                    for (n, l) in lights.iter().enumerate().take(hi).skip(lo) {
-                        if n == k {
-                            context.push(c.text.clone());
-                        } else {
-                            context.push(store.passage_at(l.addr)?.text);
-                        }
+                .filter(|s| **s >= NONCONTENT_THRESHOLD)
+                .count() as u64,
+        );
+        for k in i..j {
+            if lights[k].noncontent != scores[k - i] {
+                let mut c = store.passage_at(lights[k].addr)?;
+                c.noncontent = scores[k - i];
+                let (lo, hi) = (k.saturating_sub(1).max(i), (k + 2).min(j));
+                let mut context = Vec::with_capacity(hi - lo);
+                for (n, l) in lights.iter().enumerate().take(hi).skip(lo) {
+                    if n == k {
+                        context.push(c.text.clone());
+                    } else {
+                        context.push(store.passage_at(l.addr)?.text);
                     }
-                    c.context = context.join(" ");
-                    changed.push(c);
+                }
+                c.context = context.join(" ");
+                changed.push(c);
+                if changed.len() >= SLICE_ROWS {
+                    total += changed.len();
+                    writer.replace_chunks(&changed, &HashMap::new())?;
+                    changed.clear();
                 }
             }
-            i = j;
         }
-        counts.retain(|ep, n| {
-            writer
-                .state()
-                .episodes
-                .get(ep)
-                .is_some_and(|e| e.noncontent != *n)
-        });
-        // Staged show by show, so memory holds one show's changes at most.
-        writer.replace_chunks(&changed, &counts)?;
-        total += changed.len();
+        i = j;
     }
-    Ok(total)
+    counts.retain(|ep, n| {
+        writer
+            .state()
+            .episodes
+            .get(ep)
+            .is_some_and(|e| e.noncontent != *n)
+    });
+    writer.replace_chunks(&changed, &counts)?;
+    Ok(total + changed.len())
 }
 
 /// What to index next: an episode file, or a document of a collection.

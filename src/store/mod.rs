@@ -50,6 +50,12 @@ use vectors::{Row, Segment};
 /// Merge vector segments when a commit leaves more than this many.
 const MAX_SEGMENTS: usize = 12;
 
+/// Rows copied between releases of the source segments' mapped pages
+/// ([`Segment::release`]) when segments are merged or rewritten: about
+/// 32 MB of vectors, so a merge's resident memory does not grow with the
+/// segments' size.
+const RELEASE_ROWS: usize = 16_384;
+
 /// Write `bytes` to `path` atomically: temporary file, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
@@ -773,13 +779,17 @@ impl Writer {
     }
 
     /// The shows marked by [`mark_noncontent_stale`](Self::mark_noncontent_stale),
-    /// committed or not, unmarked (the next commit records that).
-    pub fn take_noncontent_stale(&mut self) -> BTreeSet<String> {
-        let shows = std::mem::take(&mut self.state.stale_shows);
-        if !shows.is_empty() {
+    /// committed or not.
+    pub fn noncontent_stale(&self) -> &BTreeSet<String> {
+        &self.state.stale_shows
+    }
+
+    /// Unmark `show` once its pass across episodes is staged; the next
+    /// commit records that.
+    pub fn clear_noncontent_stale(&mut self, show: &str) {
+        if self.state.stale_shows.remove(show) {
             self.dirty = true;
         }
-        shows
     }
 
     /// Passages staged since the last commit.
@@ -808,8 +818,12 @@ impl Writer {
                 segments.push(r);
             } else if !keep.is_empty() {
                 let file = format!("seg-{gen:08}-{i:03}.vec");
-                let bytes =
-                    vectors::write_with(&vdir.join(&file), dim, keep.len(), |k| seg.row(keep[k]))?;
+                let bytes = vectors::write_with(&vdir.join(&file), dim, keep.len(), |k| {
+                    if k % RELEASE_ROWS == 0 {
+                        seg.release();
+                    }
+                    seg.row(keep[k])
+                })?;
                 segments.push(SegmentRef {
                     file,
                     rows: keep.len() as u64,
@@ -880,6 +894,9 @@ impl Writer {
             .collect();
         let file = format!("seg-{gen:08}-merged.vec");
         let bytes = vectors::write_with(&vdir.join(&file), dim, index.len(), |k| {
+            if k % RELEASE_ROWS == 0 {
+                opened.iter().for_each(Segment::release);
+            }
             let (s, r) = index[k];
             opened[s].row(r)
         })?;
@@ -986,3 +1003,4 @@ fn set_current(root: &Path, data: &Path) -> Result<()> {
         .unwrap_or_default();
     write_atomic(&root.join("CURRENT"), name.as_bytes())
 }
+

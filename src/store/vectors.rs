@@ -310,6 +310,23 @@ impl Segment {
         out.copy_from_slice(&self.vector(row)[..dim]);
     }
 
+    /// Drop this process's mapping of the pages read so far (they stay in
+    /// the page cache; a later read maps them again). For long sequential
+    /// copies (merges): every page read through the map counts as resident
+    /// memory until it is unmapped, so copying a large segment would grow
+    /// the process by its size.
+    pub fn release(&self) {
+        #[cfg(unix)]
+        // SAFETY: the map is read-only and shared, of a file that is never
+        // modified in place (segments are written once and renamed into
+        // place), so after MADV_DONTNEED every page reads back the same
+        // bytes from the file; no reference into the map is invalidated.
+        let _ = unsafe {
+            self.map
+                .unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+        };
+    }
+
     /// Row `i` by reference.
     pub fn row(&self, i: usize) -> RowRef<'_> {
         RowRef {
