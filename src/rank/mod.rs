@@ -104,8 +104,8 @@ pub struct SearchOptions {
     pub weights: bm25::Weights,
     /// How hybrid mode fuses the arms.
     pub fusion: Fusion,
-    /// Dense arm: exact f32 scan instead of int8 scan plus re-scoring (for
-    /// measuring the approximation).
+    /// Dense arm: exhaustive f32 scan instead of the sketch scan with int8
+    /// and f32 re-scoring (for measuring the approximation).
     pub exact: bool,
 }
 

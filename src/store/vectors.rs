@@ -7,9 +7,10 @@
 //! (u64 ms, `u64::MAX` when untimed), then the vectors (rows x dim x f32),
 //! then the same vectors quantised to int8 (rows x dim x i8, each row scaled
 //! by its largest magnitude / 127) and the per-row scales (f32), each section
-//! at a 64-byte-aligned offset. The dense scan reads only the int8 section (a
-//! quarter of the bytes) and re-scores its best candidates exactly from the
-//! f32 rows, so at a million passages most f32 pages are never touched.
+//! at a 64-byte-aligned offset. The dense scan reads one-bit sketches built
+//! from the vectors in memory ([`super::sketch`]), scores its shortlist from
+//! the int8 section and the best of that exactly from the f32 rows, so at a
+//! million passages most int8 and f32 pages are never touched.
 //! Segments are written once, to a temporary name, fsynced and renamed; they
 //! are never modified, only replaced, so a reader's memory map stays valid
 //! while a writer works.
