@@ -149,15 +149,27 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     (DOT.get_or_init(dot_fn))(a, b)
 }
 
+/// Rows kept from the sketch scan, per result asked for (at least
+/// [`SKETCH_MIN`]). Chosen by measured recall@10 against exact search
+/// (BENCHMARKS.md, scale).
+const SKETCH_FACTOR: usize = 40;
+/// The fewest rows kept from the sketch scan.
+const SKETCH_MIN: usize = 2000;
+
 /// The `limit` rows most similar to `query`, optionally only among `allowed`
-/// chunk ids and never those `exclude` rejects.
+/// chunk ids and never those `exclude` rejects. Measured against exact
+/// search ([`search_exact`]) in BENCHMARKS.md (recall@10).
 ///
-/// Three stages: a Hamming scan of the one-bit `sketch` of `segments`, int8
-/// re-scoring of its nearest `max(40 x limit, 2000)` rows, exact scores of
-/// the best of those. Measured against exact search ([`search_exact`]) in
-/// BENCHMARKS.md (recall@10). A sketch of another dimension than `query`
-/// (which the store rules out: sketch, vectors and model share the
-/// manifest's dimension) finds nothing.
+/// Three stages: the one-bit `sketch` of every row of `segments` is
+/// compared with the query's by Hamming distance (48 bytes a row instead of
+/// 384, so the scan that bounds latency reads an eighth of the memory); the
+/// nearest `max(40 x limit, 2000)` rows that pass the filters are scored
+/// from their int8 codes; the best `max(4 x limit, 200)` of those are
+/// scored exactly from their f32 vectors. The cut is by a histogram of
+/// distances, not a sort, and ties at the cut are taken in (segment, row)
+/// order, so the result is deterministic. A sketch of another dimension
+/// than `query` (which the store rules out: sketch, vectors and model share
+/// the manifest's dimension) finds nothing.
 pub fn search(
     segments: &[Segment],
     sketch: &Sketch,
@@ -170,32 +182,6 @@ pub fn search(
     if limit == 0 || sketch.dim() != query.len() {
         return Vec::new();
     }
-    search_sketched(segments, sketch, query, limit, allowed, exclude)
-}
-
-/// Rows kept from the sketch scan, per result asked for (at least
-/// [`SKETCH_MIN`]). Chosen by measured recall@10 against exact search
-/// (BENCHMARKS.md, scale).
-const SKETCH_FACTOR: usize = 40;
-/// The fewest rows kept from the sketch scan.
-const SKETCH_MIN: usize = 2000;
-
-/// Three stages: the one-bit sketches of all rows are compared with the
-/// query's by Hamming distance (48 bytes a row instead of 384, so the scan
-/// that bounds latency reads an eighth of the memory); the nearest
-/// `max(40 x limit, 2000)` rows that pass the filters are scored from
-/// their int8 codes; the best `max(4 x limit, 200)` of those are scored
-/// exactly from their f32 vectors. The cut is by a histogram of distances,
-/// not a sort, and ties at the cut are taken in (segment, row) order, so
-/// the result is deterministic.
-fn search_sketched(
-    segments: &[Segment],
-    sketch: &Sketch,
-    query: &[f32],
-    limit: usize,
-    allowed: Option<&HashSet<u64>>,
-    exclude: &(dyn Fn(usize, usize) -> bool + Sync),
-) -> Vec<Ranked> {
     let (dim, words) = (query.len(), sketch.words());
     let qb = sketch.encode(query);
     let want = (limit * SKETCH_FACTOR).max(SKETCH_MIN);
@@ -509,8 +495,7 @@ mod tests {
         write(&p, 2, &rows).unwrap();
         let seg = Segment::open(&p, 2).unwrap();
         let segs = [seg];
-        let sketch = Sketch::build(&segs, 2);
-        let sk = &sketch;
+        let sk = &Sketch::build(&segs, 2);
         let got = search(&segs, sk, &[1.0, 0.0], 3, None, &|_, _| false);
         // x = 0.99 for ids 99, 199, 299...: ties broken by lower id.
         assert_eq!(

@@ -120,10 +120,12 @@ fn pack_merges<T>(groups: Vec<Vec<(T, u32)>>, max_docs: u32) -> Vec<Vec<T>> {
         let mut total = 0u32;
         for (id, n) in group {
             if !merge.is_empty() && total.saturating_add(n) > max_docs {
+                // A segment alone is left for a later merge.
                 if merge.len() >= 2 {
                     out.push(std::mem::take(&mut merge));
+                } else {
+                    merge.clear();
                 }
-                merge.clear();
                 total = 0;
             }
             merge.push(id);
