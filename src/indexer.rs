@@ -147,7 +147,8 @@ pub struct Report {
     pub ignored: usize,
     /// Passages added.
     pub chunks: usize,
-    /// Seconds spent embedding.
+    /// Seconds spent embedding (with the next batch read and chunked at
+    /// the same time).
     pub embed_secs: f64,
     /// Seconds in all.
     pub total_secs: f64,
@@ -540,66 +541,23 @@ pub fn run(
     on_event(Event::Planned {
         episodes: todo.len(),
     });
+    if !todo.is_empty() {
+        writer.record_engine(embedder.engine_name());
+    }
 
     let mut last_commit = Instant::now();
     let mut show_meta = ShowMeta::default();
+    let batch_rows = match opts.commit_rows {
+        0 => EMBED_BATCH_ROWS,
+        n => n.min(EMBED_BATCH_ROWS),
+    };
     let mut i = 0;
-    while i < todo.len() {
-        // Take sources until their estimated passages fill a batch, then
-        // read, parse and chunk them in parallel (token counting is the
-        // costly part), keeping their order.
-        let mut taken: Vec<Source> = Vec::new();
-        let mut estimate = 0;
-        let batch_rows = match opts.commit_rows {
-            0 => EMBED_BATCH_ROWS,
-            n => n.min(EMBED_BATCH_ROWS),
-        };
-        while i < todo.len() && estimate < batch_rows {
-            let source = std::mem::replace(&mut todo[i], Source::Done);
-            i += 1;
-            estimate += match &source {
-                Source::File { key, .. } => candidates
-                    .get(key)
-                    .map_or(1, |c| (c.size as usize / BYTES_PER_PASSAGE).max(1)),
-                Source::Doc(t) => {
-                    t.cues.iter().map(|c| c.text.len()).sum::<usize>() / BYTES_PER_PASSAGE + 1
-                }
-                Source::Done => 0,
-            };
-            taken.push(source);
-        }
-        let meta = std::sync::Mutex::new(&mut show_meta);
-        let loaded: Vec<Result<(Transcript, Vec<chunk::Chunk>)>> = taken
-            .into_par_iter()
-            .filter_map(|source| {
-                // Held while the file is read, parsed and chunked.
-                let _permit = match &source {
-                    Source::File { key, .. } => candidates.get(key).map(|c| budget.take(c.size)),
-                    _ => None,
-                };
-                let t = match source {
-                    Source::File { id, key } => {
-                        let c = candidates.get(&key)?;
-                        let episode_meta = {
-                            let mut m = meta.lock().unwrap_or_else(|p| p.into_inner());
-                            m.lookup(&c.root, &c.path)
-                        };
-                        load_with(c, episode_meta).map(|mut t| {
-                            t.episode.id = id;
-                            t
-                        })
-                    }
-                    Source::Doc(t) => Ok(*t),
-                    Source::Done => return None,
-                };
-                Some(t.map(|t| {
-                    let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
-                        embedder.count_tokens(s)
-                    });
-                    (t, chunks)
-                }))
-            })
-            .collect();
+    // Reading, parsing and chunking the next batch overlaps with embedding
+    // this one, on the same thread pool, so no core waits for the other
+    // stage (embedding alone leaves gaps: tokenising, small last batches).
+    let mut taken = take_batch(&mut todo, &mut i, &candidates, batch_rows);
+    let mut loaded = prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder);
+    while !loaded.is_empty() || i < todo.len() {
         let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
         for item in loaded {
             match item {
@@ -618,24 +576,15 @@ pub fn run(
                 }
             }
         }
-        // Embed in slices: the texts and their encodings exist for one
-        // slice at a time, however large an episode.
-        let rows: usize = batch.iter().map(|(_, chunks)| chunks.len()).sum();
-        let mut texts = batch.iter().flat_map(|(t, chunks)| {
-            let ctx = context(&opts.embed_context, &t.episode);
-            chunks.iter().map(move |c| format!("{ctx}{}", c.text))
-        });
-        let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(rows);
+        taken = take_batch(&mut todo, &mut i, &candidates, batch_rows);
         let te = Instant::now();
-        loop {
-            let slice: Vec<String> = texts.by_ref().take(SLICE_ROWS).collect();
-            if slice.is_empty() {
-                break;
-            }
-            let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
-            vectors.extend(embedder.embed_passages(&refs)?);
-        }
+        let (vectors, next) = rayon::join(
+            || embed_batch(&batch, opts, embedder),
+            || prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder),
+        );
         report.embed_secs += te.elapsed().as_secs_f64();
+        loaded = next;
+        let vectors = vectors?;
         let mut vectors = vectors.into_iter();
         for (t, chunks) in batch {
             let vecs: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
@@ -730,6 +679,102 @@ pub fn run(
     }
     report.total_secs = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The next sources from `todo[*i..]`, until their estimated passages
+/// fill a batch of `batch_rows`.
+fn take_batch(
+    todo: &mut [Source],
+    i: &mut usize,
+    candidates: &HashMap<String, &Candidate>,
+    batch_rows: usize,
+) -> Vec<Source> {
+    let mut taken: Vec<Source> = Vec::new();
+    let mut estimate = 0;
+    while *i < todo.len() && estimate < batch_rows {
+        let source = std::mem::replace(&mut todo[*i], Source::Done);
+        *i += 1;
+        estimate += match &source {
+            Source::File { key, .. } => candidates
+                .get(key)
+                .map_or(1, |c| (c.size as usize / BYTES_PER_PASSAGE).max(1)),
+            Source::Doc(t) => {
+                t.cues.iter().map(|c| c.text.len()).sum::<usize>() / BYTES_PER_PASSAGE + 1
+            }
+            Source::Done => 0,
+        };
+        taken.push(source);
+    }
+    taken
+}
+
+/// Read, parse and chunk `taken` in parallel (token counting is the costly
+/// part), keeping their order.
+fn prepare(
+    taken: Vec<Source>,
+    candidates: &HashMap<String, &Candidate>,
+    budget: &ReadBudget,
+    show_meta: &mut ShowMeta,
+    opts: &IndexOptions,
+    embedder: &Embedder,
+) -> Vec<Result<(Transcript, Vec<chunk::Chunk>)>> {
+    let meta = std::sync::Mutex::new(show_meta);
+    taken
+        .into_par_iter()
+        .filter_map(|source| {
+            // Held while the file is read, parsed and chunked.
+            let _permit = match &source {
+                Source::File { key, .. } => candidates.get(key).map(|c| budget.take(c.size)),
+                _ => None,
+            };
+            let t = match source {
+                Source::File { id, key } => {
+                    let c = candidates.get(&key)?;
+                    let episode_meta = {
+                        let mut m = meta.lock().unwrap_or_else(|p| p.into_inner());
+                        m.lookup(&c.root, &c.path)
+                    };
+                    load_with(c, episode_meta).map(|mut t| {
+                        t.episode.id = id;
+                        t
+                    })
+                }
+                Source::Doc(t) => Ok(*t),
+                Source::Done => return None,
+            };
+            Some(t.map(|t| {
+                let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
+                    embedder.count_tokens(s)
+                });
+                (t, chunks)
+            }))
+        })
+        .collect()
+}
+
+/// The vectors of a batch's passages, in order. The texts (with their
+/// context) and their encodings exist for one slice at a time, however
+/// large an episode.
+fn embed_batch(
+    batch: &[(Transcript, Vec<chunk::Chunk>)],
+    opts: &IndexOptions,
+    embedder: &Embedder,
+) -> Result<Vec<Vec<f32>>> {
+    let rows: usize = batch.iter().map(|(_, chunks)| chunks.len()).sum();
+    let mut texts = batch.iter().flat_map(|(t, chunks)| {
+        let ctx = context(&opts.embed_context, &t.episode);
+        chunks.iter().map(move |c| format!("{ctx}{}", c.text))
+    });
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(rows);
+    loop {
+        let slice: Vec<String> = texts.by_ref().take(SLICE_ROWS).collect();
+        if slice.is_empty() {
+            break;
+        }
+        let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
+        vectors.extend(embedder.embed_passages(&refs)?);
+    }
+    Ok(vectors)
 }
 
 /// Re-score the non-content of every passage of `show` with repetition

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::{Cli, ColorChoice, FilterArgs};
 use podsift::embed::device::{self, DeviceChoice};
 use podsift::embed::model::{Locator, ModelSource, DEFAULT_MODEL};
-use podsift::embed::{Embedder, ModelFiles};
+use podsift::embed::{Embedder, EngineChoice, ModelFiles};
 use podsift::rank::Filters;
 use podsift::store::manifest::Manifest;
 
@@ -34,6 +34,8 @@ pub struct Config {
     pub model_dirs: Vec<PathBuf>,
     /// HF_HUB_OFFLINE.
     pub offline: bool,
+    /// The embedding engine (`PODSIFT_ENGINE`).
+    pub engine: EngineChoice,
 }
 
 impl Config {
@@ -60,6 +62,7 @@ impl Config {
             progress: std::io::stderr().is_terminal(),
             model_dirs: model_dirs(),
             offline,
+            engine: engine_choice()?,
         })
     }
 
@@ -96,20 +99,37 @@ impl Config {
             eprintln!("podsift: warning: {w}");
         }
         let t = std::time::Instant::now();
-        let e = Embedder::load(files, &dev)
+        let e = Embedder::load_with(files, &dev, self.engine)
             .with_context(|| format!("loading model from {}", files.dir.display()))?;
         if self.verbose > 0 {
             eprintln!(
-                "podsift: model {} ({} dims, {}) loaded on {} in {:.0} ms",
+                "podsift: model {} ({} dims, {}) loaded on {} in {:.0} ms; engine {}",
                 files.id,
                 e.dim(),
                 files.dir.display(),
                 device::name(&dev),
-                t.elapsed().as_secs_f64() * 1000.0
+                t.elapsed().as_secs_f64() * 1000.0,
+                e.engine_name()
             );
         }
         Ok(e)
     }
+}
+
+/// The engine `PODSIFT_ENGINE` names (`auto` when unset). The older
+/// `PODSIFT_NO_AMX=1` still means candle, as it did when AMX and candle were
+/// the only engines.
+fn engine_choice() -> Result<EngineChoice> {
+    if let Some(v) = std::env::var_os("PODSIFT_ENGINE") {
+        let v = v.to_string_lossy();
+        return v.parse().with_context(|| "PODSIFT_ENGINE".to_string());
+    }
+    let no_amx = std::env::var_os("PODSIFT_NO_AMX").is_some_and(|v| !v.is_empty() && v != "0");
+    Ok(if no_amx {
+        EngineChoice::Candle
+    } else {
+        EngineChoice::Auto
+    })
 }
 
 /// Folders that may hold model folders, most specific first: the

@@ -575,6 +575,7 @@ mod tests {
                     created: "2024-01-01T00:00:00Z".into(),
                     generation: 0,
                     counts: Counts::default(),
+                    engines: Vec::new(),
                 };
                 let mut w = Writer::open(&root, manifest, false).unwrap();
                 for (e, show) in ["silicon-weekly", "garden-hour"].iter().enumerate() {

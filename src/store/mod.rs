@@ -762,6 +762,14 @@ impl Writer {
         Ok(())
     }
 
+    /// Record that `engine` embeds passages added from now on (written
+    /// with the next commit).
+    pub fn record_engine(&mut self, engine: &str) {
+        if !self.manifest.engines.iter().any(|e| e == engine) {
+            self.manifest.engines.push(engine.to_string());
+        }
+    }
+
     /// The manifest of the index being written.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

@@ -75,6 +75,7 @@ pub fn index_paths(config: &Config, args: &IndexArgs) -> Result<IndexRun> {
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         generation: 0,
         counts: Counts::default(),
+        engines: Vec::new(),
     };
     let mut writer = Writer::open(&config.index, manifest, args.rebuild)
         .with_context(|| format!("opening index {}", config.index.display()))?;

@@ -28,6 +28,11 @@ struct StatsJson<'a> {
     hours: f64,
     model: &'a str,
     dim: usize,
+    /// The engines that embedded the index's passages.
+    embedded_by: &'a [String],
+    /// The engine that would embed here now (`PODSIFT_ENGINE` or the
+    /// fastest tier of this CPU).
+    engine: String,
     files: usize,
     folded_files: usize,
     generation: u64,
@@ -99,6 +104,8 @@ pub fn run(config: &Config) -> Result<Exit> {
         hours: (counts.duration_ms as f64 / 3.6e5).round() / 10.0,
         model: &store.manifest().model.id,
         dim: store.manifest().model.dim,
+        embedded_by: &store.manifest().engines,
+        engine: config.engine.on_this_cpu(),
         files: state.files.len(),
         folded_files: state
             .files
@@ -118,6 +125,15 @@ pub fn run(config: &Config) -> Result<Exit> {
     }
     writeln!(out, "index    {}", stats.index)?;
     writeln!(out, "model    {} ({} dims)", stats.model, stats.dim)?;
+    let built = match stats.embedded_by {
+        [] => "not recorded".to_string(),
+        e => e.join(", "),
+    };
+    writeln!(
+        out,
+        "engine   {} here; passages embedded by {built}",
+        stats.engine
+    )?;
     writeln!(
         out,
         "holds    {} shows, {} episodes, {} passages, {:.1} hours",

@@ -38,6 +38,7 @@ pub fn run(config: &Config, args: &SynthArgs) -> Result<Exit> {
     let manifest = Manifest {
         generation: 0,
         counts: Counts::default(),
+        engines: Vec::new(),
         ..src.manifest().clone()
     };
     let mut writer = Writer::open(&config.index, manifest, true)?;
