@@ -370,6 +370,59 @@ pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
     wins / (pos.len() * neg.len()) as f64
 }
 
+/// Finds the passage of the store that a labelled window names: the
+/// passage of that file that overlaps the window most (ties: the earlier).
+pub struct SpanIndex<'a> {
+    store: &'a crate::store::Store,
+    /// Normalised source path -> episode id.
+    paths: Vec<(String, String)>,
+}
+
+impl<'a> SpanIndex<'a> {
+    /// Index the store's episodes by source path.
+    pub fn new(store: &'a crate::store::Store) -> Self {
+        let state = store.state();
+        let mut paths: Vec<(String, String)> = state
+            .episodes
+            .iter()
+            .filter_map(|(id, e)| {
+                let f = state.files.get(&e.file)?;
+                Some((f.path.replace('\\', "/").nfc().collect(), id.clone()))
+            })
+            .collect();
+        paths.sort();
+        SpanIndex { store, paths }
+    }
+
+    /// The episode indexed from `file` (corpus-relative), if any.
+    pub fn episode(&self, file: &str) -> Option<&str> {
+        self.paths
+            .iter()
+            .find(|(p, _)| same_file(file, p))
+            .map(|(_, e)| e.as_str())
+    }
+
+    /// The passage that overlaps `span` most, if the file is indexed and
+    /// timed there.
+    pub fn passage(&self, span: &Span) -> Result<Option<crate::store::text::StoredChunk>> {
+        let Some(ep) = self.episode(&span.file) else {
+            return Ok(None);
+        };
+        let chunks = self.store.episode_range(ep, 0, u64::MAX - 1)?;
+        let mut best: Option<(f64, crate::store::text::StoredChunk)> = None;
+        for c in chunks {
+            let (Some(s), Some(e)) = (c.start_ms, c.end_ms) else {
+                continue;
+            };
+            let o = span.overlap_ms(s, e.max(s + 1));
+            if o > 0.0 && best.as_ref().is_none_or(|(b, _)| o > *b) {
+                best = Some((o, c));
+            }
+        }
+        Ok(best.map(|(_, c)| c))
+    }
+}
+
 /// A hit as the moment scorer needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MomentHit {

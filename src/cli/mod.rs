@@ -235,8 +235,28 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE", requires = "queries")]
     pub qrels: Option<PathBuf>,
     /// Podcast moments (JSON Lines `{"query", "file", "start_s", "end_s"}`).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["queries", "ads"])]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["queries", "ads", "insights", "related"])]
     pub moments: Option<PathBuf>,
+    /// Insight labels (JSON Lines `{"file", "start_s", "end_s", "label":
+    /// "insight"|"not", "topic", "split"}`): how well the insight score
+    /// separates them, and precision at 5 per profile (with --profiles).
+    #[arg(long, value_name = "FILE")]
+    pub insights: Option<PathBuf>,
+    /// Interest profiles (`[[profile]]` with `name`, `interests`, `topics`,
+    /// `split`) for --insights.
+    #[arg(long, value_name = "FILE", requires = "insights")]
+    pub profiles: Option<PathBuf>,
+    /// "Same idea" cases (JSON Lines `{"idea", "seed", "others", "split"}`):
+    /// how many of the other episodes `related` finds in its top 10.
+    #[arg(long, value_name = "FILE")]
+    pub related: Option<PathBuf>,
+    /// Which half of the sets to score: `tune`, `heldout` or `all`.
+    #[arg(long, value_enum, value_name = "HALF", default_value = "all")]
+    pub split: SplitArg,
+    /// With --insights: write each labelled passage (label, text, vector,
+    /// signals) as JSON Lines to FILE, for fitting the insight score.
+    #[arg(long, value_name = "FILE", requires = "insights")]
+    pub dump: Option<PathBuf>,
     /// Hand-labelled non-content windows (JSON Lines `{"file", "start_s",
     /// "end_s", "label": "ad"|"content"}`): precision and recall of the
     /// non-content detector.
@@ -349,6 +369,27 @@ pub enum ModeArg {
     /// Meaning only (dense vectors).
     #[value(alias = "dense")]
     Semantic,
+}
+
+/// `--split`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SplitArg {
+    /// Every line.
+    All,
+    /// The half tuned on.
+    Tune,
+    /// The held-out half.
+    Heldout,
+}
+
+impl From<SplitArg> for podsift::eval::Split {
+    fn from(s: SplitArg) -> Self {
+        match s {
+            SplitArg::All => podsift::eval::Split::All,
+            SplitArg::Tune => podsift::eval::Split::Tune,
+            SplitArg::Heldout => podsift::eval::Split::Heldout,
+        }
+    }
 }
 
 /// `--fusion`.

@@ -475,15 +475,18 @@ impl BriefMeta {
 }
 
 /// Why an insight ranks, in one line, e.g. `relevant to "developer tools"
-/// (0.62) · central to the episode (0.71) · specific (0.80)`. The interest is
-/// named when the profile has one; with several the signal is the best match.
+/// (0.62) · quotable (0.84) · central to the episode (0.71) · specific
+/// (0.80)`. The interest it matched best is named.
 pub fn why_insight(s: &InsightSignals, interests: &[String]) -> String {
     let mut parts = Vec::new();
-    match interests {
-        [] => {}
-        [one] => parts.push(format!("relevant to \"{one}\" ({:.2})", s.relevance)),
-        _ => parts.push(format!("relevant to your interests ({:.2})", s.relevance)),
+    match (s.interest.and_then(|i| interests.get(i)), interests) {
+        (_, []) => {}
+        (Some(one), _) => parts.push(format!("relevant to \"{one}\" ({:.2})", s.relevance)),
+        (None, [one]) => parts.push(format!("relevant to \"{one}\" ({:.2})", s.relevance)),
+        (None, _) => parts.push(format!("relevant to your interests ({:.2})", s.relevance)),
     }
+    let quotable = if s.worth >= 0.5 { "quotable" } else { "worth" };
+    parts.push(format!("{quotable} ({:.2})", s.worth));
     let salience = if s.salience >= 0.5 {
         "central to the episode"
     } else {
@@ -1147,6 +1150,8 @@ mod tests {
                 salience: 0.71,
                 specificity: 0.8,
                 noncontent: 0.02,
+                worth: 0.9,
+                interest: Some(0),
                 score: 0.68,
             },
             related,

@@ -12,7 +12,9 @@
 pub mod brief;
 pub mod noncontent;
 pub mod related;
+pub mod relevance;
 pub mod top;
+pub mod worth;
 
 use crate::store::text::StoredChunk;
 
@@ -50,7 +52,8 @@ impl Related {
 /// Why a passage ranks as an insight: each signal in 0..1.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct InsightSignals {
-    /// Best cosine to the profile's interests (0 when none are given).
+    /// Probability that it is on the reader's best-matching interest (0
+    /// when none are given; see [`relevance`]).
     pub relevance: f32,
     /// Cosine to the episode's centroid: how central the passage is.
     pub salience: f32,
@@ -58,6 +61,11 @@ pub struct InsightSignals {
     pub specificity: f32,
     /// Non-content score (ads, intros); insights need it low.
     pub noncontent: f32,
+    /// Insight-worthiness: probability that the passage is a
+    /// self-contained statement worth quoting ([`worth`]).
+    pub worth: f32,
+    /// Which of the reader's interests it is most relevant to (index).
+    pub interest: Option<usize>,
     /// The combined score.
     pub score: f32,
 }

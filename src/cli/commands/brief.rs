@@ -10,6 +10,7 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::{BriefArgs, BriefFormat};
 use podsift::insight::brief::{self, BriefMeta, BriefState};
+use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
 
 /// Run `brief`.
@@ -24,7 +25,7 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     let interests = profile
         .interests
         .iter()
-        .map(|i| embedder.embed_query(i))
+        .map(|i| Ok(Interest::new(i, embedder.embed_query(i)?)))
         .collect::<podsift::error::Result<Vec<_>>>()?;
     let state_path = BriefState::path_in(&config.index);
     let mut state = BriefState::load(&state_path)?;

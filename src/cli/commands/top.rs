@@ -9,6 +9,7 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::TopArgs;
 use podsift::insight::brief::{self, BriefMeta};
+use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
 
 /// Run `top`.
@@ -20,7 +21,7 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
         Some(e) => args
             .interests
             .iter()
-            .map(|i| e.embed_query(i))
+            .map(|i| Ok(Interest::new(i, e.embed_query(i)?)))
             .collect::<podsift::error::Result<Vec<_>>>()?,
         None => Vec::new(),
     };

@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::search::open;
+
+mod insights;
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::{EvalArgs, ModeArg};
@@ -57,7 +59,10 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
     } else {
         args.mode.iter().copied().map(mode_of).collect()
     };
-    let needs_model = modes.iter().any(|m| m.needs_model()) || args.ads.is_some();
+    let needs_model = modes.iter().any(|m| m.needs_model())
+        || args.ads.is_some()
+        || args.profiles.is_some()
+        || args.dump.is_some();
     let (store, embedder) = open(config, needs_model)?;
     let base = |mode: Mode, limit: usize, merge: bool| {
         let d = SearchOptions::default();
@@ -143,9 +148,11 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
         }
     }
     if let Some(mpath) = &args.moments {
-        let moments = eval::parse_moments(
+        let split: eval::Split = args.split.into();
+        let mut moments = eval::parse_moments(
             &std::fs::read_to_string(mpath).with_context(|| mpath.display().to_string())?,
         )?;
+        moments.retain(|m| split.keeps(m.split.as_deref()));
         let texts: Vec<&str> = moments.iter().map(|m| m.query.as_str()).collect();
         let vectors = embed_all(&texts)?;
         if !config.json {
@@ -213,6 +220,12 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                 )?;
             }
         }
+    }
+    if let Some(ipath) = &args.insights {
+        insights::run(config, args, &store, embedder.as_ref(), ipath, &mut out)?;
+    }
+    if let Some(rpath) = &args.related {
+        insights::related(config, args, &store, rpath, &mut out)?;
     }
     if let Some(apath) = &args.ads {
         let text = std::fs::read_to_string(apath).with_context(|| apath.display().to_string())?;
