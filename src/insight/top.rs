@@ -21,6 +21,7 @@
 use std::collections::HashSet;
 
 use super::related::{related_to, RelatedOptions};
+use super::statement::Statement;
 use super::{Insight, InsightSignals};
 use crate::chunk::sentence_spans;
 use crate::error::Result;
@@ -259,6 +260,7 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
         };
         out.push(Insight {
             rank: rank + 1,
+            statement: Statement::of(&chunk.text, chunk.speaker.as_deref()),
             chunk,
             signals,
             related,
