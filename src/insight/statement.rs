@@ -180,118 +180,13 @@ fn cut_run_on(s: &str) -> String {
 }
 
 /// Words that say little on their own.
-const STOP: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "and",
-    "or",
-    "but",
-    "so",
-    "of",
-    "to",
-    "in",
-    "on",
-    "at",
-    "for",
-    "with",
-    "by",
-    "from",
-    "as",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "been",
-    "being",
-    "am",
-    "it",
-    "its",
-    "it's",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "here",
-    "i",
-    "you",
-    "he",
-    "she",
-    "we",
-    "they",
-    "me",
-    "him",
-    "her",
-    "us",
-    "them",
-    "my",
-    "your",
-    "our",
-    "their",
-    "his",
-    "do",
-    "does",
-    "did",
-    "have",
-    "has",
-    "had",
-    "just",
-    "really",
-    "very",
-    "like",
-    "know",
-    "mean",
-    "think",
-    "yeah",
-    "yes",
-    "okay",
-    "oh",
-    "right",
-    "well",
-    "what",
-    "which",
-    "who",
-    "if",
-    "then",
-    "than",
-    "also",
-    "too",
-    "all",
-    "some",
-    "any",
-    "about",
-    "up",
-    "out",
-    "into",
-    "can",
-    "could",
-    "would",
-    "should",
-    "will",
-    "get",
-    "got",
-    "going",
-    "gonna",
-    "thing",
-    "things",
-    "lot",
-    "kind",
-    "sort",
-    "actually",
-    "basically",
-    "i'm",
-    "you're",
-    "that's",
-    "there's",
-    "we're",
-    "they're",
-    "don't",
-    "say",
-    "said",
-    "one",
-];
+const STOP: &str =
+    "a an the and or but so of to in on at for with by from as is are was were be been being \
+    am it its it's this that these those there here i you he she we they me him her us them \
+    my your our their his do does did have has had just really very like know mean think \
+    yeah yes okay oh right well what which who if then than also too all some any about up \
+    out into can could would should will get got going gonna thing things lot kind sort \
+    actually basically i'm you're that's there's we're they're don't say said one";
 
 /// Phrases that make a sentence a claim with a reason or a consequence.
 const CAUSAL: &[&str] = &[
@@ -345,7 +240,7 @@ fn score(s: &str) -> f32 {
     let cores: Vec<String> = tokens.iter().map(|t| core(t).to_lowercase()).collect();
     let content = cores
         .iter()
-        .filter(|w| !w.is_empty() && !STOP.contains(&w.as_str()))
+        .filter(|w| !w.is_empty() && !listed(STOP, w.as_str()))
         .count();
     if content < 3 {
         return 0.1 * content as f32;
@@ -354,7 +249,7 @@ fn score(s: &str) -> f32 {
         .iter()
         .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
         .count()
-        + cores.iter().filter(|w| is_number_word(w)).count();
+        + cores.iter().filter(|w| listed(NUMBER_WORDS, w)).count();
     let names = tokens
         .iter()
         .skip(1)
@@ -370,33 +265,10 @@ fn score(s: &str) -> f32 {
         + if causal { 0.3 } else { 0.0 }
 }
 
-fn is_number_word(w: &str) -> bool {
-    matches!(
-        w,
-        "two"
-            | "three"
-            | "four"
-            | "five"
-            | "six"
-            | "seven"
-            | "eight"
-            | "nine"
-            | "ten"
-            | "twenty"
-            | "thirty"
-            | "fifty"
-            | "hundred"
-            | "thousand"
-            | "million"
-            | "billion"
-            | "trillion"
-            | "percent"
-            | "half"
-            | "third"
-            | "double"
-            | "twice"
-    )
-}
+/// Number words that make a claim specific.
+const NUMBER_WORDS: &str =
+    "two three four five six seven eight nine ten twenty thirty fifty hundred thousand \
+    million billion trillion percent half third double twice";
 
 /// `phrase` in `lower` at word boundaries.
 fn contains_phrase(lower: &str, phrase: &str) -> bool {
@@ -405,6 +277,11 @@ fn contains_phrase(lower: &str, phrase: &str) -> bool {
         let after = lower[i + phrase.len()..].chars().next();
         !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     })
+}
+
+/// Whether `w` is one of the space-separated words of `list`.
+fn listed(list: &str, w: &str) -> bool {
+    list.split_ascii_whitespace().any(|x| x == w)
 }
 
 fn words(s: &str) -> usize {
@@ -417,84 +294,39 @@ fn core(token: &str) -> &str {
 }
 
 /// Single-word fillers, dropped wherever they stand alone.
-const FILLERS: &[&str] = &[
-    "um", "umm", "uh", "uhh", "erm", "er", "ah", "hmm", "mm", "mhm",
-];
+const FILLERS: &str = "um umm uh uhh erm er ah hmm mm mhm";
 
 /// Interjections dropped at the start of a sentence when a comma follows.
-const LEADING_WITH_COMMA: &[&str] = &[
-    "yeah",
-    "yes",
-    "okay",
-    "ok",
-    "right",
-    "well",
-    "look",
-    "oh",
-    "so",
-    "and",
-    "now",
-    "see",
-    "basically",
-    "anyway",
-];
+const LEADING_WITH_COMMA: &str =
+    "yeah yes okay ok right well look oh so and now see basically anyway";
 
 /// Words after which a leading `So`/`And` can go without changing meaning
 /// (`So the reason`, but not `So many`).
-const STARTERS: &[&str] = &[
-    "the", "a", "an", "i", "we", "you", "they", "he", "she", "it", "it's", "that", "that's",
-    "this", "there", "there's", "what", "when", "if", "in", "my", "our", "your", "his", "her",
-    "their", "these", "those", "now", "then", "one", "i'm", "we're", "you're", "they're", "i've",
-    "we've", "people", "everyone", "nobody", "most", "every", "once", "after", "before", "for",
-    "at", "because", "yeah", "um", "uh", "so", "and",
-];
+const STARTERS: &str =
+    "the a an i we you they he she it it's that that's this there there's what when if in my \
+    our your his her their these those now then one i'm we're you're they're i've we've \
+    people everyone nobody most every once after before for at because yeah um uh so and";
 
 /// Verbs after which `kind of`/`sort of` is a hedge (`I kind of think`).
-const HEDGED: &[&str] = &[
-    "think", "thought", "feel", "felt", "want", "wanted", "like", "liked", "know", "knew", "guess",
-    "agree", "agreed", "believe", "hope", "wonder", "suspect", "expect", "assumed", "realised",
-    "realized", "started", "fell", "stumbled", "ended",
-];
+const HEDGED: &str =
+    "think thought feel felt want wanted like liked know knew guess agree agreed believe hope \
+    wonder suspect expect assumed realised realized started fell stumbled ended";
 
 /// Words that can be said twice in a row on purpose.
-const DOUBLES: &[&str] = &[
-    "had", "that", "is", "do", "does", "did", "very", "really", "no", "yes", "bye", "ha", "knock",
-    "far", "more", "many", "so", "again", "not", "never", "long", "over", "round", "out", "on",
-    "tsk", "tut", "blah", "go",
-];
+const DOUBLES: &str =
+    "had that is do does did very really no yes bye ha knock far more many so again not never \
+    long over round out on tsk tut blah go";
 
 /// Doubled words that are words (`so-so`, `bye-bye`), not stutters.
-const HYPHEN_WORDS: &[&str] = &[
-    "so-so",
-    "bye-bye",
-    "hush-hush",
-    "no-no",
-    "yo-yo",
-    "tut-tut",
-    "pooh-pooh",
-    "goody-goody",
-    "pom-pom",
-    "tom-tom",
-    "aye-aye",
-    "chop-chop",
-    "knock-knock",
-    "boo-boo",
-    "dum-dum",
-    "win-win",
-    "talky-talky",
-    "night-night",
-    "ha-ha",
-    "hee-hee",
-    "mm-hmm",
-    "uh-huh",
-    "uh-oh",
-];
+const HYPHEN_WORDS: &str =
+    "so-so bye-bye hush-hush no-no yo-yo tut-tut pooh-pooh goody-goody pom-pom tom-tom \
+    aye-aye chop-chop knock-knock boo-boo dum-dum win-win talky-talky night-night ha-ha \
+    hee-hee mm-hmm uh-huh uh-oh";
 
 /// Short function words a one-letter stutter runs into (`w-we`, `b-but`).
-const STUTTER_INTO: &[&str] = &[
-    "we", "but", "in", "the", "they", "it", "i", "and", "so", "that", "this", "what", "was", "is",
-    "if", "you", "my", "he", "she", "to", "of", "for", "can", "do", "did", "a", "an", "not",
-];
+const STUTTER_INTO: &str =
+    "we but in the they it i and so that this what was is if you my he she to of for can do \
+    did a an not";
 
 /// One sentence cleaned of disfluencies (see the module doc).
 ///
@@ -518,7 +350,7 @@ pub fn clean(sentence: &str) -> String {
         let next_lc = t.get(i + 1).map(|n| core(n).to_lowercase());
         let prev_comma = i == 0 || t[i - 1].ends_with(',');
         // Single-word fillers.
-        if FILLERS.contains(&lc.as_str()) && !t[i].contains('-') {
+        if listed(FILLERS, lc.as_str()) && !t[i].contains('-') {
             drop_span(&mut t, i, 1);
             continue;
         }
@@ -553,7 +385,7 @@ pub fn clean(sentence: &str) -> String {
             && next_lc.as_deref() == Some("of")
             && !t[i].ends_with(',')
             && t.get(i + 2)
-                .is_some_and(|v| HEDGED.contains(&core(v).to_lowercase().as_str()))
+                .is_some_and(|v| listed(HEDGED, core(v).to_lowercase().as_str()))
             && i > 0
             && !matches!(
                 core(&t[i - 1]).to_lowercase().as_str(),
@@ -639,7 +471,7 @@ fn unstutter(tok: &str) -> Option<String> {
         .map_or(body.len(), |(i, _)| i);
     let (word, trail) = body.split_at(word_end);
     let lower = word.to_lowercase();
-    if HYPHEN_WORDS.contains(&lower.as_str()) {
+    if listed(HYPHEN_WORDS, lower.as_str()) {
         return None;
     }
     let parts: Vec<&str> = word.split('-').collect();
@@ -651,7 +483,7 @@ fn unstutter(tok: &str) -> Option<String> {
     let one_letter = parts.len() == 2
         && parts[0].chars().count() == 1
         && parts[0].chars().all(char::is_alphabetic)
-        && STUTTER_INTO.contains(&last.to_lowercase().as_str())
+        && listed(STUTTER_INTO, last.to_lowercase().as_str())
         && last.to_lowercase().starts_with(&parts[0].to_lowercase());
     if !(all_same || one_letter) || last.chars().any(|c| c.is_ascii_digit()) {
         return None;
@@ -678,7 +510,7 @@ fn dedupe(t: &mut Vec<String>) {
                 .collect();
             let inner_stop = t[i..i + n - 1].iter().any(|w| ends_sentence(w));
             let protected = a.iter().any(|w| w.is_empty() || w.chars().any(|c| c.is_ascii_digit()))
-                || (n == 1 && DOUBLES.contains(&a[0].as_str()))
+                || (n == 1 && listed(DOUBLES, a[0].as_str()))
                 // "If you know, you know."
                 || a == ["you", "know"];
             if a == b && !inner_stop && !protected && !ends_sentence(&t[i + n - 1]) {
@@ -703,9 +535,9 @@ fn strip_leading(t: &mut Vec<String>) {
         let lc = core(&t[0]).to_lowercase();
         let next = core(&t[1]).to_lowercase();
         let comma = t[0].ends_with(',');
-        let marker = (FILLERS.contains(&lc.as_str()) && !t[0].contains('-'))
-            || (comma && LEADING_WITH_COMMA.contains(&lc.as_str()))
-            || ((lc == "and" || lc == "so") && !comma && STARTERS.contains(&next.as_str()));
+        let marker = (listed(FILLERS, lc.as_str()) && !t[0].contains('-'))
+            || (comma && listed(LEADING_WITH_COMMA, lc.as_str()))
+            || ((lc == "and" || lc == "so") && !comma && listed(STARTERS, next.as_str()));
         if !marker || t[0] != t[0].trim_start_matches(|c: char| !c.is_alphanumeric()) {
             break;
         }
