@@ -344,73 +344,80 @@ pub fn clean(sentence: &str) -> String {
         }
     }
     strip_leading(&mut t);
+    // Find the filler spans on the words as spoken (so that one filler's
+    // commas still set off the next: "the word, like, you know, the
+    // level"), then drop them left to right.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < t.len() {
-        let lc = core(&t[i]).to_lowercase();
-        let next_lc = t.get(i + 1).map(|n| core(n).to_lowercase());
-        let prev_comma = i == 0 || t[i - 1].ends_with(',');
-        // Single-word fillers.
-        if listed(FILLERS, lc.as_str()) && !t[i].contains('-') {
-            drop_span(&mut t, i, 1);
-            continue;
+        let n = filler_at(&t, i);
+        if n > 0 {
+            spans.push((i, n));
+            i += n;
+        } else {
+            i += 1;
         }
-        // "you know" / "I mean" as fillers: set off by a comma after, or
-        // closing the sentence; "you know what I mean" likewise.
-        if (lc == "you" && next_lc.as_deref() == Some("know"))
-            || (lc == "i" && next_lc.as_deref() == Some("mean"))
-        {
-            let tail = ["what", "i", "mean"];
-            let long = lc == "you"
-                && t.len() >= i + 5
-                && (0..3).all(|k| core(&t[i + 2 + k]).eq_ignore_ascii_case(tail[k]));
-            let n = if long { 5 } else { 2 };
-            let last = &t[i + n - 1];
-            // Set off on both sides: "You know, ...", ", you know, ...",
-            // ", you know." ("If you know, you know" has no comma before).
-            let idiom = i >= 2
-                && core(&t[i - 2]).eq_ignore_ascii_case("you")
-                && core(&t[i - 1]).eq_ignore_ascii_case("know");
-            if prev_comma && !idiom && (last.ends_with(',') || i + n == t.len()) {
-                drop_span(&mut t, i, n);
-                continue;
-            }
-        }
-        // "like," as a parenthetical filler: ", like," or a leading "Like,".
-        if lc == "like" && t[i].ends_with(',') && prev_comma {
-            drop_span(&mut t, i, 1);
-            continue;
-        }
-        // Hedges before verbs of thinking: "I kind of think".
-        if (lc == "kind" || lc == "sort")
-            && next_lc.as_deref() == Some("of")
-            && !t[i].ends_with(',')
-            && t.get(i + 2)
-                .is_some_and(|v| listed(HEDGED, core(v).to_lowercase().as_str()))
-            && i > 0
-            && !matches!(
-                core(&t[i - 1]).to_lowercase().as_str(),
-                "a" | "the" | "this" | "that" | "what" | "some" | "any" | "one" | "which"
-            )
-        {
-            t.drain(i..i + 2);
-            continue;
-        }
-        // Tag question: ", right?" closing the sentence.
-        if lc == "right"
-            && i + 1 == t.len()
-            && i > 0
-            && t[i - 1].ends_with(',')
-            && t[i].ends_with('?')
-        {
-            t.pop();
-            close_with_stop(&mut t);
-            continue;
-        }
-        i += 1;
+    }
+    let mut removed = 0;
+    for (at, n) in spans {
+        drop_span(&mut t, at - removed, n);
+        removed += n;
     }
     dedupe(&mut t);
     strip_leading(&mut t);
     finish(t)
+}
+
+/// How many tokens from `i` are a filler (0: none): `um`; `you know`,
+/// `you know what I mean` or `I mean` set off by commas; a parenthetical
+/// `like,`; `kind of`/`sort of` before a verb of thinking; a closing
+/// `, right?`.
+fn filler_at(t: &[String], i: usize) -> usize {
+    let lc = core(&t[i]).to_lowercase();
+    let next_lc = t.get(i + 1).map(|n| core(n).to_lowercase());
+    let prev_comma = i == 0 || t[i - 1].ends_with(',');
+    if listed(FILLERS, lc.as_str()) && !t[i].contains('-') {
+        return 1;
+    }
+    if (lc == "you" && next_lc.as_deref() == Some("know"))
+        || (lc == "i" && next_lc.as_deref() == Some("mean"))
+    {
+        let tail = ["what", "i", "mean"];
+        let long = lc == "you"
+            && t.len() >= i + 5
+            && (0..3).all(|k| core(&t[i + 2 + k]).eq_ignore_ascii_case(tail[k]));
+        let n = if long { 5 } else { 2 };
+        let last = &t[i + n - 1];
+        // Set off on both sides: "You know, ...", ", you know, ...",
+        // ", you know." ("If you know, you know" has no comma before).
+        let idiom = i >= 2
+            && core(&t[i - 2]).eq_ignore_ascii_case("you")
+            && core(&t[i - 1]).eq_ignore_ascii_case("know");
+        if prev_comma && !idiom && (last.ends_with(',') || i + n == t.len()) {
+            return n;
+        }
+    }
+    if lc == "like" && t[i].ends_with(',') && prev_comma {
+        return 1;
+    }
+    if (lc == "kind" || lc == "sort")
+        && next_lc.as_deref() == Some("of")
+        && !t[i].ends_with(',')
+        && t.get(i + 2)
+            .is_some_and(|v| listed(HEDGED, core(v).to_lowercase().as_str()))
+        && i > 0
+        && !matches!(
+            core(&t[i - 1]).to_lowercase().as_str(),
+            "a" | "the" | "this" | "that" | "what" | "some" | "any" | "one" | "which"
+        )
+    {
+        return 2;
+    }
+    if lc == "right" && i + 1 == t.len() && i > 0 && t[i - 1].ends_with(',') && t[i].ends_with('?')
+    {
+        return 1;
+    }
+    0
 }
 
 /// Drop `n` tokens at `i` that were set off by commas, keeping the
@@ -589,6 +596,11 @@ mod tests {
                 "It was 20 percent cheaper.",
             ),
             ("I like, um, green tea.", "I like green tea."),
+            (
+                "The word, like, you know, the level.",
+                "The word the level.",
+            ),
+            ("I, um, kind of think so.", "I think so."),
             ("If you know, you know.", "If you know, you know."),
             (
                 "You know, we never shipped it, you know.",
