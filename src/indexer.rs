@@ -6,10 +6,14 @@
 //!    are hashed, and only a changed hash means the file is parsed again.
 //!    Files under the given folders that are gone are dropped.
 //! 3. **Plan**: files with the same episode id are one episode in several
-//!    formats, and files whose spoken words are identical are one episode
-//!    under several names; each group keeps its richest file (timed, then
-//!    with speakers, then the most cues, then JSON > VTT > SRT > Markdown >
-//!    HTML > text, then the path) and folds the others.
+//!    formats, files whose spoken words are identical are one episode under
+//!    several names, and files whose words are nearly the same (a MinHash
+//!    [`Signature`] of word shingles, estimated Jaccard >= 0.8: another
+//!    format cut into other cues, under another name, with small
+//!    transcription differences) are one episode too; each group keeps its
+//!    richest file
+//!    (timed, then with speakers, then the most cues, then JSON > VTT > SRT
+//!    > Markdown > HTML > text, then the path) and folds the others.
 //! 4. **Apply**: episodes no longer wanted are removed; new and changed ones
 //!    are parsed, chunked, embedded (batched across episodes, sorted by
 //!    length) and added; the store commits every few thousand passages, so an
@@ -28,11 +32,12 @@ use rayon::prelude::*;
 use crate::chunk::{self, ChunkConfig};
 use crate::embed::Embedder;
 use crate::error::{Error, ParseErrorKind, Result};
+use crate::ingest::fingerprint::{self, Signature};
 use crate::ingest::showmeta::ShowMeta;
 use crate::ingest::{self, walk::Candidate, Format};
 use crate::insight::noncontent::{self, Detector};
 use crate::rank::NONCONTENT_THRESHOLD;
-use crate::store::state::{EpisodeEntry, FileEntry, Outcome};
+use crate::store::state::{EpisodeEntry, FileEntry, FoldReason, Outcome};
 use crate::store::text::StoredChunk;
 use crate::store::Store;
 use crate::store::Writer;
@@ -217,6 +222,58 @@ fn richer(a: &(String, FileEntry), b: &(String, FileEntry)) -> std::cmp::Orderin
         .then(a.0.cmp(&b.0))
 }
 
+/// Whether an entry from the file table has what planning needs, or must
+/// be read again (entries from before [`FileEntry::minhash`] existed).
+fn is_fingerprinted(e: &FileEntry) -> bool {
+    e.minhash.is_some() || e.outcome == Outcome::Ignored || e.format == Format::Beir
+}
+
+/// Fold the files still wanted whose words are nearly the same
+/// ([`fingerprint::similar_groups`], any show, as for identical words) into
+/// the richest of each group.
+fn fold_similar(
+    wanted: &mut BTreeMap<String, (String, FileEntry)>,
+    folded_into: &mut HashMap<String, (String, FoldReason)>,
+) {
+    let files: Vec<(String, FileEntry)> = wanted.values().cloned().collect();
+    let none = Signature::default();
+    let items: Vec<&Signature> = files
+        .iter()
+        .map(|(_, e)| e.minhash.as_ref().unwrap_or(&none))
+        .collect();
+    for group in fingerprint::similar_groups(&items) {
+        let mut members: Vec<&(String, FileEntry)> = group.iter().map(|&i| &files[i]).collect();
+        members.sort_by(|a, b| richer(a, b));
+        let into = &members[0].1.path;
+        for (key, e) in &members[1..] {
+            folded_into.insert(key.clone(), (into.clone(), FoldReason::SimilarWords));
+            wanted.remove(&e.episode);
+        }
+    }
+}
+
+/// Point every folded file at the file its episode is finally indexed
+/// from: a file folded by name into one that was then folded by content
+/// would otherwise point at a folded file.
+fn resolve_chains(
+    table: &BTreeMap<String, FileEntry>,
+    folded_into: &mut HashMap<String, (String, FoldReason)>,
+) {
+    let by_path: HashMap<String, String> = folded_into
+        .iter()
+        .filter_map(|(key, (into, _))| Some((table.get(key)?.path.clone(), into.clone())))
+        .collect();
+    for (into, _) in folded_into.values_mut() {
+        // Each step moves to a file folded later in the plan, so chains end.
+        for _ in 0..by_path.len() {
+            match by_path.get(into.as_str()) {
+                Some(next) if next != into => *into = next.clone(),
+                _ => break,
+            }
+        }
+    }
+}
+
 fn key_of(path: &Path) -> String {
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())
@@ -284,7 +341,8 @@ pub fn run(
             Some(old)
                 if old.size == c.size
                     && old.mtime_ns == c.mtime_ns
-                    && old.episode == c.episode_id =>
+                    && old.episode == c.episode_id
+                    && is_fingerprinted(old) =>
             {
                 table.insert(key, old.clone());
             }
@@ -300,7 +358,7 @@ pub fn run(
                 let bytes = ingest::read_capped(&c.path)?;
                 let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
                 if let Some(old) = old_files.get(key) {
-                    if old.hash == hash && old.episode == c.episode_id {
+                    if old.hash == hash && old.episode == c.episode_id && is_fingerprinted(old) {
                         let mut e = old.clone();
                         e.size = c.size;
                         e.mtime_ns = c.mtime_ns;
@@ -320,11 +378,13 @@ pub fn run(
                     is_timed: false,
                     has_speakers: false,
                     cues: 0,
+                    minhash: None,
                     outcome: Outcome::Indexed,
                 };
                 match load(c, &mut ShowMeta::default()) {
                     Ok(t) => {
                         entry.text_hash = text_hash(&t);
+                        entry.minhash = Some(Signature::of_transcript(&t));
                         entry.is_timed = t.is_timed();
                         entry.has_speakers = t.has_speakers();
                         entry.cues = t.cues.len() as u64;
@@ -367,7 +427,8 @@ pub fn run(
         }
     }
 
-    // 3. Plan: fold by episode id, then by identical words.
+    // 3. Plan: fold by episode id, then by identical words, then by similar
+    // words.
     let mut groups: BTreeMap<String, Vec<(String, FileEntry)>> = BTreeMap::new();
     for (key, e) in &table {
         if e.outcome == Outcome::Ignored || e.format == Format::Beir {
@@ -379,12 +440,12 @@ pub fn run(
             .push((key.clone(), e.clone()));
     }
     let mut kept: Vec<(String, FileEntry)> = Vec::new();
-    let mut folded_into: HashMap<String, String> = HashMap::new();
+    let mut folded_into: HashMap<String, (String, FoldReason)> = HashMap::new();
     for (_, mut files) in groups {
         files.sort_by(richer);
         let best = files[0].clone();
         for (k, _) in &files[1..] {
-            folded_into.insert(k.clone(), best.1.path.clone());
+            folded_into.insert(k.clone(), (best.1.path.clone(), FoldReason::EpisodeId));
         }
         kept.push(best);
     }
@@ -397,16 +458,21 @@ pub fn run(
         files.sort_by(richer);
         let best = files[0].clone();
         for (k, _) in &files[1..] {
-            folded_into.insert(k.clone(), best.1.path.clone());
+            folded_into.insert(k.clone(), (best.1.path.clone(), FoldReason::SameWords));
         }
         wanted.insert(best.1.episode.clone(), best);
     }
+    fold_similar(&mut wanted, &mut folded_into);
+    resolve_chains(&table, &mut folded_into);
     for (key, e) in table.iter_mut() {
         if e.outcome == Outcome::Ignored || e.format == Format::Beir {
             continue;
         }
         e.outcome = match folded_into.get(key) {
-            Some(into) => Outcome::Folded { into: into.clone() },
+            Some((into, by)) => Outcome::Folded {
+                into: into.clone(),
+                by: *by,
+            },
             None => Outcome::Indexed,
         };
     }
@@ -457,6 +523,7 @@ pub fn run(
                     is_timed: false,
                     has_speakers: false,
                     cues: docs.as_ref().map_or(0, |d| d.len() as u64),
+                    minhash: None,
                     outcome: Outcome::Indexed,
                 };
                 table.insert(key.clone(), entry);

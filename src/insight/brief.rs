@@ -31,6 +31,11 @@
 //!
 //! ## Renderings
 //!
+//! Each insight leads with its statement ([`super::statement`]: the claim
+//! in 1-3 cleaned sentences, `— Speaker` where known); the passage it comes
+//! from and the link to hear it are one step away (in HTML the whole
+//! passage is behind a `<details>`).
+//!
 //! - **Markdown** pastes into an email or a notes app: no HTML, transcript
 //!   text escaped where Markdown would read it as markup (`\`, `*`, `_`,
 //!   `[`, `]`, backticks, `<`, and `#`, `>`, `-`, `+` or `1.` at the start
@@ -43,11 +48,13 @@
 //!   `null`, never missing keys:
 //!   - `insight`: `{"type", "rank", "id", "score", "show", "episode_id",
 //!     "title", "date", "speaker", "start_ms", "end_ms", "start", "path",
-//!     "url", "link", "text", "why", "signals": {"relevance", "salience",
+//!     "url", "link", "text", "statement", "why", "signals": {"relevance", "salience",
 //!     "specificity", "noncontent", "score"}, "related": [...]}`; `id` is the
 //!     chunk id as 16 hex digits (as in search), `start` is `HH:MM:SS`,
-//!     `link` the deep link `url#t=SECONDS`, `text` the whole passage, `why`
-//!     the one-line reason shown to humans.
+//!     `link` the deep link `url#t=SECONDS`, `text` the whole passage,
+//!     `statement` its claim in 1-3 cleaned sentences
+//!     ([`super::statement`]; its speaker is `speaker`), `why` the one-line
+//!     reason shown to humans.
 //!   - each `related` entry: `{"type": "related", "rank", "id", "similarity",
 //!     "show", "episode_id", "title", "date", "speaker", "start_ms", "end_ms",
 //!     "start", "path", "url", "link", "text", "shared_terms", "why"}`.
@@ -68,6 +75,7 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use super::statement::Statement;
 use super::{Insight, InsightSignals, Related};
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
@@ -623,6 +631,19 @@ fn md_locator(c: &StoredChunk) -> String {
     }
 }
 
+/// The statement as a bold quote, attributed: `**“…”** — Speaker`, and a
+/// blank line; nothing for an empty one.
+fn md_statement(s: &Statement) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let by = s
+        .speaker
+        .as_deref()
+        .map_or(String::new(), |p| format!(" — {}", md(p)));
+    format!("**“{}”**{by}\n\n", md(&s.text))
+}
+
 /// The brief as Markdown.
 pub fn render_markdown(insights: &[Insight], meta: &BriefMeta) -> String {
     let mut o = String::new();
@@ -643,6 +664,7 @@ pub fn render_markdown(insights: &[Insight], meta: &BriefMeta) -> String {
     for ins in insights {
         let c = &ins.chunk;
         let _ = writeln!(o, "---\n\n## {}. {}\n", ins.rank, md(&c.title));
+        let _ = write!(o, "{}", md_statement(&ins.statement));
         let mut line = vec![format!("**{}**", md(&c.show))];
         line.extend(passage_meta(c).iter().map(|p| md(p)));
         let _ = writeln!(o, "{}  \n{}\n", line.join(" · "), md_locator(c));
@@ -732,7 +754,22 @@ a:hover{text-decoration:underline}
 .rwhy{color:var(--muted);font-size:.85rem}
 .empty{font-size:1.15rem;padding:2rem 1.3rem;text-align:center;background:var(--card);border:1px solid var(--line);border-radius:10px}
 footer{color:var(--muted);font-size:.85rem;text-align:center;margin-top:2rem}
+.statement{font-size:1.12rem;font-weight:600;margin:.5rem 0 .6rem}
+.by{font-weight:400;color:var(--muted);white-space:nowrap}
+details{margin:.6rem 0}
+summary{cursor:pointer;color:var(--muted);font-size:.9rem}
 ";
+
+/// The statement as a paragraph, attributed; nothing for an empty one.
+fn html_statement(s: &Statement) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let by = s.speaker.as_deref().map_or(String::new(), |p| {
+        format!(" <span class=\"by\">— {}</span>", h(p))
+    });
+    format!("<p class=\"statement\">“{}”{by}</p>\n", h(&s.text))
+}
 
 /// The brief as one self-contained HTML page.
 pub fn render_html(insights: &[Insight], meta: &BriefMeta) -> String {
@@ -768,14 +805,16 @@ pub fn render_html(insights: &[Insight], meta: &BriefMeta) -> String {
         let _ = write!(
             o,
             "<article id=\"insight-{rank}\">\n<h2><span class=\"rank\">{rank}.</span>{}</h2>\n\
-             <p class=\"meta\">{}</p>\n<blockquote>{}</blockquote>\n<p>{}</p>\n\
+             {statement}<p class=\"meta\">{}</p>\n\
+             <details><summary>Whole passage</summary><blockquote>{}</blockquote></details>\n<p>{}</p>\n\
              <p class=\"why\"><b>Why this insight:</b> {}</p>\n",
             h(&c.title),
             line.join(" · "),
-            h(&excerpt(&c.text, PASSAGE_CHARS)),
+            h(&excerpt(&c.text, usize::MAX)),
             html_locator(c),
             h(&why_insight(&ins.signals, &meta.interests)),
             rank = ins.rank,
+            statement = html_statement(&ins.statement),
         );
         if !ins.related.is_empty() {
             o.push_str("<section class=\"related\">\n<h3>Related from the archive</h3>\n<ol>\n");
@@ -871,6 +910,7 @@ struct InsightJson<'a> {
     score: f32,
     #[serde(flatten)]
     passage: PassageJson<'a>,
+    statement: &'a str,
     why: String,
     signals: SignalsJson,
     related: Vec<RelatedJson<'a>>,
@@ -899,6 +939,7 @@ pub fn render_json(insights: &[Insight], meta: &BriefMeta) -> String {
             rank: ins.rank,
             score: s.score,
             passage: PassageJson::new(&ins.chunk),
+            statement: &ins.statement.text,
             why: why_insight(s, &meta.interests),
             signals: SignalsJson {
                 relevance: s.relevance,
@@ -1144,6 +1185,7 @@ mod tests {
     fn insight(rank: usize, c: StoredChunk, related: Vec<Related>) -> Insight {
         Insight {
             rank,
+            statement: Statement::of(&c.text, c.speaker.as_deref()),
             chunk: c,
             signals: InsightSignals {
                 relevance: 0.62,
@@ -1554,6 +1596,79 @@ mod tests {
         );
         assert_eq!(s["window"], "since 2026-11-27");
         assert_eq!(s["message"], serde_json::Value::Null);
+    }
+
+    /// The first sample insight with a disfluent passage, and its statement.
+    fn with_statement() -> (Vec<Insight>, &'static str, &'static str) {
+        let raw = "Thanks for having me. So, um, the TPU team cut inference cost by 40 \
+                   percent because, you know, the chip skips the graphics work. Anyway, yeah.";
+        let want = "The TPU team cut inference cost by 40 percent because the chip skips \
+                    the graphics work.";
+        let mut ins = sample();
+        ins[0].chunk.text = raw.into();
+        ins[0].statement = Statement::of(raw, ins[0].chunk.speaker.as_deref());
+        assert_eq!(ins[0].statement.text, want);
+        (ins, raw, want)
+    }
+
+    fn before(out: &str, a: &str, b: &str) -> bool {
+        let (Some(i), Some(j)) = (out.find(a), out.find(b)) else {
+            panic!("missing {a:?} or {b:?} in:\n{out}");
+        };
+        i < j
+    }
+
+    #[test]
+    fn statement_leads_markdown_then_link_and_passage() {
+        let (ins, raw, want) = with_statement();
+        let out = render_markdown(&ins, &meta(&["AI chips"]));
+        let quoted = format!("**“{want}”** — Ada Lovelace");
+        let link = "[Listen at 00:12:03](https://example.com/chips.mp3#t=723)";
+        assert!(out.lines().any(|l| l == quoted), "{out}");
+        assert!(before(&out, "## 1. Episode chips", &quoted));
+        assert!(before(&out, &quoted, link));
+        assert!(before(&out, link, &format!("> {raw}")));
+        // No speaker: no attribution.
+        assert!(
+            out.lines().any(|l| l
+                == "**“Fast feedback loops beat clever tools. Ship the boring thing.”**"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn statement_leads_html_with_the_passage_behind_details() {
+        let (ins, raw, want) = with_statement();
+        let out = render_html(&ins, &meta(&["AI chips"]));
+        let statement =
+            format!("<p class=\"statement\">“{want}” <span class=\"by\">— Ada Lovelace</span></p>");
+        let passage = format!(
+            "<details><summary>Whole passage</summary><blockquote>{raw}</blockquote></details>"
+        );
+        let link = "<a href=\"https://example.com/chips.mp3#t=723\"";
+        assert!(out.contains(&statement), "{out}");
+        assert!(out.contains(&passage), "{out}");
+        assert!(before(&out, &statement, &passage) && before(&out, &passage, link));
+        assert_eq!(out.matches("<p class=\"statement\">").count(), 2);
+        // Hostile speakers and text are escaped in the statement too.
+        let (evil, m) = hostile();
+        let page = render_html(&evil, &m);
+        assert!(page.contains("<span class=\"by\">— &quot;Mallory&quot; &lt;b&gt;"));
+        assert!(!page.to_lowercase().contains("<script"));
+    }
+
+    #[test]
+    fn statement_in_json_beside_the_whole_passage_and_link() {
+        let (ins, raw, want) = with_statement();
+        let out = render_json(&ins, &meta(&[]));
+        let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(first["statement"], want);
+        assert_eq!(first["text"], raw);
+        assert_eq!(first["speaker"], "Ada Lovelace");
+        assert_eq!(first["link"], "https://example.com/chips.mp3#t=723");
+        for r in first["related"].as_array().unwrap() {
+            assert!(r.get("statement").is_none(), "related lines are unchanged");
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //!   diversified, with the key terms they share with the seed.
 //! - [`top`]: the top insights of recent episodes, scored by explainable
 //!   signals (relevance to interests, salience in the episode, specificity).
+//! - [`statement`]: the insight as a statement: the sentences of a passage
+//!   that carry its claim, cleaned of disfluencies, attributed.
 //! - [`brief`]: the personalised daily brief: a profile, a state file of what
 //!   was sent, and Markdown/HTML/JSON rendering.
 
@@ -13,6 +15,7 @@ pub mod brief;
 pub mod noncontent;
 pub mod related;
 pub mod relevance;
+pub mod statement;
 pub mod top;
 pub mod worth;
 
@@ -75,6 +78,9 @@ pub struct InsightSignals {
 pub struct Insight {
     /// 1-based rank.
     pub rank: usize,
+    /// The claim in the speaker's words: 1-3 sentences of the passage,
+    /// cleaned of disfluencies, and who said them.
+    pub statement: statement::Statement,
     /// The passage.
     pub chunk: StoredChunk,
     /// Signals.

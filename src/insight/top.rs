@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::related::{related_to, RelatedOptions};
 use super::relevance::{self, Interest};
+use super::statement::Statement;
 use super::worth::{self, Passage};
 use super::{Insight, InsightSignals};
 use crate::chunk::{sentence_spans, ChunkId};
@@ -267,6 +268,7 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
         };
         out.push(Insight {
             rank: rank + 1,
+            statement: Statement::of(&c.chunk.text, c.chunk.speaker.as_deref()),
             chunk: c.chunk,
             signals: c.signals,
             related,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
+use podsift::store::state::{FoldReason, Outcome};
 use podsift::store::Store;
 
 #[derive(Serialize, Default)]
@@ -35,6 +36,10 @@ struct StatsJson<'a> {
     engine: String,
     files: usize,
     folded_files: usize,
+    /// Of those, folded because their episode id matched another file's.
+    folded_by_name: usize,
+    /// Of those, folded because their words were the same or nearly so.
+    folded_by_content: usize,
     generation: u64,
     noncontent: u64,
     digest: String,
@@ -95,6 +100,15 @@ pub fn run(config: &Config) -> Result<Exit> {
     for s in per_show.values_mut() {
         s.hours = (s.hours * 10.0).round() / 10.0;
     }
+    let fold_reasons: Vec<FoldReason> = state
+        .files
+        .values()
+        .filter_map(|f| match f.outcome {
+            Outcome::Folded { by, .. } => Some(by),
+            _ => None,
+        })
+        .collect();
+    let folded_by_content = fold_reasons.iter().filter(|r| r.is_by_content()).count();
     let stats = StatsJson {
         kind: "stats",
         index: config.index.display().to_string(),
@@ -107,11 +121,9 @@ pub fn run(config: &Config) -> Result<Exit> {
         embedded_by: &store.manifest().engines,
         engine: config.engine.on_this_cpu(),
         files: state.files.len(),
-        folded_files: state
-            .files
-            .values()
-            .filter(|f| matches!(f.outcome, podsift::store::state::Outcome::Folded { .. }))
-            .count(),
+        folded_files: fold_reasons.len(),
+        folded_by_name: fold_reasons.len() - folded_by_content,
+        folded_by_content,
         generation: state.generation,
         noncontent: state.flagged_noncontent(),
         digest: digest(&store),
@@ -141,8 +153,8 @@ pub fn run(config: &Config) -> Result<Exit> {
     )?;
     writeln!(
         out,
-        "files    {} known, {} folded as duplicates",
-        stats.files, stats.folded_files
+        "files    {} known, {} folded as duplicates ({} by name, {} by content)",
+        stats.files, stats.folded_files, stats.folded_by_name, stats.folded_by_content
     )?;
     writeln!(out, "disk     {:.1} MB", stats.bytes_on_disk as f64 / 1e6)?;
     writeln!(out)?;
