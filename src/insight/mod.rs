@@ -13,6 +13,7 @@
 
 pub mod brief;
 pub mod noncontent;
+pub mod phrases;
 pub mod related;
 pub mod relevance;
 pub mod statement;

@@ -64,6 +64,14 @@ pub struct Calibration {
     pub bias: f32,
     /// Probability below which a passage is not relevant.
     pub floor: f32,
+    /// Weight of relevance in an insight's score (worth gets `0.9 - mix`,
+    /// salience 0.1).
+    #[serde(default = "half")]
+    pub mix: f32,
+}
+
+fn half() -> f32 {
+    0.5
 }
 
 impl Calibration {
@@ -75,25 +83,31 @@ impl Calibration {
     }
 }
 
-/// The passage's relevance to its best interest: (probability, index of
-/// that interest). `passage_terms`: its analysed terms.
+/// The passage's relevance to the reader's interests: the curve at the
+/// best cosine and the best term share over the interests (a profile's
+/// interests cover a topic together, so the evidence is pooled), and the
+/// index of the interest it is closest to in meaning.
 pub fn best(
     cal: &Calibration,
     interests: &[Interest],
     vector: &[f32],
     passage_terms: &HashSet<String>,
 ) -> (f32, usize) {
-    interests
-        .iter()
-        .enumerate()
-        .map(|(i, it)| {
-            let p = cal.probability(
-                dot(vector, &it.vector),
-                term_share(&it.terms, passage_terms),
-            );
-            (p, i)
-        })
-        .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a })
+    let mut cos = f32::NEG_INFINITY;
+    let mut at = 0;
+    let mut share = 0f32;
+    for (i, it) in interests.iter().enumerate() {
+        let c = dot(vector, &it.vector);
+        if c > cos {
+            cos = c;
+            at = i;
+        }
+        share = share.max(term_share(&it.terms, passage_terms));
+    }
+    if interests.is_empty() {
+        return (0.0, 0);
+    }
+    (cal.probability(cos, share), at)
 }
 
 /// A passage's analysed terms, as a set.
@@ -122,6 +136,7 @@ mod tests {
             terms: 2.0,
             bias: -3.0,
             floor: 0.5,
+            mix: 0.5,
         };
         assert!(c.probability(0.6, 0.0) > c.probability(0.2, 0.0));
         assert!(c.probability(0.3, 1.0) > c.probability(0.3, 0.0));

@@ -98,11 +98,14 @@ pub const WORTH_FLOOR: f32 = 0.35;
 const CANDIDATES_PER_INTEREST: usize = 150;
 
 /// The combined score of an insight: with interests, relevance and worth
-/// weigh the same; without, worth leads and salience breaks ties between
-/// equally quotable passages.
+/// in the fitted mix (`relevance.mix` of the model), salience 0.1; without,
+/// worth leads and salience breaks ties between equally quotable passages.
 pub fn score(relevance: Option<f32>, worth: f32, salience: f32) -> f32 {
     match relevance {
-        Some(r) => 0.5 * r + 0.4 * worth + 0.1 * salience,
+        Some(r) => {
+            let mix = worth::model().relevance.mix;
+            mix * r + (0.9 - mix) * worth + 0.1 * salience
+        }
         None => 0.75 * worth + 0.25 * salience,
     }
 }

@@ -419,6 +419,19 @@ impl Store {
         self.reader.searcher()
     }
 
+    /// Passages whose text uses the analysed term `term` (0 on a read
+    /// error: a frequency is a weight, not data).
+    pub fn doc_freq(&self, term: &str) -> u64 {
+        self.searcher()
+            .doc_freq(&tantivy::Term::from_field_text(self.fields.text, term))
+            .unwrap_or(0)
+    }
+
+    /// Passages in the full-text index.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
     /// The vector segments.
     pub fn segments(&self) -> &[Segment] {
         &self.segments
