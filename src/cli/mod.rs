@@ -286,6 +286,10 @@ pub struct EvalArgs {
     /// Keyword arm: weight of the episode title.
     #[arg(long, value_name = "W")]
     pub title_weight: Option<f32>,
+    /// Hybrid: terms added to the keyword query from the first pass's best
+    /// passages (pseudo-relevance feedback; 0 turns it off).
+    #[arg(long, value_name = "NUM")]
+    pub prf_terms: Option<usize>,
     /// Print each moment's rank (moments only).
     #[arg(long)]
     pub per_query: bool,

@@ -74,6 +74,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             depth: args.depth.unwrap_or(0),
             merge_moments: merge,
             fusion: args.fusion.map(Into::into).unwrap_or(d.fusion),
+            prf_terms: args.prf_terms.unwrap_or(d.prf_terms),
             weights: podsift::rank::bm25::Weights {
                 text: args.text_weight.unwrap_or(d.weights.text),
                 context: args.context_weight.unwrap_or(d.weights.context),
