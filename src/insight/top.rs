@@ -171,7 +171,7 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
             }
         }
     }
-    let flagged = store.flagged();
+    let flagged = store.flagged()?;
     let dim = store.manifest().model.dim;
     let mut keys: Vec<&u64> = rows.keys().collect();
     keys.sort_by_key(|k| episodes[*k]);
@@ -180,7 +180,12 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
         let ep_rows = &rows[key];
         let mut centroid = vec![0f32; dim];
         for &(s, r) in ep_rows {
-            for (c, x) in centroid.iter_mut().zip(segments[s].vector(r)) {
+            let v = segments[s].vector(r);
+            // A damaged row (NaN, infinity) would spoil the whole episode.
+            if !v.iter().all(|x| x.is_finite()) {
+                continue;
+            }
+            for (c, x) in centroid.iter_mut().zip(v) {
                 *c += x;
             }
         }
@@ -205,7 +210,10 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
             } else {
                 0.75 * relevance(v, &opts.interests) + 0.25 * sal
             };
-            pre.push((score, id, v));
+            // Never ranked: a score that is not a number (a damaged vector).
+            if score.is_finite() {
+                pre.push((score, id, v));
+            }
         }
         pre.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut scored: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
@@ -217,7 +225,9 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
                 continue;
             }
             let sig = signals(&p, v, &centroid, &opts.interests);
-            scored.push((p, sig, v.to_vec()));
+            if sig.score.is_finite() {
+                scored.push((p, sig, v.to_vec()));
+            }
         }
         scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
         // At most per_episode, and not two overlapping passages.
