@@ -154,9 +154,8 @@ pub fn shared<'a>(seed: &'a [Phrase], text: &str) -> Vec<&'a Phrase> {
     let ws = words(text);
     seed.iter()
         .filter(|p| {
-            ws.windows(p.terms.len()).any(|win| {
-                adjacent(win) && win.iter().zip(&p.terms).all(|(w, t)| w.term == *t)
-            })
+            ws.windows(p.terms.len())
+                .any(|win| adjacent(win) && win.iter().zip(&p.terms).all(|(w, t)| w.term == *t))
         })
         .collect()
 }

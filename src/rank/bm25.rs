@@ -58,7 +58,11 @@ pub fn query(store: &Store, query: &str, w: &Weights) -> Option<Box<dyn Query>> 
 
 /// The scoring query for analysed terms, each with its own weight (query
 /// expansion gives added terms less than the reader's own).
-pub fn weighted_query(store: &Store, terms: &[(String, f32)], w: &Weights) -> Option<Box<dyn Query>> {
+pub fn weighted_query(
+    store: &Store,
+    terms: &[(String, f32)],
+    w: &Weights,
+) -> Option<Box<dyn Query>> {
     if terms.is_empty() {
         return None;
     }

@@ -148,7 +148,7 @@ impl SearchOptions {
         if self.depth > 0 {
             self.depth
         } else {
-            (self.limit * 5).max(50)
+            self.limit.saturating_mul(5).max(50)
         }
     }
 }
@@ -391,7 +391,9 @@ fn run(
             Some(f) if has_user_filters(&opts.filters) => Some(allowed_ids(store, f.as_ref())?),
             _ => None,
         };
-        let flagged = (!opts.filters.include_noncontent).then(|| store.flagged());
+        let flagged = (!opts.filters.include_noncontent)
+            .then(|| store.flagged())
+            .transpose()?;
         let segments = store.segments();
         let exclude =
             |s: usize, r: usize| flagged.is_some_and(|f| f.contains(&segments[s].ids()[r]));
