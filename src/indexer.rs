@@ -493,13 +493,29 @@ pub fn run(
 
     // Collections (BEIR JSON Lines): unchanged ones keep all their episodes,
     // changed ones are replaced whole.
+    // A collection is complete when all its documents are in; a run
+    // killed half-way through one leaves it incomplete, and the next run
+    // adds the documents that are missing (its file entry is committed with
+    // the first batch).
     let mut kept_collections: HashSet<String> = HashSet::new();
     let mut changed_collections: Vec<(String, &Candidate, Vec<ingest::beir::Doc>)> = Vec::new();
+    let mut resumed_collections: Vec<(&Candidate, Vec<ingest::beir::Doc>)> = Vec::new();
+    let mut present: HashMap<&str, u64> = HashMap::new();
+    for e in writer.state().episodes.values() {
+        *present.entry(e.file.as_str()).or_default() += 1;
+    }
+    // (A count of 0 is unknown, from an index written before counts were
+    // kept: the documents are then checked one by one.)
+    let complete = |key: &str| {
+        old_files
+            .get(key)
+            .is_some_and(|o| o.cues > 0 && present.get(key).copied().unwrap_or(0) >= o.cues)
+    };
     for (key, c) in &collections {
         let same_stat = old_files
             .get(key)
             .is_some_and(|o| o.size == c.size && o.mtime_ns == c.mtime_ns);
-        if same_stat {
+        if same_stat && complete(key) {
             kept_collections.insert(key.clone());
             table.insert(key.clone(), old_files[key].clone());
             continue;
@@ -510,14 +526,15 @@ pub fn run(
             Ok((hash, text))
         });
         let parsed = read.and_then(|(hash, text)| {
-            if old_files.get(key).is_some_and(|o| o.hash == hash) {
-                return Ok((hash, None));
+            let same = old_files.get(key).is_some_and(|o| o.hash == hash);
+            if same && complete(key) {
+                return Ok((hash, None, false));
             }
             let docs = ingest::beir::parse(&text).map_err(|e| parse_err(e, &c.path))?;
-            Ok((hash, Some(docs)))
+            Ok((hash, Some(docs), same))
         });
         match parsed {
-            Ok((hash, docs)) => {
+            Ok((hash, docs, resume)) => {
                 let entry = FileEntry {
                     path: c.path.to_string_lossy().into_owned(),
                     size: c.size,
@@ -534,6 +551,17 @@ pub fn run(
                 };
                 table.insert(key.clone(), entry);
                 match docs {
+                    Some(docs) if resume => {
+                        let state = writer.state();
+                        let missing: Vec<ingest::beir::Doc> = docs
+                            .into_iter()
+                            .filter(|d| {
+                                !state.episodes.contains_key(&format!("{}/{}", c.show, d.id))
+                            })
+                            .collect();
+                        kept_collections.insert(key.clone());
+                        resumed_collections.push((c, missing));
+                    }
                     Some(docs) => changed_collections.push((key.clone(), c, docs)),
                     None => {
                         kept_collections.insert(key.clone());
@@ -611,7 +639,11 @@ pub fn run(
             writer.remove_file(key);
         }
     }
-    for (_, c, docs) in changed_collections {
+    for (c, docs) in changed_collections
+        .into_iter()
+        .map(|(_, c, docs)| (c, docs))
+        .chain(resumed_collections)
+    {
         for d in docs {
             todo.push(Source::Doc(Box::new(doc_transcript(c, d))));
         }
