@@ -34,6 +34,8 @@
 //! - [`feed`]: following RSS feeds, downloading new transcripts into a library.
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
 //! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
+//! - [`transcribe`]: Whisper on candle: audio in, timed cues and WebVTT out,
+//!   for podcasts that publish no transcript.
 //! - [`output`]: human and JSON Lines printers.
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
 //! - [`error`]: typed errors.
@@ -52,4 +54,5 @@ pub mod insight;
 pub mod output;
 pub mod rank;
 pub mod store;
+pub mod transcribe;
 pub mod transcript;

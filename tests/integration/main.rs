@@ -13,3 +13,4 @@ mod json;
 mod real;
 mod regression;
 mod search;
+mod transcribe;
