@@ -196,7 +196,7 @@ pub struct WhisperArgs {
     #[arg(long, value_name = "ID|DIR")]
     pub whisper: Option<String>,
     /// 30-second windows transcribed together.
-    #[arg(long, default_value_t = 4, value_name = "NUM")]
+    #[arg(long, default_value_t = 8, value_name = "NUM")]
     pub whisper_batch: usize,
     /// Longest audio accepted, in hours; longer files are refused.
     #[arg(long, default_value_t = 6.0, value_name = "HOURS")]

@@ -528,11 +528,12 @@ mod tests {
     #[test]
     fn timestamps_pair_and_never_decrease() {
         let o = DecodeOptions::default();
-        // After <|t30|> text: the closing timestamp must be >= 30.
+        // After <|t30|> text: the closing timestamp must be later (a
+        // segment has a non-zero length).
         let mut l = vec![0f32; 200];
         filter(&mut l, &[50, 5], &sp(), 1500, &o);
-        assert!(l[20..50].iter().all(|x| x.is_infinite()));
-        assert!(l[50].is_finite());
+        assert!(l[20..51].iter().all(|x| x.is_infinite()));
+        assert!(l[51].is_finite());
         // After a closing pair <|t50|><|t60|>... a lone <|t60|> after text
         // must be followed by a timestamp (>= 60) or end-of-text, no text.
         let mut l = vec![0f32; 200];

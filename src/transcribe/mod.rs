@@ -56,7 +56,7 @@ const MIN_CUT: usize = 24 * SAMPLE_RATE as usize;
 /// Settings of a transcription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TranscribeOptions {
-    /// Windows encoded and decoded together.
+    /// Windows decoded together (and encoded together on a GPU).
     pub batch: usize,
     /// Longest audio accepted, in seconds.
     pub max_duration_s: f64,
@@ -69,7 +69,7 @@ pub struct TranscribeOptions {
 impl Default for TranscribeOptions {
     fn default() -> TranscribeOptions {
         TranscribeOptions {
-            batch: 4,
+            batch: 8,
             max_duration_s: 6.0 * 3600.0,
             silence_rms: 1e-3,
             decode: DecodeOptions::default(),
@@ -337,7 +337,24 @@ impl Transcriber {
             self.mel.window(&buf[p..p + l], &mut mels);
         }
         let mel = Tensor::from_vec(mels, (windows.len(), n_mels, N_FRAMES), self.model.device())?;
-        let audio = self.model.encode(&mel)?;
+        // On a CPU the encoder's matrices (1500 rows a window) keep the
+        // cores busy one window at a time, and a batch would only multiply
+        // its temporaries; a GPU takes the whole batch at once. The decoder
+        // always steps the whole batch together: each step reads the
+        // 51,864-row output projection once for all windows.
+        let per = if self.model.device().is_cpu() {
+            1
+        } else {
+            windows.len()
+        };
+        let encoded = (0..windows.len())
+            .step_by(per)
+            .map(|i| {
+                self.model
+                    .encode(&mel.narrow(0, i, per.min(windows.len() - i))?)
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let audio = Tensor::cat(&encoded, 0)?;
         let lens: Vec<f64> = windows
             .iter()
             .map(|&(_, l)| l as f64 / SAMPLE_RATE as f64)

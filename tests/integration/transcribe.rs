@@ -307,7 +307,7 @@ fn scan_transcribes_an_audio_only_item_and_search_finds_the_moment() {
     assert_eq!(summary["without_transcript"], 0, "{out}");
     assert_eq!(summary["indexed"], 1, "{out}");
     // The VTT and its sidecar are in the library; the audio is gone.
-    let show = t.path().join("library/Earth Notes");
+    let show = t.path().join("library/earth-notes");
     let vtt = std::fs::read_to_string(show.join("2024-03-05-gardens-and-volcanoes.vtt")).unwrap();
     let meta: serde_json::Value = serde_json::from_slice(
         &std::fs::read(show.join("2024-03-05-gardens-and-volcanoes.meta.json")).unwrap(),
