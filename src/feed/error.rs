@@ -93,7 +93,7 @@ pub enum FeedError {
         url: String,
         /// Why.
         #[source]
-        source: crate::transcribe::TranscribeError,
+        source: Box<crate::transcribe::TranscribeError>,
     },
     /// A chapters document that is not Podcasting 2.0 JSON chapters.
     #[error("{url}: not JSON chapters: {message}")]

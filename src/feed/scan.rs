@@ -511,7 +511,7 @@ fn transcribe_item(
     }
     let (transcription, model) = result.map_err(|source| FeedError::Transcribe {
         url: url.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     let note = format!("transcribed by podsift with {model}");
     let bytes = vtt::render(&transcription.cues, &note).into_bytes();

@@ -284,26 +284,48 @@ impl Transcriber {
             }
             if !speech.is_empty() {
                 let decoded = self.run_windows(&buf, &speech)?;
-                for (&(p, l), d) in speech.iter().zip(decoded) {
+                // Timed text of each window, as (start, end, text) in samples
+                // of `buf`, and the audio the model stopped short of.
+                let mut per_window: Vec<Vec<(usize, usize, String)>> = Vec::new();
+                let mut tails: Vec<(usize, usize)> = Vec::new();
+                let mut tail_of: Vec<usize> = Vec::new();
+                for (w, (&(p, l), d)) in speech.iter().zip(&decoded).enumerate() {
                     if d.temperature > 0.0 {
                         fallbacks += 1;
                     }
-                    if d.is_silence {
+                    let timed = if d.is_silence {
                         silent += 1;
-                        continue;
+                        Vec::new()
+                    } else {
+                        self.timed(d, p, l)
+                    };
+                    // Whisper sometimes ends a window early: OpenAI's loop
+                    // then seeks to the last timestamp; windows decoded
+                    // side by side get one more pass over the rest instead.
+                    let done = timed.last().map_or(p, |c| c.1);
+                    if !d.is_silence
+                        && p + l > done + 2 * sr
+                        && rms(&buf[done..p + l]) >= self.options.silence_rms
+                    {
+                        tails.push((done, p + l - done));
+                        tail_of.push(w);
                     }
-                    let offset_ms = (buf_start + p as u64) * 1000 / sr as u64;
-                    let len_s = l as f64 / sr as f64;
-                    for piece in decode::pieces(&d.tokens, &self.specials, len_s) {
-                        let text = decode::text_of(&self.tokenizer, &self.specials, &piece.tokens);
-                        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-                        if text.is_empty() {
-                            continue;
+                    per_window.push(timed);
+                }
+                if !tails.is_empty() {
+                    for ((&(p, l), d), &w) in tails
+                        .iter()
+                        .zip(self.run_windows(&buf, &tails)?)
+                        .zip(&tail_of)
+                    {
+                        if !d.is_silence {
+                            per_window[w].extend(self.timed(&d, p, l));
                         }
-                        let start = offset_ms + (piece.start_s.min(len_s) * 1000.0) as u64;
-                        let end = offset_ms + (piece.end_s.min(len_s) * 1000.0) as u64;
-                        push_monotonic(&mut cues, start, end, text);
                     }
+                }
+                for (a, b, text) in per_window.into_iter().flatten() {
+                    let ms = |x: usize| (buf_start + x as u64) * 1000 / sr as u64;
+                    push_monotonic(&mut cues, ms(a), ms(b), text);
                 }
             }
             buf.drain(..pos);
@@ -327,6 +349,22 @@ impl Transcriber {
             bad_packets: stream.bad_packets(),
             info,
         })
+    }
+
+    /// The timed pieces of a decoded window at `p` (length `l`), in samples
+    /// of the buffer, empty texts dropped.
+    fn timed(&self, d: &decode::Decoded, p: usize, l: usize) -> Vec<(usize, usize, String)> {
+        let sr = SAMPLE_RATE as f64;
+        let len_s = l as f64 / sr;
+        decode::pieces(&d.tokens, &self.specials, len_s)
+            .into_iter()
+            .filter_map(|piece| {
+                let text = decode::text_of(&self.tokenizer, &self.specials, &piece.tokens);
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let at = |s: f64| p + (s.clamp(0.0, len_s) * sr) as usize;
+                (!text.is_empty()).then(|| (at(piece.start_s), at(piece.end_s), text))
+            })
+            .collect()
     }
 
     /// Spectrograms, encoder and decoding loop for windows of `buf`.
