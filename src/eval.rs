@@ -162,9 +162,12 @@ pub struct Moment {
     pub start_s: f64,
     /// Window end, seconds.
     pub end_s: f64,
-    /// `paraphrase` or `keyword`, when labelled.
+    /// `paraphrase`, `keyword`, `concept` or `speaker`, when labelled.
     #[serde(default)]
     pub kind: Option<String>,
+    /// `tune` or `heldout`, when the set has a held-out half.
+    #[serde(default)]
+    pub split: Option<String>,
 }
 
 /// Read a moments JSON Lines file.
@@ -177,6 +180,247 @@ pub fn parse_moments(text: &str) -> Result<Vec<Moment>> {
                 .map_err(|e| Error::invalid("moments", format!("line {}: {e}", i + 1)))
         })
         .collect()
+}
+
+/// Which half of a set to score: the half tuned on, the held-out half
+/// (scored only at the end), or every line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Split {
+    /// Every line.
+    #[default]
+    All,
+    /// Lines marked `"split": "tune"`.
+    Tune,
+    /// Lines marked `"split": "heldout"`.
+    Heldout,
+}
+
+impl Split {
+    /// Whether a line marked `split` (none: unsplit) belongs to this half.
+    pub fn keeps(self, split: Option<&str>) -> bool {
+        match self {
+            Split::All => true,
+            Split::Tune => split == Some("tune"),
+            Split::Heldout => split == Some("heldout"),
+        }
+    }
+}
+
+/// Whether the indexed `path` is the corpus-relative `file` (Unicode
+/// normalised; any folder above the corpus root).
+pub fn same_file(file: &str, path: &str) -> bool {
+    let file: String = file.nfc().collect();
+    let path: String = path.replace('\\', "/").nfc().collect();
+    path == file || path.ends_with(&format!("/{file}"))
+}
+
+/// A window of one file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Span {
+    /// The file, relative to the corpus root.
+    pub file: String,
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+}
+
+impl Span {
+    /// Milliseconds of `[start_ms, end_ms)` inside this window.
+    pub fn overlap_ms(&self, start_ms: u64, end_ms: u64) -> f64 {
+        let lo = (self.start_s * 1000.0).max(start_ms as f64);
+        let hi = (self.end_s * 1000.0).min(end_ms as f64);
+        (hi - lo).max(0.0)
+    }
+}
+
+/// One labelled span of `tests/eval/insights.jsonl`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InsightLabel {
+    /// The window.
+    #[serde(flatten)]
+    pub span: Span,
+    /// `insight` or `not`.
+    pub label: String,
+    /// Why (claim, explanation, ..., intro, question, ...).
+    #[serde(default)]
+    pub reason: String,
+    /// A topic label that profiles refer to.
+    #[serde(default)]
+    pub topic: String,
+    /// `tune` or `heldout`.
+    #[serde(default)]
+    pub split: Option<String>,
+}
+
+impl InsightLabel {
+    /// Whether the span is labelled an insight.
+    pub fn is_insight(&self) -> bool {
+        self.label == "insight"
+    }
+}
+
+/// Read insight labels (JSON Lines).
+pub fn parse_insight_labels(text: &str) -> Result<Vec<InsightLabel>> {
+    json_lines(text, "insights")
+}
+
+/// An interest profile of `tests/eval/profiles.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EvalProfile {
+    /// Name.
+    pub name: String,
+    /// Interests, as a reader types them.
+    pub interests: Vec<String>,
+    /// The label topics that are on-topic for it.
+    pub topics: Vec<String>,
+    /// `tune` or `heldout`.
+    #[serde(default)]
+    pub split: Option<String>,
+}
+
+/// Read profiles (`[[profile]]` tables).
+pub fn parse_profiles(text: &str) -> Result<Vec<EvalProfile>> {
+    #[derive(Deserialize)]
+    struct File {
+        profile: Vec<EvalProfile>,
+    }
+    let f: File = toml::from_str(text).map_err(|e| Error::invalid("profiles", e.to_string()))?;
+    Ok(f.profile)
+}
+
+/// A "same idea" case of `tests/eval/related.jsonl`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RelatedCase {
+    /// The idea, named.
+    pub idea: String,
+    /// The moment related passages are asked for.
+    pub seed: Span,
+    /// Moments of other episodes on the same idea.
+    pub others: Vec<Span>,
+    /// `tune` or `heldout`.
+    #[serde(default)]
+    pub split: Option<String>,
+}
+
+/// Read related cases (JSON Lines).
+pub fn parse_related(text: &str) -> Result<Vec<RelatedCase>> {
+    json_lines(text, "related")
+}
+
+fn json_lines<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<Vec<T>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::invalid(what, format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// Of a case's other episodes, how many appear among `hit_paths` (any
+/// passage of that file counts: the idea is found in that episode).
+pub fn related_found(case: &RelatedCase, hit_paths: &[&str]) -> usize {
+    case.others
+        .iter()
+        .filter(|o| hit_paths.iter().any(|p| same_file(&o.file, p)))
+        .count()
+}
+
+/// Share of the first `k` labels that are true (over `k`, or over fewer
+/// when the list is shorter).
+pub fn precision_at(k: usize, ranked: &[bool]) -> f64 {
+    let n = ranked.len().min(k);
+    if n == 0 {
+        return 0.0;
+    }
+    ranked[..n].iter().filter(|&&b| b).count() as f64 / n as f64
+}
+
+/// Area under the ROC curve of `scores` for `labels` (ties count half).
+pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
+    let pos: Vec<f32> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| l)
+        .map(|(s, _)| *s)
+        .collect();
+    let neg: Vec<f32> = scores
+        .iter()
+        .zip(labels)
+        .filter(|(_, &l)| !l)
+        .map(|(s, _)| *s)
+        .collect();
+    if pos.is_empty() || neg.is_empty() {
+        return 0.5;
+    }
+    let mut wins = 0.0;
+    for p in &pos {
+        for n in &neg {
+            wins += if p > n {
+                1.0
+            } else if p == n {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / (pos.len() * neg.len()) as f64
+}
+
+/// Finds the passage of the store that a labelled window names: the
+/// passage of that file that overlaps the window most (ties: the earlier).
+pub struct SpanIndex<'a> {
+    store: &'a crate::store::Store,
+    /// Normalised source path -> episode id.
+    paths: Vec<(String, String)>,
+}
+
+impl<'a> SpanIndex<'a> {
+    /// Index the store's episodes by source path.
+    pub fn new(store: &'a crate::store::Store) -> Self {
+        let state = store.state();
+        let mut paths: Vec<(String, String)> = state
+            .episodes
+            .iter()
+            .filter_map(|(id, e)| {
+                let f = state.files.get(&e.file)?;
+                Some((f.path.replace('\\', "/").nfc().collect(), id.clone()))
+            })
+            .collect();
+        paths.sort();
+        SpanIndex { store, paths }
+    }
+
+    /// The episode indexed from `file` (corpus-relative), if any.
+    pub fn episode(&self, file: &str) -> Option<&str> {
+        self.paths
+            .iter()
+            .find(|(p, _)| same_file(file, p))
+            .map(|(_, e)| e.as_str())
+    }
+
+    /// The passage that overlaps `span` most, if the file is indexed and
+    /// timed there.
+    pub fn passage(&self, span: &Span) -> Result<Option<crate::store::text::StoredChunk>> {
+        let Some(ep) = self.episode(&span.file) else {
+            return Ok(None);
+        };
+        let chunks = self.store.episode_range(ep, 0, u64::MAX - 1)?;
+        let mut best: Option<(f64, crate::store::text::StoredChunk)> = None;
+        for c in chunks {
+            let (Some(s), Some(e)) = (c.start_ms, c.end_ms) else {
+                continue;
+            };
+            let o = span.overlap_ms(s, e.max(s + 1));
+            if o > 0.0 && best.as_ref().is_none_or(|(b, _)| o > *b) {
+                best = Some((o, c));
+            }
+        }
+        Ok(best.map(|(_, c)| c))
+    }
 }
 
 /// A hit as the moment scorer needs it.
@@ -195,10 +439,7 @@ pub const MOMENT_SLACK_MS: f64 = 30_000.0;
 
 /// Whether `hit` answers `m`.
 pub fn hit_matches(m: &Moment, hit: &MomentHit) -> bool {
-    let file: String = m.file.nfc().collect();
-    let path: String = hit.path.replace('\\', "/").nfc().collect();
-    let same_file = path == file || path.ends_with(&format!("/{file}"));
-    if !same_file {
+    if !same_file(&m.file, &hit.path) {
         return false;
     }
     let (lo, hi) = (
@@ -435,7 +676,7 @@ pub fn score_ads(
                     .map(|l| l.kind.as_str())
                     .next()
                     .unwrap_or("");
-                eprintln!(
+                let line = format!(
                     "{label}\t{kind}\t{:.3}\t{:.3}\t{:.3}\t{}\t{file}\t{}\t{}\t{:.3}",
                     parts[i].0.cues,
                     parts[i].0.similarity,
@@ -445,6 +686,8 @@ pub fn score_ads(
                     c.text.chars().take(100).collect::<String>(),
                     parts[i].0.ad_similarity
                 );
+                // Transcript text: no control characters to the terminal.
+                eprintln!("{}", crate::output::safe::text(&line));
             }
         }
     }
@@ -516,6 +759,7 @@ mod tests {
             start_s: 100.0,
             end_s: 160.0,
             kind: None,
+            split: None,
         };
         let h = |p: &str, s: u64, e: u64| MomentHit {
             path: p.into(),

@@ -6,10 +6,14 @@
 //!    are hashed, and only a changed hash means the file is parsed again.
 //!    Files under the given folders that are gone are dropped.
 //! 3. **Plan**: files with the same episode id are one episode in several
-//!    formats, and files whose spoken words are identical are one episode
-//!    under several names; each group keeps its richest file (timed, then
-//!    with speakers, then the most cues, then JSON > VTT > SRT > Markdown >
-//!    HTML > text, then the path) and folds the others.
+//!    formats, files whose spoken words are identical are one episode under
+//!    several names, and files whose words are nearly the same (a MinHash
+//!    [`Signature`] of word shingles, estimated Jaccard >= 0.8: another
+//!    format cut into other cues, under another name, with small
+//!    transcription differences) are one episode too; each group keeps its
+//!    richest file
+//!    (timed, then with speakers, then the most cues, then JSON > VTT > SRT
+//!    > Markdown > HTML > text, then the path) and folds the others.
 //! 4. **Apply**: episodes no longer wanted are removed; new and changed ones
 //!    are parsed, chunked, embedded (batched across episodes, sorted by
 //!    length) and added; the store commits every few thousand passages, so an
@@ -28,11 +32,12 @@ use rayon::prelude::*;
 use crate::chunk::{self, ChunkConfig};
 use crate::embed::Embedder;
 use crate::error::{Error, ParseErrorKind, Result};
+use crate::ingest::fingerprint::{self, Signature};
 use crate::ingest::showmeta::ShowMeta;
 use crate::ingest::{self, walk::Candidate, Format};
 use crate::insight::noncontent::{self, Detector};
 use crate::rank::NONCONTENT_THRESHOLD;
-use crate::store::state::{EpisodeEntry, FileEntry, Outcome};
+use crate::store::state::{EpisodeEntry, FileEntry, FoldReason, Outcome, Partial};
 use crate::store::text::StoredChunk;
 use crate::store::Store;
 use crate::store::Writer;
@@ -51,6 +56,12 @@ const EMBED_BATCH_ROWS: usize = 512;
 const SLICE_ROWS: usize = 1024;
 /// Rough transcript bytes per passage, to size batches before parsing.
 const BYTES_PER_PASSAGE: usize = 900;
+/// Files at least this large are indexed alone and in parts
+/// ([`index_in_parts`]).
+const PARTS_FROM_BYTES: u64 = 2 << 20;
+/// Transcript text per part ([`chunk::slices`]): about a thousand
+/// passages.
+const PART_TEXT_BYTES: usize = 1 << 20;
 
 /// Bytes of transcript files read and parsed at once, across threads.
 /// Parsing costs a few times a file's size in memory, so on a machine with
@@ -147,7 +158,8 @@ pub struct Report {
     pub ignored: usize,
     /// Passages added.
     pub chunks: usize,
-    /// Seconds spent embedding.
+    /// Seconds spent embedding (with the next batch read and chunked at
+    /// the same time).
     pub embed_secs: f64,
     /// Seconds in all.
     pub total_secs: f64,
@@ -214,6 +226,58 @@ fn richer(a: &(String, FileEntry), b: &(String, FileEntry)) -> std::cmp::Orderin
         .then(b.1.cues.cmp(&a.1.cues))
         .then(format_rank(a.1.format).cmp(&format_rank(b.1.format)))
         .then(a.0.cmp(&b.0))
+}
+
+/// Whether an entry from the file table has what planning needs, or must
+/// be read again (entries from before [`FileEntry::minhash`] existed).
+fn is_fingerprinted(e: &FileEntry) -> bool {
+    e.minhash.is_some() || e.outcome == Outcome::Ignored || e.format == Format::Beir
+}
+
+/// Fold the files still wanted whose words are nearly the same
+/// ([`fingerprint::similar_groups`], any show, as for identical words) into
+/// the richest of each group.
+fn fold_similar(
+    wanted: &mut BTreeMap<String, (String, FileEntry)>,
+    folded_into: &mut HashMap<String, (String, FoldReason)>,
+) {
+    let files: Vec<(String, FileEntry)> = wanted.values().cloned().collect();
+    let none = Signature::default();
+    let items: Vec<&Signature> = files
+        .iter()
+        .map(|(_, e)| e.minhash.as_ref().unwrap_or(&none))
+        .collect();
+    for group in fingerprint::similar_groups(&items) {
+        let mut members: Vec<&(String, FileEntry)> = group.iter().map(|&i| &files[i]).collect();
+        members.sort_by(|a, b| richer(a, b));
+        let into = &members[0].1.path;
+        for (key, e) in &members[1..] {
+            folded_into.insert(key.clone(), (into.clone(), FoldReason::SimilarWords));
+            wanted.remove(&e.episode);
+        }
+    }
+}
+
+/// Point every folded file at the file its episode is finally indexed
+/// from: a file folded by name into one that was then folded by content
+/// would otherwise point at a folded file.
+fn resolve_chains(
+    table: &BTreeMap<String, FileEntry>,
+    folded_into: &mut HashMap<String, (String, FoldReason)>,
+) {
+    let by_path: HashMap<String, String> = folded_into
+        .iter()
+        .filter_map(|(key, (into, _))| Some((table.get(key)?.path.clone(), into.clone())))
+        .collect();
+    for (into, _) in folded_into.values_mut() {
+        // Each step moves to a file folded later in the plan, so chains end.
+        for _ in 0..by_path.len() {
+            match by_path.get(into.as_str()) {
+                Some(next) if next != into => *into = next.clone(),
+                _ => break,
+            }
+        }
+    }
 }
 
 fn key_of(path: &Path) -> String {
@@ -283,7 +347,8 @@ pub fn run(
             Some(old)
                 if old.size == c.size
                     && old.mtime_ns == c.mtime_ns
-                    && old.episode == c.episode_id =>
+                    && old.episode == c.episode_id
+                    && is_fingerprinted(old) =>
             {
                 table.insert(key, old.clone());
             }
@@ -299,7 +364,7 @@ pub fn run(
                 let bytes = ingest::read_capped(&c.path)?;
                 let hash = blake3::hash(&bytes).to_hex()[..32].to_string();
                 if let Some(old) = old_files.get(key) {
-                    if old.hash == hash && old.episode == c.episode_id {
+                    if old.hash == hash && old.episode == c.episode_id && is_fingerprinted(old) {
                         let mut e = old.clone();
                         e.size = c.size;
                         e.mtime_ns = c.mtime_ns;
@@ -319,11 +384,13 @@ pub fn run(
                     is_timed: false,
                     has_speakers: false,
                     cues: 0,
+                    minhash: None,
                     outcome: Outcome::Indexed,
                 };
                 match load(c, &mut ShowMeta::default()) {
                     Ok(t) => {
                         entry.text_hash = text_hash(&t);
+                        entry.minhash = Some(Signature::of_transcript(&t));
                         entry.is_timed = t.is_timed();
                         entry.has_speakers = t.has_speakers();
                         entry.cues = t.cues.len() as u64;
@@ -366,7 +433,8 @@ pub fn run(
         }
     }
 
-    // 3. Plan: fold by episode id, then by identical words.
+    // 3. Plan: fold by episode id, then by identical words, then by similar
+    // words.
     let mut groups: BTreeMap<String, Vec<(String, FileEntry)>> = BTreeMap::new();
     for (key, e) in &table {
         if e.outcome == Outcome::Ignored || e.format == Format::Beir {
@@ -378,12 +446,12 @@ pub fn run(
             .push((key.clone(), e.clone()));
     }
     let mut kept: Vec<(String, FileEntry)> = Vec::new();
-    let mut folded_into: HashMap<String, String> = HashMap::new();
+    let mut folded_into: HashMap<String, (String, FoldReason)> = HashMap::new();
     for (_, mut files) in groups {
         files.sort_by(richer);
         let best = files[0].clone();
         for (k, _) in &files[1..] {
-            folded_into.insert(k.clone(), best.1.path.clone());
+            folded_into.insert(k.clone(), (best.1.path.clone(), FoldReason::EpisodeId));
         }
         kept.push(best);
     }
@@ -396,16 +464,21 @@ pub fn run(
         files.sort_by(richer);
         let best = files[0].clone();
         for (k, _) in &files[1..] {
-            folded_into.insert(k.clone(), best.1.path.clone());
+            folded_into.insert(k.clone(), (best.1.path.clone(), FoldReason::SameWords));
         }
         wanted.insert(best.1.episode.clone(), best);
     }
+    fold_similar(&mut wanted, &mut folded_into);
+    resolve_chains(&table, &mut folded_into);
     for (key, e) in table.iter_mut() {
         if e.outcome == Outcome::Ignored || e.format == Format::Beir {
             continue;
         }
         e.outcome = match folded_into.get(key) {
-            Some(into) => Outcome::Folded { into: into.clone() },
+            Some((into, by)) => Outcome::Folded {
+                into: into.clone(),
+                by: *by,
+            },
             None => Outcome::Indexed,
         };
     }
@@ -456,6 +529,7 @@ pub fn run(
                     is_timed: false,
                     has_speakers: false,
                     cues: docs.as_ref().map_or(0, |d| d.len() as u64),
+                    minhash: None,
                     outcome: Outcome::Indexed,
                 };
                 table.insert(key.clone(), entry);
@@ -501,7 +575,9 @@ pub fn run(
         }
         match wanted.get(id) {
             Some((key, fe))
-                if *key == entry.file && old_files.get(key).is_some_and(|o| o.hash == fe.hash) =>
+                if *key == entry.file
+                    && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
+                    && !writer.state().partial.contains_key(id) =>
             {
                 report.unchanged += 1;
             }
@@ -514,9 +590,12 @@ pub fn run(
         }
     }
     for (id, (key, fe)) in &wanted {
-        let same = current.iter().any(|(cid, ce)| {
-            cid == id && ce.file == *key && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
-        });
+        let same = !writer.state().partial.contains_key(id)
+            && current.iter().any(|(cid, ce)| {
+                cid == id
+                    && ce.file == *key
+                    && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
+            });
         if !same && !failed.contains(key) {
             todo.push(Source::File {
                 id: id.clone(),
@@ -540,66 +619,50 @@ pub fn run(
     on_event(Event::Planned {
         episodes: todo.len(),
     });
+    if !todo.is_empty() {
+        writer.record_engine(embedder.engine_name());
+    }
 
     let mut last_commit = Instant::now();
     let mut show_meta = ShowMeta::default();
+    let batch_rows = match opts.commit_rows {
+        0 => EMBED_BATCH_ROWS,
+        n => n.min(EMBED_BATCH_ROWS),
+    };
     let mut i = 0;
-    while i < todo.len() {
-        // Take sources until their estimated passages fill a batch, then
-        // read, parse and chunk them in parallel (token counting is the
-        // costly part), keeping their order.
-        let mut taken: Vec<Source> = Vec::new();
-        let mut estimate = 0;
-        let batch_rows = match opts.commit_rows {
-            0 => EMBED_BATCH_ROWS,
-            n => n.min(EMBED_BATCH_ROWS),
-        };
-        while i < todo.len() && estimate < batch_rows {
+    let in_parts = |source: &Source| match source {
+        Source::File { key, .. } => candidates
+            .get(key)
+            .is_some_and(|c| c.size >= PARTS_FROM_BYTES),
+        _ => false,
+    };
+    // Reading, parsing and chunking the next batch overlaps with embedding
+    // this one, on the same thread pool, so no core waits for the other
+    // stage (embedding alone leaves gaps: tokenising, small last batches).
+    let mut taken = take_batch(&mut todo, &mut i, &candidates, batch_rows, &in_parts);
+    let mut loaded = prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder);
+    report_meta_problems(&mut show_meta, on_event);
+    while !loaded.is_empty() || i < todo.len() {
+        // A long file alone, part by part, once the batch before it is in.
+        if loaded.is_empty() && in_parts(&todo[i]) {
             let source = std::mem::replace(&mut todo[i], Source::Done);
             i += 1;
-            estimate += match &source {
-                Source::File { key, .. } => candidates
-                    .get(key)
-                    .map_or(1, |c| (c.size as usize / BYTES_PER_PASSAGE).max(1)),
-                Source::Doc(t) => {
-                    t.cues.iter().map(|c| c.text.len()).sum::<usize>() / BYTES_PER_PASSAGE + 1
+            if let Source::File { id, key } = source {
+                if let Some(c) = candidates.get(&key) {
+                    let part = Part {
+                        embedder,
+                        detector: &detector,
+                        opts,
+                    };
+                    part.index(writer, c, &id, &mut show_meta, on_event, &mut report)?;
+                    last_commit = Instant::now();
                 }
-                Source::Done => 0,
-            };
-            taken.push(source);
+            }
+            taken = take_batch(&mut todo, &mut i, &candidates, batch_rows, &in_parts);
+            loaded = prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder);
+            report_meta_problems(&mut show_meta, on_event);
+            continue;
         }
-        let meta = std::sync::Mutex::new(&mut show_meta);
-        let loaded: Vec<Result<(Transcript, Vec<chunk::Chunk>)>> = taken
-            .into_par_iter()
-            .filter_map(|source| {
-                // Held while the file is read, parsed and chunked.
-                let _permit = match &source {
-                    Source::File { key, .. } => candidates.get(key).map(|c| budget.take(c.size)),
-                    _ => None,
-                };
-                let t = match source {
-                    Source::File { id, key } => {
-                        let c = candidates.get(&key)?;
-                        let episode_meta = {
-                            let mut m = meta.lock().unwrap_or_else(|p| p.into_inner());
-                            m.lookup(&c.root, &c.path)
-                        };
-                        load_with(c, episode_meta).map(|mut t| {
-                            t.episode.id = id;
-                            t
-                        })
-                    }
-                    Source::Doc(t) => Ok(*t),
-                    Source::Done => return None,
-                };
-                Some(t.map(|t| {
-                    let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
-                        embedder.count_tokens(s)
-                    });
-                    (t, chunks)
-                }))
-            })
-            .collect();
         let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
         for item in loaded {
             match item {
@@ -618,24 +681,16 @@ pub fn run(
                 }
             }
         }
-        // Embed in slices: the texts and their encodings exist for one
-        // slice at a time, however large an episode.
-        let rows: usize = batch.iter().map(|(_, chunks)| chunks.len()).sum();
-        let mut texts = batch.iter().flat_map(|(t, chunks)| {
-            let ctx = context(&opts.embed_context, &t.episode);
-            chunks.iter().map(move |c| format!("{ctx}{}", c.text))
-        });
-        let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(rows);
+        taken = take_batch(&mut todo, &mut i, &candidates, batch_rows, &in_parts);
         let te = Instant::now();
-        loop {
-            let slice: Vec<String> = texts.by_ref().take(SLICE_ROWS).collect();
-            if slice.is_empty() {
-                break;
-            }
-            let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
-            vectors.extend(embedder.embed_passages(&refs)?);
-        }
+        let (vectors, next) = rayon::join(
+            || embed_batch(&batch, opts, embedder),
+            || prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder),
+        );
         report.embed_secs += te.elapsed().as_secs_f64();
+        loaded = next;
+        report_meta_problems(&mut show_meta, on_event);
+        let vectors = vectors?;
         let mut vectors = vectors.into_iter();
         for (t, chunks) in batch {
             let vecs: Vec<Vec<f32>> = vectors.by_ref().take(chunks.len()).collect();
@@ -730,6 +785,295 @@ pub fn run(
     }
     report.total_secs = t0.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The next sources from `todo[*i..]`, until their estimated passages
+/// fill a batch of `batch_rows` or a file to index in parts comes next.
+fn take_batch(
+    todo: &mut [Source],
+    i: &mut usize,
+    candidates: &HashMap<String, &Candidate>,
+    batch_rows: usize,
+    in_parts: &dyn Fn(&Source) -> bool,
+) -> Vec<Source> {
+    let mut taken: Vec<Source> = Vec::new();
+    let mut estimate = 0;
+    while *i < todo.len() && estimate < batch_rows && !in_parts(&todo[*i]) {
+        let source = std::mem::replace(&mut todo[*i], Source::Done);
+        *i += 1;
+        estimate += match &source {
+            Source::File { key, .. } => candidates
+                .get(key)
+                .map_or(1, |c| (c.size as usize / BYTES_PER_PASSAGE).max(1)),
+            Source::Doc(t) => {
+                t.cues.iter().map(|c| c.text.len()).sum::<usize>() / BYTES_PER_PASSAGE + 1
+            }
+            Source::Done => 0,
+        };
+        taken.push(source);
+    }
+    taken
+}
+
+/// Read, parse and chunk `taken` in parallel (token counting is the costly
+/// part), keeping their order.
+fn prepare(
+    taken: Vec<Source>,
+    candidates: &HashMap<String, &Candidate>,
+    budget: &ReadBudget,
+    show_meta: &mut ShowMeta,
+    opts: &IndexOptions,
+    embedder: &Embedder,
+) -> Vec<Result<(Transcript, Vec<chunk::Chunk>)>> {
+    let meta = std::sync::Mutex::new(show_meta);
+    taken
+        .into_par_iter()
+        .filter_map(|source| {
+            // Held while the file is read, parsed and chunked.
+            let _permit = match &source {
+                Source::File { key, .. } => candidates.get(key).map(|c| budget.take(c.size)),
+                _ => None,
+            };
+            let t = match source {
+                Source::File { id, key } => {
+                    let c = candidates.get(&key)?;
+                    let episode_meta = {
+                        let mut m = meta.lock().unwrap_or_else(|p| p.into_inner());
+                        m.lookup(&c.root, &c.path)
+                    };
+                    load_with(c, episode_meta).map(|mut t| {
+                        t.episode.id = id;
+                        t
+                    })
+                }
+                Source::Doc(t) => Ok(*t),
+                Source::Done => return None,
+            };
+            Some(t.map(|t| {
+                let chunks = chunk::split(&t.episode.id, &t.cues, &opts.chunk, |s| {
+                    embedder.count_tokens(s)
+                });
+                (t, chunks)
+            }))
+        })
+        .collect()
+}
+
+/// The vectors of a batch's passages, in order. The texts (with their
+/// context) and their encodings exist for one slice at a time, however
+/// large an episode.
+fn embed_batch(
+    batch: &[(Transcript, Vec<chunk::Chunk>)],
+    opts: &IndexOptions,
+    embedder: &Embedder,
+) -> Result<Vec<Vec<f32>>> {
+    let rows: usize = batch.iter().map(|(_, chunks)| chunks.len()).sum();
+    let mut texts = batch.iter().flat_map(|(t, chunks)| {
+        let ctx = context(&opts.embed_context, &t.episode);
+        chunks.iter().map(move |c| format!("{ctx}{}", c.text))
+    });
+    let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(rows);
+    loop {
+        let slice: Vec<String> = texts.by_ref().take(SLICE_ROWS).collect();
+        if slice.is_empty() {
+            break;
+        }
+        let refs: Vec<&str> = slice.iter().map(String::as_str).collect();
+        vectors.extend(embedder.embed_passages(&refs)?);
+    }
+    Ok(vectors)
+}
+
+/// Tell the caller about metadata files that could not be used.
+fn report_meta_problems(meta: &mut ShowMeta, on_event: &mut dyn FnMut(Event)) {
+    for (path, message) in meta.take_problems() {
+        on_event(Event::Warning {
+            path: &path,
+            warning: &Warning::new(0, message),
+        });
+    }
+}
+
+/// Indexing one long file in parts: what a part needs besides the writer.
+struct Part<'a> {
+    embedder: &'a Embedder,
+    detector: &'a Detector,
+    opts: &'a IndexOptions,
+}
+
+impl Part<'_> {
+    /// Index the file of candidate `c` as episode `id`, one part at a
+    /// time: its cues are cut into parts of about [`PART_TEXT_BYTES`] of
+    /// text ([`chunk::slices`]); each part is chunked, embedded, staged and
+    /// committed before the next is chunked, so memory holds the parsed
+    /// file and one part's passages, however long the file. The first part
+    /// keeps the ids a one-part episode would have; later parts derive
+    /// theirs from `<id>` and the part number, and their `seq` continues.
+    ///
+    /// Each commit records how far the episode got ([`State::partial`]):
+    /// what is committed is searchable, and a run killed half-way is
+    /// continued by the next run from the first part not committed (same
+    /// file hash; another version starts over). An episode of one part is
+    /// staged like any other and committed with the next batch.
+    ///
+    /// [`State::partial`]: crate::store::state::State::partial
+    fn index(
+        &self,
+        writer: &mut Writer,
+        c: &Candidate,
+        id: &str,
+        meta: &mut ShowMeta,
+        on_event: &mut dyn FnMut(Event),
+        report: &mut Report,
+    ) -> Result<()> {
+        let episode_meta = meta.lookup(&c.root, &c.path);
+        report_meta_problems(meta, on_event);
+        let loaded = load_with(c, episode_meta).map(|mut t| {
+            t.episode.id = id.to_string();
+            t
+        });
+        let mut t = match loaded {
+            Ok(t) => t,
+            Err(e) => {
+                on_event(Event::Skipped(&e));
+                report.skipped += 1;
+                return Ok(());
+            }
+        };
+        for w in &t.warnings {
+            on_event(Event::Warning {
+                path: &t.episode.path,
+                warning: w,
+            });
+        }
+        let key = key_of(&t.episode.path);
+        let hash = writer
+            .state()
+            .files
+            .get(&key)
+            .map(|f| f.hash.clone())
+            .unwrap_or_default();
+        // Go on where a killed run stopped, if it was this same file.
+        let done = match (
+            writer.state().partial.get(id),
+            writer.state().episodes.get(id),
+        ) {
+            (Some(p), Some(e)) if p.hash == hash && e.file == key => Some((p.parts, e.clone())),
+            _ => None,
+        };
+        let (skip, mut entry) = match done {
+            Some((parts, entry)) => (parts as usize, entry),
+            None => {
+                writer.remove_episode(id);
+                let entry = EpisodeEntry {
+                    file: key,
+                    show: t.episode.show.clone(),
+                    title: t.episode.title().to_string(),
+                    date: t.episode.meta.date.clone(),
+                    url: t.episode.meta.url.clone(),
+                    chunks: 0,
+                    noncontent: 0,
+                    duration_ms: t.duration_ms(),
+                    added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                };
+                (0, entry)
+            }
+        };
+        // Parts are cut as they are reached: the cues after them stay as
+        // parsed, and one part's passages exist at a time.
+        let mut parts = chunk::slices(std::mem::take(&mut t.cues), PART_TEXT_BYTES)
+            .enumerate()
+            .peekable();
+        let ctx = context(&self.opts.embed_context, &t.episode);
+        let mut added = 0usize;
+        let mut last_done = true;
+        while let Some((k, cues)) = parts.next() {
+            if k < skip {
+                // Committed by an earlier run.
+                last_done = parts.peek().is_none();
+                continue;
+            }
+            let more = parts.peek().is_some();
+            let part_id = if k == 0 {
+                id.to_string()
+            } else {
+                format!("{id}\u{0}part {k}")
+            };
+            let mut chunks = chunk::split(&part_id, &cues, &self.opts.chunk, |s| {
+                self.embedder.count_tokens(s)
+            });
+            drop(cues);
+            let seq0 = entry.chunks as u32;
+            for ch in &mut chunks {
+                ch.seq += seq0;
+            }
+            let te = Instant::now();
+            let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(chunks.len());
+            for slice in chunks.chunks(SLICE_ROWS) {
+                let texts: Vec<String> = slice.iter().map(|c| format!("{ctx}{}", c.text)).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                vectors.extend(self.embedder.embed_passages(&refs)?);
+            }
+            report.embed_secs += te.elapsed().as_secs_f64();
+            let base: Vec<u64> = chunks
+                .iter()
+                .zip(&vectors)
+                .map(|(c, v)| self.detector.score(&c.text, v))
+                .collect();
+            let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
+            let mut vectors = vectors.into_iter();
+            for lo in (0..chunks.len()).step_by(SLICE_ROWS) {
+                let hi = (lo + SLICE_ROWS).min(chunks.len());
+                let stored: Vec<StoredChunk> = (lo..hi)
+                    .map(|i| {
+                        let mut st = stored(&t.episode, &chunks[i]);
+                        let (a, b) = (i.saturating_sub(1), (i + 2).min(chunks.len()));
+                        st.context = chunks[a..b]
+                            .iter()
+                            .map(|c| c.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        st.noncontent_base = base[i];
+                        st.noncontent = scores[i];
+                        st
+                    })
+                    .collect();
+                let v: Vec<Vec<f32>> = vectors.by_ref().take(hi - lo).collect();
+                writer.add_passages(id, &stored, v)?;
+            }
+            entry.chunks += chunks.len() as u64;
+            entry.noncontent += scores
+                .iter()
+                .filter(|s| **s >= NONCONTENT_THRESHOLD)
+                .count() as u64;
+            added += chunks.len();
+            let partial = more.then(|| Partial {
+                parts: (k + 1) as u32,
+                hash: hash.clone(),
+            });
+            writer.set_episode(id, entry.clone(), partial);
+            writer.mark_noncontent_stale(&entry.show);
+            // One part alone is an episode like any other: it is committed
+            // with the next batch.
+            if k > 0 || more {
+                let generation = writer.commit()?;
+                on_event(Event::Committed { generation });
+            }
+            last_done = false;
+        }
+        if last_done {
+            // Nothing was added: no text at all, or (resuming) every part
+            // was committed and only the closing record is missing.
+            writer.set_episode(id, entry.clone(), None);
+        }
+        report.indexed += 1;
+        report.chunks += added;
+        on_event(Event::Indexed {
+            episode: id,
+            chunks: entry.chunks as usize,
+        });
+        Ok(())
+    }
 }
 
 /// Re-score the non-content of every passage of `show` with repetition

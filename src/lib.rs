@@ -36,7 +36,9 @@
 //! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
 //! - [`transcribe`]: Whisper on candle: audio in, timed cues and WebVTT out,
 //!   for podcasts that publish no transcript.
-//! - [`output`]: human and JSON Lines printers.
+//! - [`output`]: human and JSON Lines printers, and the one step that
+//!   cleans control characters from everything printed.
+//! - [`value`]: parsing the values a user types (dates, spans, limits).
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
 //! - [`error`]: typed errors.
 
@@ -56,3 +58,4 @@ pub mod rank;
 pub mod store;
 pub mod transcribe;
 pub mod transcript;
+pub mod value;

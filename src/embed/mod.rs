@@ -12,16 +12,20 @@
 //! Reference architecture: candle-transformers `models/bert.rs`, and
 //! sentence-transformers' `Pooling` + `Normalize` modules.
 //!
-//! Two engines run the encoder. On the CPU, where the processor has Intel
-//! AMX (and `PODSIFT_NO_AMX` is not set), [`amx`] runs it with bf16 tile
-//! products and f32 everywhere else, whole sequences per thread without
-//! padding; otherwise candle's `BertModel` runs it in f32.
-//! [`Embedder::engine_name`] says which.
+//! Two engines run the encoder. On the CPU, our own ([`cpu`]) runs it with
+//! a tier per instruction set (AMX, AVX-512 BF16, AVX-512, AVX2, NEON),
+//! the fastest the processor has unless the caller forces one
+//! ([`EngineChoice`]); candle's `BertModel` runs it on GPUs, on CPUs none
+//! of our tiers covers, for models our engine does not take, and when
+//! asked for. [`Embedder::engine_name`] says which.
 
 pub mod amx;
+pub mod buf;
+pub mod cpu;
 pub mod device;
 pub mod model;
 pub mod pooling;
+pub mod weights;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -37,10 +41,63 @@ pub const DEFAULT_BATCH: usize = 32;
 
 /// Which implementation runs the encoder.
 enum Engine {
-    /// candle's f32 `BertModel`, on any device.
+    /// candle's `BertModel`, on any device.
     Candle(Box<BertModel>),
-    /// The AMX bf16 path ([`amx`]), CPU only.
-    Amx(amx::Encoder),
+    /// Our CPU engine ([`cpu`]), on one of its tiers.
+    Cpu(Box<cpu::Encoder>),
+}
+
+/// Which engine the caller wants. The library reads no environment: the
+/// CLI maps `PODSIFT_ENGINE` to this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    /// The fastest tier of our CPU engine this processor runs; candle on a
+    /// GPU, on a CPU without any tier, or for a model the engine does not
+    /// take.
+    #[default]
+    Auto,
+    /// This tier, or an error if the processor lacks it.
+    Tier(cpu::Tier),
+    /// candle, whatever the processor.
+    Candle,
+}
+
+impl EngineChoice {
+    /// The names `PODSIFT_ENGINE` takes.
+    pub const NAMES: &'static str = "auto, amx, avx512bf16, avx512, avx2, neon, candle";
+}
+
+impl EngineChoice {
+    /// The engine this choice runs on this CPU, without loading a model
+    /// (a model our engine does not take would still run on candle).
+    pub fn on_this_cpu(self) -> String {
+        match self {
+            EngineChoice::Candle => "candle-f32".into(),
+            EngineChoice::Tier(t) if t.is_available() => t.engine_name().into(),
+            EngineChoice::Tier(t) => format!("{} (not available on this CPU)", t.engine_name()),
+            EngineChoice::Auto => cpu::Tier::best()
+                .map_or("candle-f32", cpu::Tier::engine_name)
+                .into(),
+        }
+    }
+}
+
+impl std::str::FromStr for EngineChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "" | "auto" => Ok(EngineChoice::Auto),
+            "candle" => Ok(EngineChoice::Candle),
+            name => cpu::Tier::from_name(name)
+                .map(EngineChoice::Tier)
+                .ok_or_else(|| Error::Invalid {
+                    what: "engine".into(),
+                    message: format!("unknown engine '{name}' (one of: {})", Self::NAMES),
+                }),
+        }
+    }
 }
 
 /// Texts tokenized and embedded at once by [`Embedder::embed`]: a tokenizer
@@ -102,15 +159,20 @@ fn weight_dtype(device: &Device) -> DType {
 }
 
 impl Embedder {
-    /// Load a model onto `device`, with the AMX fast path where it can run
-    /// and `PODSIFT_NO_AMX` does not forbid it.
+    /// Load a model onto `device` with the engine [`EngineChoice::Auto`]
+    /// picks.
     pub fn load(files: &ModelFiles, device: &Device) -> Result<Embedder> {
-        Self::load_with(files, device, !amx::disabled_by_env())
+        Self::load_with(files, device, EngineChoice::Auto)
     }
 
-    /// Load a model onto `device`; `allow_amx` false keeps candle's f32 path
-    /// even where AMX could run.
-    pub fn load_with(files: &ModelFiles, device: &Device, allow_amx: bool) -> Result<Embedder> {
+    /// Load a model onto `device` with the engine `choice` names. A tier
+    /// this processor lacks (or that fails its self-check here) is an
+    /// error; so is a tier asked for with a GPU device.
+    pub fn load_with(
+        files: &ModelFiles,
+        device: &Device,
+        choice: EngineChoice,
+    ) -> Result<Embedder> {
         let cfg_text =
             std::fs::read_to_string(&files.config).map_err(|e| Error::io(&files.config, e))?;
         let config: Config = serde_json::from_str(&cfg_text).map_err(|e| Error::ModelConfig {
@@ -143,17 +205,8 @@ impl Embedder {
                 path: files.tokenizer.clone(),
                 message: e.to_string(),
             })?;
-        // The AMX path when the CPU allows it; a model it cannot take (or
-        // weights it cannot read) falls back to candle, which reports real
-        // errors itself.
-        let fast = match device {
-            Device::Cpu if allow_amx => amx::Encoder::load(&files.weights, &config, files.pooling)
-                .ok()
-                .flatten(),
-            _ => None,
-        };
-        let engine = match fast {
-            Some(e) => Engine::Amx(e),
+        let engine = match cpu_engine(files, &config, device, choice)? {
+            Some(e) => Engine::Cpu(Box::new(e)),
             None => {
                 // SAFETY: the weights file is opened read-only and is not
                 // modified while mapped (models/ is written only by
@@ -192,13 +245,22 @@ impl Embedder {
         self.dim
     }
 
-    /// The engine running the encoder: `"amx-bf16"` (the [`amx`] fast path)
-    /// or `"candle-f32"`.
+    /// The engine running the encoder: our CPU engine's tier and what its
+    /// products compute in (`"avx2-f32"`, `"amx-bf16"`, ...), or candle's
+    /// (`"candle-f32"`, `"candle-bf16"` on a GPU).
     pub fn engine_name(&self) -> &'static str {
-        match self.engine {
+        match &self.engine {
             Engine::Candle(_) if weight_dtype(&self.device) == DType::BF16 => "candle-bf16",
             Engine::Candle(_) => "candle-f32",
-            Engine::Amx(_) => "amx-bf16",
+            Engine::Cpu(e) => e.tier().engine_name(),
+        }
+    }
+
+    /// The tier of our CPU engine, or `None` when candle runs the model.
+    pub fn tier(&self) -> Option<cpu::Tier> {
+        match &self.engine {
+            Engine::Cpu(e) => Some(e.tier()),
+            Engine::Candle(_) => None,
         }
     }
 
@@ -283,10 +345,10 @@ impl Embedder {
         // equal lengths sit together so padding is near zero.
         order.sort_by_key(|&i| (std::cmp::Reverse(encodings[i].len()), i));
         let mut out = vec![Vec::new(); texts.len()];
-        // The AMX path pads nothing and schedules sequences itself: one
-        // batch of the whole window keeps both cores busy to the end.
+        // Our engine pads nothing and schedules sequences itself: one call
+        // with the whole window keeps every core busy to the end.
         let batch_size = match self.engine {
-            Engine::Amx(_) => order.len().max(1),
+            Engine::Cpu(_) => order.len().max(1),
             Engine::Candle(_) => self.batch_size.max(1),
         };
         for batch in order.chunks(batch_size) {
@@ -304,7 +366,7 @@ impl Embedder {
     ) -> Result<Vec<Vec<f32>>> {
         let batch: Vec<&tokenizers::Encoding> = batch.collect();
         let model = match &self.engine {
-            Engine::Amx(enc) => {
+            Engine::Cpu(enc) => {
                 let ids: Vec<&[u32]> = batch.iter().map(|e| e.get_ids()).collect();
                 return Ok(enc.embed(&ids));
             }
@@ -330,4 +392,80 @@ impl Embedder {
         };
         run().map_err(Error::model("forward pass"))
     }
+}
+
+/// Our CPU engine for `choice`, or `None` where candle should run the
+/// model: a GPU device, [`EngineChoice::Candle`], or (on `Auto`) a CPU
+/// without any tier or a model the engine does not take.
+fn cpu_engine(
+    files: &ModelFiles,
+    config: &Config,
+    device: &Device,
+    choice: EngineChoice,
+) -> Result<Option<cpu::Encoder>> {
+    let unusable = |message: String| Error::Invalid {
+        what: "engine".into(),
+        message,
+    };
+    let tiers: Vec<cpu::Tier> = match choice {
+        EngineChoice::Candle => return Ok(None),
+        EngineChoice::Tier(t) if !matches!(device, Device::Cpu) => {
+            return Err(unusable(format!(
+                "the {t} engine runs on the CPU, not on {}",
+                device::name(device)
+            )))
+        }
+        EngineChoice::Tier(t) if !t.is_available() => {
+            return Err(unusable(format!(
+                "this CPU cannot run the {t} engine (it runs: {})",
+                available_names()
+            )))
+        }
+        EngineChoice::Tier(t) => vec![t],
+        EngineChoice::Auto if !matches!(device, Device::Cpu) => return Ok(None),
+        EngineChoice::Auto => cpu::Tier::ALL
+            .into_iter()
+            .filter(|t| t.is_available())
+            .collect(),
+    };
+    if tiers.is_empty() {
+        return Ok(None);
+    }
+    let weights = match weights::BertWeights::load(&files.weights, config, files.pooling) {
+        Ok(w) => w,
+        // candle reports real problems with the files itself.
+        Err(_) if choice == EngineChoice::Auto => return Ok(None),
+        Err(e) => return Err(unusable(e.to_string())),
+    };
+    let mut weights = Some(weights);
+    let mut last = None;
+    for tier in &tiers {
+        // Each try consumes the weights; a later tier needs them again.
+        let w = match weights.take() {
+            Some(w) => w,
+            None => weights::BertWeights::load(&files.weights, config, files.pooling)
+                .map_err(|e| unusable(e.to_string()))?,
+        };
+        match cpu::Encoder::load(*tier, w) {
+            Ok(e) => return Ok(Some(e)),
+            // The next tier, if any, is tried.
+            Err(e) => last = Some(e),
+        }
+    }
+    match (choice, last) {
+        (EngineChoice::Auto, _) => Ok(None),
+        (_, Some(e)) => Err(unusable(e.to_string())),
+        (_, None) => Ok(None),
+    }
+}
+
+/// The tiers this processor runs, by name, and candle.
+pub fn available_names() -> String {
+    let mut names: Vec<&str> = cpu::Tier::ALL
+        .into_iter()
+        .filter(|t| t.is_available())
+        .map(cpu::Tier::name)
+        .collect();
+    names.push("candle");
+    names.join(", ")
 }

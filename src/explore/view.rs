@@ -519,6 +519,7 @@ fn reading_pane(r: Rect, buf: &mut Buffer, s: &State, t: &Theme) {
                 Span::raw(" "),
                 Span::styled(speaker, t.base.add_modifier(Modifier::BOLD)),
             ]));
+            lines.extend(statement_lines(chunk, width, t));
             lines.extend(wrap(&spans, width, &Span::styled("▌ ", t.centre)));
         } else {
             lines.push(Line::from(vec![
@@ -580,6 +581,24 @@ fn reading_pane(r: Rect, buf: &mut Buffer, s: &State, t: &Theme) {
             );
         }
     }
+}
+
+/// The centre passage's statement (its claim, cleaned: see
+/// [`Statement`](crate::insight::statement::Statement)) in bold above the
+/// whole passage; nothing when it would only repeat the passage.
+fn statement_lines(c: &StoredChunk, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let st = crate::insight::statement::Statement::of(&c.text, None);
+    let flat = c.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if st.is_empty() || st.text == flat {
+        return Vec::new();
+    }
+    let quote = Span::styled(
+        format!("“{}”", st.text),
+        t.base.add_modifier(Modifier::BOLD),
+    );
+    let mut lines = wrap(&[quote], width, &Span::styled("▌ ", t.centre));
+    lines.push(Line::from(Span::styled("▌", t.centre)));
+    lines
 }
 
 fn related_pane(r: Rect, buf: &mut Buffer, s: &State, t: &Theme) {

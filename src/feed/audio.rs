@@ -7,8 +7,10 @@
 //! instead of `206` is read from the start again.
 //!
 //! Requests name podsift in the `User-Agent` and follow at most
-//! [`AudioLimits::max_redirects`] redirects, as the feed client's do
-//! ([`super::http`]). `file://` URLs are only ever passed in from a local
+//! [`AudioLimits::max_redirects`] redirects through the feed client's own
+//! checked path ([`super::http::send_following`]): every hop must be an
+//! http(s) URL with a host, so an enclosure cannot redirect to `file:` or
+//! `data:`. `file://` URLs are only ever passed in from a local
 //! feed (the caller checks links with [`super::http::check_link`]); they
 //! are used in place, not copied.
 
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::error::{FeedError, Result};
-use super::http::{Tally, USER_AGENT};
+use super::http::{send_following, Tally, USER_AGENT};
 
 /// The limits of an audio download.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +105,8 @@ pub fn download(url: &Url, dest: &Path, limits: &AudioLimits, tally: &mut Tally)
         .user_agent(USER_AGENT)
         .timeout_connect(limits.connect_timeout)
         .timeout_read(limits.stall_timeout)
-        .redirects(limits.max_redirects)
+        // Followed by hand, each hop checked ([`send_following`]).
+        .redirects(0)
         .build();
     let part = part_path(dest);
     let t0 = Instant::now();
@@ -155,13 +158,43 @@ fn fetch_once(
         source,
     };
     let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
-    let mut req = agent.request_url("GET", url);
-    if have > 0 {
-        req = req.set("Range", &format!("bytes={have}-"));
-    }
     tally.requests += 1;
-    let resp = match req.call() {
-        Ok(r) => r,
+    let sent = send_following(
+        agent,
+        url,
+        limits.max_redirects,
+        // The stall timeout bounds each read; the deadline is checked
+        // between reads below (a per-request deadline would replace the
+        // stall timeout).
+        None,
+        &|req| {
+            if have > 0 {
+                req.set("Range", &format!("bytes={have}-"))
+            } else {
+                req
+            }
+        },
+    )
+    .map_err(|e| {
+        e.unwrap_or_else(|| FeedError::Timeout {
+            url: url.to_string(),
+            secs: limits.deadline.as_secs_f64(),
+        })
+    })?;
+    if t0.elapsed() > limits.deadline {
+        return Err(FeedError::Timeout {
+            url: url.to_string(),
+            secs: limits.deadline.as_secs_f64(),
+        });
+    }
+    let resp = match sent.map_err(|e| *e) {
+        Ok((r, _)) if (200..300).contains(&r.status()) => r,
+        Ok((r, _)) => {
+            return Err(FeedError::Status {
+                url: url.to_string(),
+                status: r.status(),
+            })
+        }
         // The part is already complete (or the server's file shrank).
         Err(ureq::Error::Status(416, _)) if have > 0 => {
             let _ = std::fs::remove_file(part);
@@ -331,6 +364,43 @@ mod tests {
         assert!(!part_path(&dest).exists());
         assert_eq!(tally.bytes, 60_000);
         assert_eq!(h.join().unwrap(), vec![Some("bytes=40000-".to_string())]);
+    }
+
+    #[test]
+    fn redirects_are_checked_like_the_feed_clients() {
+        let body = vec![9u8; 3000];
+        let b = body.clone();
+        // A relative redirect is followed; the audio arrives.
+        let (addr, h) = serve(2, move |req| {
+            if req.url() == "/old.mp3" {
+                tiny_http::Response::empty(302)
+                    .with_header(tiny_http::Header::from_bytes("Location", "/new.mp3").unwrap())
+                    .boxed()
+            } else {
+                tiny_http::Response::from_data(b.clone()).boxed()
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let url = Url::parse(&format!("{addr}/old.mp3")).unwrap();
+        let dest = dir.path().join("a.mp3");
+        let a = download(&url, &dest, &AudioLimits::default(), &mut Tally::default()).unwrap();
+        assert_eq!(std::fs::read(&a.path).unwrap(), body);
+        h.join().unwrap();
+        // A redirect to a local file or a data URL is refused, not followed.
+        for to in ["file:///etc/passwd", "data:audio/mpeg;base64,AAAA"] {
+            let (addr, h) = serve(1, move |_| {
+                tiny_http::Response::empty(301)
+                    .with_header(tiny_http::Header::from_bytes("Location", to).unwrap())
+                    .boxed()
+            });
+            let url = Url::parse(&format!("{addr}/ep.mp3")).unwrap();
+            let dest = dir.path().join("b.mp3");
+            let e =
+                download(&url, &dest, &AudioLimits::default(), &mut Tally::default()).unwrap_err();
+            assert!(matches!(e, FeedError::Redirect { .. }), "{to}: {e}");
+            assert!(!dest.exists(), "{to}");
+            assert_eq!(h.join().unwrap().len(), 1, "{to}: followed");
+        }
     }
 
     #[test]

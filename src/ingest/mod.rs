@@ -7,10 +7,12 @@
 //! invalid UTF-8) and attaches the [`Episode`]: show, id and metadata, from the
 //! file itself (front matter) and from a show-level metadata file
 //! ([`showmeta`]). [`walk`] finds the transcripts under the folders given to
-//! `index` and folds duplicates.
+//! `index` and folds duplicates; [`fingerprint`] signs a transcript's words
+//! so that one episode in two files is found by content, not name.
 
 pub mod beir;
 pub mod clean;
+pub mod fingerprint;
 pub mod html;
 pub mod json;
 pub mod markdown;

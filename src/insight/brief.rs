@@ -31,6 +31,11 @@
 //!
 //! ## Renderings
 //!
+//! Each insight leads with its statement ([`super::statement`]: the claim
+//! in 1-3 cleaned sentences, `— Speaker` where known); the passage it comes
+//! from and the link to hear it are one step away (in HTML the whole
+//! passage is behind a `<details>`).
+//!
 //! - **Markdown** pastes into an email or a notes app: no HTML, transcript
 //!   text escaped where Markdown would read it as markup (`\`, `*`, `_`,
 //!   `[`, `]`, backticks, `<`, and `#`, `>`, `-`, `+` or `1.` at the start
@@ -43,11 +48,13 @@
 //!   `null`, never missing keys:
 //!   - `insight`: `{"type", "rank", "id", "score", "show", "episode_id",
 //!     "title", "date", "speaker", "start_ms", "end_ms", "start", "path",
-//!     "url", "link", "text", "why", "signals": {"relevance", "salience",
+//!     "url", "link", "text", "statement", "why", "signals": {"relevance", "salience",
 //!     "specificity", "noncontent", "score"}, "related": [...]}`; `id` is the
 //!     chunk id as 16 hex digits (as in search), `start` is `HH:MM:SS`,
-//!     `link` the deep link `url#t=SECONDS`, `text` the whole passage, `why`
-//!     the one-line reason shown to humans.
+//!     `link` the deep link `url#t=SECONDS`, `text` the whole passage,
+//!     `statement` its claim in 1-3 cleaned sentences
+//!     ([`super::statement`]; its speaker is `speaker`), `why` the one-line
+//!     reason shown to humans.
 //!   - each `related` entry: `{"type": "related", "rank", "id", "similarity",
 //!     "show", "episode_id", "title", "date", "speaker", "start_ms", "end_ms",
 //!     "start", "path", "url", "link", "text", "shared_terms", "why"}`.
@@ -68,11 +75,12 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use super::statement::Statement;
 use super::{Insight, InsightSignals, Related};
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
 use crate::ingest::timestamp;
-use crate::output::{deep_link, time_range};
+use crate::output::{deep_link, safe, time_range};
 use crate::store::text::StoredChunk;
 
 /// Passages are trimmed to about this many characters.
@@ -189,7 +197,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, ProfileError> {
             "n" => profile.n = integer(v, 1, 50, |s, m| at(s, format!("key 'n' {m}")))?,
             "since" => {
                 let must =
-                    "key 'since' must be a date (YYYY-MM-DD) or a span like \"1d\", \"7d\", \"4w\"";
+                    "key 'since' must be a date (YYYY-MM-DD) or a span like \"1d\", \"7d\", \"4w\" (at most 100y)";
                 // A bare TOML date (`since = 2026-11-01`) is as good as a string.
                 let text = match v.get_ref() {
                     DeValue::String(s) => Some(s.trim().to_string()),
@@ -279,16 +287,12 @@ fn integer(
     }
 }
 
-/// `YYYY-MM-DD` (or another date form ingest reads) or `N` + `d|w|m|y`.
+/// `YYYY-MM-DD` (or another date form ingest reads) or `N` + `d|w|m|y`, at
+/// most 100 years ([`crate::value::date`]).
 fn is_since(s: &str) -> bool {
-    let s = s.trim();
-    if crate::ingest::normalise_date(s).is_some() {
-        return true;
-    }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    !num.is_empty()
-        && num.bytes().all(|b| b.is_ascii_digit())
-        && matches!(unit, "d" | "w" | "m" | "y")
+    // Any day serves: the span limit keeps every day in range.
+    let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    crate::value::date(s, day).is_ok()
 }
 
 /// Levenshtein distance, for "did you mean".
@@ -475,15 +479,18 @@ impl BriefMeta {
 }
 
 /// Why an insight ranks, in one line, e.g. `relevant to "developer tools"
-/// (0.62) · central to the episode (0.71) · specific (0.80)`. The interest is
-/// named when the profile has one; with several the signal is the best match.
+/// (0.62) · quotable (0.84) · central to the episode (0.71) · specific
+/// (0.80)`. The interest it matched best is named.
 pub fn why_insight(s: &InsightSignals, interests: &[String]) -> String {
     let mut parts = Vec::new();
-    match interests {
-        [] => {}
-        [one] => parts.push(format!("relevant to \"{one}\" ({:.2})", s.relevance)),
-        _ => parts.push(format!("relevant to your interests ({:.2})", s.relevance)),
+    match (s.interest.and_then(|i| interests.get(i)), interests) {
+        (_, []) => {}
+        (Some(one), _) => parts.push(format!("relevant to \"{one}\" ({:.2})", s.relevance)),
+        (None, [one]) => parts.push(format!("relevant to \"{one}\" ({:.2})", s.relevance)),
+        (None, _) => parts.push(format!("relevant to your interests ({:.2})", s.relevance)),
     }
+    let quotable = if s.worth >= 0.5 { "quotable" } else { "worth" };
+    parts.push(format!("{quotable} ({:.2})", s.worth));
     let salience = if s.salience >= 0.5 {
         "central to the episode"
     } else {
@@ -575,6 +582,9 @@ fn related_meta(c: &StoredChunk) -> Vec<String> {
 /// collapsed), no HTML, no emphasis, links or code spans; `&` only where it
 /// would start an entity (`&amp;`), so "AT&T" stays readable as plain text.
 fn md(s: &str) -> String {
+    // Control characters (ESC, C1 CSI/OSC) would reach the terminal of
+    // whoever reads the Markdown.
+    let s = safe::line(s);
     let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut out = String::with_capacity(flat.len() + 8);
     for (i, ch) in flat.char_indices() {
@@ -620,6 +630,19 @@ fn md_locator(c: &StoredChunk) -> String {
     }
 }
 
+/// The statement as a bold quote, attributed: `**“…”** — Speaker`, and a
+/// blank line; nothing for an empty one.
+fn md_statement(s: &Statement) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let by = s
+        .speaker
+        .as_deref()
+        .map_or(String::new(), |p| format!(" — {}", md(p)));
+    format!("**“{}”**{by}\n\n", md(&s.text))
+}
+
 /// The brief as Markdown.
 pub fn render_markdown(insights: &[Insight], meta: &BriefMeta) -> String {
     let mut o = String::new();
@@ -640,6 +663,7 @@ pub fn render_markdown(insights: &[Insight], meta: &BriefMeta) -> String {
     for ins in insights {
         let c = &ins.chunk;
         let _ = writeln!(o, "---\n\n## {}. {}\n", ins.rank, md(&c.title));
+        let _ = write!(o, "{}", md_statement(&ins.statement));
         let mut line = vec![format!("**{}**", md(&c.show))];
         line.extend(passage_meta(c).iter().map(|p| md(p)));
         let _ = writeln!(o, "{}  \n{}\n", line.join(" · "), md_locator(c));
@@ -680,6 +704,8 @@ fn h(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(ch),
+            c if safe::is_control(c) => {}
             c => out.push(c),
         }
     }
@@ -729,7 +755,22 @@ a:hover{text-decoration:underline}
 .rwhy{color:var(--muted);font-size:.85rem}
 .empty{font-size:1.15rem;padding:2rem 1.3rem;text-align:center;background:var(--card);border:1px solid var(--line);border-radius:10px}
 footer{color:var(--muted);font-size:.85rem;text-align:center;margin-top:2rem}
+.statement{font-size:1.12rem;font-weight:600;margin:.5rem 0 .6rem}
+.by{font-weight:400;color:var(--muted);white-space:nowrap}
+details{margin:.6rem 0}
+summary{cursor:pointer;color:var(--muted);font-size:.9rem}
 ";
+
+/// The statement as a paragraph, attributed; nothing for an empty one.
+fn html_statement(s: &Statement) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let by = s.speaker.as_deref().map_or(String::new(), |p| {
+        format!(" <span class=\"by\">— {}</span>", h(p))
+    });
+    format!("<p class=\"statement\">“{}”{by}</p>\n", h(&s.text))
+}
 
 /// The brief as one self-contained HTML page.
 pub fn render_html(insights: &[Insight], meta: &BriefMeta) -> String {
@@ -765,14 +806,16 @@ pub fn render_html(insights: &[Insight], meta: &BriefMeta) -> String {
         let _ = write!(
             o,
             "<article id=\"insight-{rank}\">\n<h2><span class=\"rank\">{rank}.</span>{}</h2>\n\
-             <p class=\"meta\">{}</p>\n<blockquote>{}</blockquote>\n<p>{}</p>\n\
+             {statement}<p class=\"meta\">{}</p>\n\
+             <details><summary>Whole passage</summary><blockquote>{}</blockquote></details>\n<p>{}</p>\n\
              <p class=\"why\"><b>Why this insight:</b> {}</p>\n",
             h(&c.title),
             line.join(" · "),
-            h(&excerpt(&c.text, PASSAGE_CHARS)),
+            h(&excerpt(&c.text, usize::MAX)),
             html_locator(c),
             h(&why_insight(&ins.signals, &meta.interests)),
             rank = ins.rank,
+            statement = html_statement(&ins.statement),
         );
         if !ins.related.is_empty() {
             o.push_str("<section class=\"related\">\n<h3>Related from the archive</h3>\n<ol>\n");
@@ -868,6 +911,7 @@ struct InsightJson<'a> {
     score: f32,
     #[serde(flatten)]
     passage: PassageJson<'a>,
+    statement: &'a str,
     why: String,
     signals: SignalsJson,
     related: Vec<RelatedJson<'a>>,
@@ -896,6 +940,7 @@ pub fn render_json(insights: &[Insight], meta: &BriefMeta) -> String {
             rank: ins.rank,
             score: s.score,
             passage: PassageJson::new(&ins.chunk),
+            statement: &ins.statement.text,
             why: why_insight(s, &meta.interests),
             signals: SignalsJson {
                 relevance: s.relevance,
@@ -926,7 +971,8 @@ pub fn render_json(insights: &[Insight], meta: &BriefMeta) -> String {
     };
     o.push_str(&serde_json::to_string(&summary).expect("plain data serialises"));
     o.push('\n');
-    o
+    // serde_json passes DEL and C1 controls through raw.
+    safe::json(&o).into_owned()
 }
 
 fn related_json(rank: usize, r: &Related) -> RelatedJson<'_> {
@@ -1141,12 +1187,15 @@ mod tests {
     fn insight(rank: usize, c: StoredChunk, related: Vec<Related>) -> Insight {
         Insight {
             rank,
+            statement: Statement::of(&c.text, c.speaker.as_deref()),
             chunk: c,
             signals: InsightSignals {
                 relevance: 0.62,
                 salience: 0.71,
                 specificity: 0.8,
                 noncontent: 0.02,
+                worth: 0.9,
+                interest: Some(0),
                 score: 0.68,
             },
             related,
@@ -1346,7 +1395,7 @@ mod tests {
             "## 1. Episode chips",
             "**hard-fork** · 2026-11-27 · Ada Lovelace · 00:12:03-00:13:10  ",
             "[Listen at 00:12:03](https://example.com/chips.mp3#t=723)",
-            "*Why this insight:* relevant to your interests (0.62) · central to the episode (0.71) · specific (0.80)",
+            "*Why this insight:* relevant to \"AI chips\" (0.62) · quotable (0.90) · central to the episode (0.71) · specific (0.80)",
             "**Related**",
             "- **acquired** · Episode nvidia · 00:12:03 · [Listen at 00:12:03](https://example.com/nvidia.mp3#t=723)",
             "  “Jensen bet the company on CUDA when nobody wanted it.”",
@@ -1402,7 +1451,7 @@ mod tests {
             "<h2><span class=\"rank\">1.</span>Episode chips</h2>",
             "<p class=\"meta\"><span class=\"show\">hard-fork</span> · 2026-11-27 · Ada Lovelace · 00:12:03-00:13:10</p>",
             "<a href=\"https://example.com/chips.mp3#t=723\" rel=\"noopener\" target=\"_blank\">▶&nbsp;Listen at 00:12:03</a>",
-            "<b>Why this insight:</b> relevant to &quot;developer tools&quot; (0.62) · central to the episode (0.71) · specific (0.80)",
+            "<b>Why this insight:</b> relevant to &quot;developer tools&quot; (0.62) · quotable (0.90) · central to the episode (0.71) · specific (0.80)",
             "<b>Why related:</b> similar meaning (0.71); both mention &quot;chips&quot;, &quot;inference&quot;",
             "<span class=\"src\">source: corpus/acquired/tpu-story.vtt at 01:02:03</span>",
             "The TPU started as a *side project* in 2013.",
@@ -1549,6 +1598,79 @@ mod tests {
         );
         assert_eq!(s["window"], "since 2026-11-27");
         assert_eq!(s["message"], serde_json::Value::Null);
+    }
+
+    /// The first sample insight with a disfluent passage, and its statement.
+    fn with_statement() -> (Vec<Insight>, &'static str, &'static str) {
+        let raw = "Thanks for having me. So, um, the TPU team cut inference cost by 40 \
+                   percent because, you know, the chip skips the graphics work. Anyway, yeah.";
+        let want = "The TPU team cut inference cost by 40 percent because the chip skips \
+                    the graphics work.";
+        let mut ins = sample();
+        ins[0].chunk.text = raw.into();
+        ins[0].statement = Statement::of(raw, ins[0].chunk.speaker.as_deref());
+        assert_eq!(ins[0].statement.text, want);
+        (ins, raw, want)
+    }
+
+    fn before(out: &str, a: &str, b: &str) -> bool {
+        let (Some(i), Some(j)) = (out.find(a), out.find(b)) else {
+            panic!("missing {a:?} or {b:?} in:\n{out}");
+        };
+        i < j
+    }
+
+    #[test]
+    fn statement_leads_markdown_then_link_and_passage() {
+        let (ins, raw, want) = with_statement();
+        let out = render_markdown(&ins, &meta(&["AI chips"]));
+        let quoted = format!("**“{want}”** — Ada Lovelace");
+        let link = "[Listen at 00:12:03](https://example.com/chips.mp3#t=723)";
+        assert!(out.lines().any(|l| l == quoted), "{out}");
+        assert!(before(&out, "## 1. Episode chips", &quoted));
+        assert!(before(&out, &quoted, link));
+        assert!(before(&out, link, &format!("> {raw}")));
+        // No speaker: no attribution.
+        assert!(
+            out.lines().any(|l| l
+                == "**“Fast feedback loops beat clever tools. Ship the boring thing.”**"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn statement_leads_html_with_the_passage_behind_details() {
+        let (ins, raw, want) = with_statement();
+        let out = render_html(&ins, &meta(&["AI chips"]));
+        let statement =
+            format!("<p class=\"statement\">“{want}” <span class=\"by\">— Ada Lovelace</span></p>");
+        let passage = format!(
+            "<details><summary>Whole passage</summary><blockquote>{raw}</blockquote></details>"
+        );
+        let link = "<a href=\"https://example.com/chips.mp3#t=723\"";
+        assert!(out.contains(&statement), "{out}");
+        assert!(out.contains(&passage), "{out}");
+        assert!(before(&out, &statement, &passage) && before(&out, &passage, link));
+        assert_eq!(out.matches("<p class=\"statement\">").count(), 2);
+        // Hostile speakers and text are escaped in the statement too.
+        let (evil, m) = hostile();
+        let page = render_html(&evil, &m);
+        assert!(page.contains("<span class=\"by\">— &quot;Mallory&quot; &lt;b&gt;"));
+        assert!(!page.to_lowercase().contains("<script"));
+    }
+
+    #[test]
+    fn statement_in_json_beside_the_whole_passage_and_link() {
+        let (ins, raw, want) = with_statement();
+        let out = render_json(&ins, &meta(&[]));
+        let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+        assert_eq!(first["statement"], want);
+        assert_eq!(first["text"], raw);
+        assert_eq!(first["speaker"], "Ada Lovelace");
+        assert_eq!(first["link"], "https://example.com/chips.mp3#t=723");
+        for r in first["related"].as_array().unwrap() {
+            assert!(r.get("statement").is_none(), "related lines are unchanged");
+        }
     }
 
     #[test]

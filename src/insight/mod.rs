@@ -6,13 +6,19 @@
 //!   diversified, with the key terms they share with the seed.
 //! - [`top`]: the top insights of recent episodes, scored by explainable
 //!   signals (relevance to interests, salience in the episode, specificity).
+//! - [`statement`]: the insight as a statement: the sentences of a passage
+//!   that carry its claim, cleaned of disfluencies, attributed.
 //! - [`brief`]: the personalised daily brief: a profile, a state file of what
 //!   was sent, and Markdown/HTML/JSON rendering.
 
 pub mod brief;
 pub mod noncontent;
+pub mod phrases;
 pub mod related;
+pub mod relevance;
+pub mod statement;
 pub mod top;
+pub mod worth;
 
 use crate::store::text::StoredChunk;
 
@@ -50,7 +56,8 @@ impl Related {
 /// Why a passage ranks as an insight: each signal in 0..1.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct InsightSignals {
-    /// Best cosine to the profile's interests (0 when none are given).
+    /// Probability that it is on the reader's best-matching interest (0
+    /// when none are given; see [`relevance`]).
     pub relevance: f32,
     /// Cosine to the episode's centroid: how central the passage is.
     pub salience: f32,
@@ -58,6 +65,11 @@ pub struct InsightSignals {
     pub specificity: f32,
     /// Non-content score (ads, intros); insights need it low.
     pub noncontent: f32,
+    /// Insight-worthiness: probability that the passage is a
+    /// self-contained statement worth quoting ([`worth`]).
+    pub worth: f32,
+    /// Which of the reader's interests it is most relevant to (index).
+    pub interest: Option<usize>,
     /// The combined score.
     pub score: f32,
 }
@@ -67,6 +79,9 @@ pub struct InsightSignals {
 pub struct Insight {
     /// 1-based rank.
     pub rank: usize,
+    /// The claim in the speaker's words: 1-3 sentences of the passage,
+    /// cleaned of disfluencies, and who said them.
+    pub statement: statement::Statement,
     /// The passage.
     pub chunk: StoredChunk,
     /// Signals.

@@ -1,28 +1,32 @@
-//! Related passages: given a seed passage, the nearest passages by meaning
-//! from other episodes, from the stored vectors alone (no model call).
+//! Related passages: given a seed passage, passages of other episodes on
+//! the same idea, from the index alone (no model call).
 //!
-//! 1. Candidates: the exact dense top `candidates` for the seed's vector,
-//!    skipping the seed's own episode (or, with `same_episode_gap_ms`, only
-//!    its passages within that many ms of the seed), passages flagged as not
-//!    content, and passages outside the filters.
+//! 1. Candidates by meaning: the dense top `candidates` for the seed's
+//!    vector; and by name: the seed's key phrases ([`phrases`]: the rarest
+//!    runs of content words, names boosted) searched as keywords. Each
+//!    arm's scores are min-max normalised and fused (meaning 0.6, names
+//!    0.4). Skipped: the seed's own episode (or, with `same_episode_gap_ms`,
+//!    only its passages within that many ms of the seed), passages flagged
+//!    as not content, passages outside the filters, and the seed told again
+//!    (cosine > 0.97: a re-run or a copy).
 //! 2. Diversity by maximal marginal relevance (Carbonell & Goldstein, 1998):
-//!    repeatedly pick the candidate maximising `λ·sim(c, seed) − (1−λ)·max
+//!    repeatedly pick the candidate maximising `λ·fused(c) − (1−λ)·max
 //!    sim(c, picked)`, at most `per_episode` per episode, never a near copy
-//!    (cosine > 0.97) of one already picked. When several candidates are
-//!    within `show_margin` of the best, one from a show not yet represented
-//!    (and not the seed's show) wins.
-//! 3. Each result says why: its cosine to the seed and the key terms both
-//!    passages use, rarest first (inverse document frequency in the index).
+//!    (cosine > 0.97) of one already picked, never an intro or a passage
+//!    below the insight floor ([`super::worth`]). When several candidates
+//!    are within `show_margin` of the best, one from a show not yet
+//!    represented (and not the seed's show) wins.
+//! 3. Each result says why: its cosine to the seed and the key phrases both
+//!    passages use (never a vague word: see [`phrases`]).
 
 use std::collections::{HashMap, HashSet};
 
-use tantivy::Term;
-
+use super::phrases;
 use super::Related;
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
 use crate::rank::dense;
-use crate::store::text::{self, StoredChunk};
+use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
 use crate::store::Store;
 
@@ -97,30 +101,33 @@ pub fn related_to(
     let flagged = if opts.include_noncontent {
         None
     } else {
-        Some(store.flagged())
+        Some(store.flagged()?)
     };
     let allowed = show_filter(store, opts)?;
     let segments = store.segments();
-    let exclude = |s: usize, r: usize| -> bool {
-        let seg = &segments[s];
-        let id = seg.ids()[r];
+    let excluded = |id: u64, ep: u64, start: u64| -> bool {
         if id == seed.id || opts.exclude.contains(&id) || flagged.is_some_and(|f| f.contains(&id)) {
             return true;
         }
-        if seg.episodes()[r] == seed_ep {
-            match opts.same_episode_gap_ms {
-                None => return true,
+        if allowed.as_ref().is_some_and(|a| !a.contains(&id)) {
+            return true;
+        }
+        if ep == seed_ep {
+            return match opts.same_episode_gap_ms {
+                None => true,
                 Some(gap) => {
-                    let st = seg.starts()[r];
-                    if st == u64::MAX || seed_start == u64::MAX || st.abs_diff(seed_start) < gap {
-                        return true;
-                    }
+                    start == u64::MAX || seed_start == u64::MAX || start.abs_diff(seed_start) < gap
                 }
-            }
+            };
         }
         false
     };
-    let cands = dense::search(
+    let exclude = |s: usize, r: usize| -> bool {
+        let seg = &segments[s];
+        excluded(seg.ids()[r], seg.episodes()[r], seg.starts()[r])
+    };
+    // 1. Candidates by meaning.
+    let dense_hits = dense::search(
         segments,
         store.sketch(),
         vector,
@@ -128,39 +135,100 @@ pub fn related_to(
         allowed.as_ref(),
         &exclude,
     );
-    // Candidate vectors and episodes.
-    // Read, not mapped: see `Segment::read_vector`.
-    let info: Vec<(ChunkId, f32, Vec<f32>, u64)> = cands
+    // 2. Candidates by the seed's key phrases (its idea's names), as a
+    //    keyword query.
+    let docs = store.num_docs();
+    let df = |t: &str| store.doc_freq(t);
+    let phrases = phrases::key_phrases(&seed.text, &df, docs, KEY_PHRASES);
+    let query: String = phrases
         .iter()
-        .filter_map(|r| {
-            let (s, row) = store.locate(r.id)?;
-            let mut v = vec![0f32; vector.len()];
-            segments[s].read_vector(row, &mut v);
-            Some((r.id, r.score, v, segments[s].episodes()[row]))
-        })
-        .collect();
-    // Shows are needed for diversity: read the candidates' stored passages.
-    let mut stored: HashMap<ChunkId, StoredChunk> = HashMap::new();
+        .map(|p| p.surface.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let keyword_hits = if query.is_empty() {
+        Vec::new()
+    } else {
+        crate::rank::bm25::search(
+            store,
+            &query,
+            None,
+            KEYWORD_CANDIDATES,
+            &crate::rank::bm25::Weights {
+                text: 1.0,
+                context: 0.5,
+                title: 0.0,
+            },
+        )?
+    };
+    // 3. Fused: each arm's scores min-max normalised over its candidates.
+    let mut fused: HashMap<ChunkId, f32> = HashMap::new();
+    for (hits, weight) in [
+        (&dense_hits, DENSE_WEIGHT),
+        (&keyword_hits, 1.0 - DENSE_WEIGHT),
+    ] {
+        let (lo, hi) = hits
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), r| {
+                (l.min(r.score), h.max(r.score))
+            });
+        for r in hits.iter() {
+            let norm = if hi > lo {
+                (r.score - lo) / (hi - lo)
+            } else {
+                1.0
+            };
+            *fused.entry(r.id).or_default() += weight * norm;
+        }
+    }
+    // Candidate vectors, episodes; keyword hits pass the same exclusions.
+    // Read, not mapped: see `Segment::read_vector`.
+    let mut info: Vec<(ChunkId, f32, f32, Vec<f32>, u64)> = Vec::new();
+    let mut ids: Vec<(&ChunkId, &f32)> = fused.iter().collect();
+    ids.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    for (&id, &score) in ids {
+        let Some((s, row)) = store.locate(id) else {
+            continue;
+        };
+        let seg = &segments[s];
+        if excluded(id.0, seg.episodes()[row], seg.starts()[row]) {
+            continue;
+        }
+        let mut v = vec![0f32; vector.len()];
+        seg.read_vector(row, &mut v);
+        let sim = dense::dot(vector, &v);
+        // The same words told again (a re-run, a copy): not another view.
+        if sim > TWIN {
+            continue;
+        }
+        info.push((id, score, sim, v, seg.episodes()[row]));
+    }
+    // 4. Diversify by MMR over the fused score, reading passages as they
+    //    come up: shows for diversity, worth for the insight floor.
+    let mut stored: HashMap<ChunkId, Option<StoredChunk>> = HashMap::new();
     let mut picked: Vec<usize> = Vec::new();
     let mut per_ep: HashMap<u64, usize> = HashMap::new();
     let mut shows_used: HashSet<String> = HashSet::new();
+    let mut rejected: HashSet<usize> = HashSet::new();
     while picked.len() < opts.limit {
         let mut scored: Vec<(usize, f32)> = Vec::new();
-        for (i, (_, sim, v, ep)) in info.iter().enumerate() {
-            if picked.contains(&i) || per_ep.get(ep).copied().unwrap_or(0) >= opts.per_episode {
+        for (i, (_, fused, _, v, ep)) in info.iter().enumerate() {
+            if picked.contains(&i)
+                || rejected.contains(&i)
+                || per_ep.get(ep).copied().unwrap_or(0) >= opts.per_episode
+            {
                 continue;
             }
             let redundancy = picked
                 .iter()
-                .map(|&p| dense::dot(v, &info[p].2))
+                .map(|&p| dense::dot(v, &info[p].3))
                 .fold(f32::NEG_INFINITY, f32::max);
             if redundancy > 0.97 {
                 continue;
             }
             let mmr = if picked.is_empty() {
-                *sim
+                *fused
             } else {
-                opts.lambda * sim - (1.0 - opts.lambda) * redundancy
+                opts.lambda * fused - (1.0 - opts.lambda) * redundancy.max(0.0)
             };
             scored.push((i, mmr));
         }
@@ -172,13 +240,18 @@ pub fn related_to(
             if mmr < best - opts.show_margin {
                 continue;
             }
-            let id = info[i].0;
-            if let std::collections::hash_map::Entry::Vacant(slot) = stored.entry(id) {
-                if let Some(c) = store.chunk(id)? {
-                    slot.insert(c);
+            let (id, _, _, v, _) = &info[i];
+            let entry = match stored.entry(*id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let c = store.chunk(*id)?.filter(|c| worthy(c, v, opts));
+                    e.insert(c)
                 }
-            }
-            let Some(c) = stored.get(&id) else { continue };
+            };
+            let Some(c) = entry.as_ref() else {
+                rejected.insert(i);
+                continue;
+            };
             let fresh = c.show != seed.show && !shows_used.contains(&c.show);
             let better = match choice {
                 None => true,
@@ -188,29 +261,26 @@ pub fn related_to(
                 choice = Some((i, mmr, fresh));
             }
         }
-        let Some((i, _, _)) = choice else { break };
+        let Some((i, _, _)) = choice else {
+            continue;
+        };
         picked.push(i);
-        *per_ep.entry(info[i].3).or_default() += 1;
-        if let Some(c) = stored.get(&info[i].0) {
+        *per_ep.entry(info[i].4).or_default() += 1;
+        if let Some(Some(c)) = stored.get(&info[i].0) {
             shows_used.insert(c.show.clone());
         }
     }
-    let seed_terms = term_list(&seed.text);
-    let searcher = store.searcher();
-    let docs = searcher.num_docs().max(1) as f32;
-    let idf = |t: &str| -> f32 {
-        let df = searcher
-            .doc_freq(&Term::from_field_text(store.fields().text, t))
-            .unwrap_or(0) as f32;
-        ((docs - df + 0.5) / (df + 0.5) + 1.0).ln()
-    };
     let mut out = Vec::with_capacity(picked.len());
     for i in picked {
-        let (id, sim, _, _) = info[i];
-        let Some(chunk) = stored.remove(&id) else {
+        let (id, _, sim, _, _) = info[i];
+        let Some(Some(chunk)) = stored.remove(&id) else {
             continue;
         };
-        let shared = shared_terms(&seed_terms, &chunk.text, &idf, docs);
+        let shared: Vec<String> = phrases::shared(&phrases, &chunk.text)
+            .into_iter()
+            .take(3)
+            .map(|p| p.surface.clone())
+            .collect();
         out.push(Related {
             chunk,
             similarity: sim,
@@ -218,6 +288,33 @@ pub fn related_to(
         });
     }
     Ok(out)
+}
+
+/// Key phrases of the seed searched as keywords.
+const KEY_PHRASES: usize = 6;
+/// Keyword candidates.
+const KEYWORD_CANDIDATES: usize = 50;
+/// Weight of the meaning arm in the fused candidate score.
+const DENSE_WEIGHT: f32 = 0.6;
+/// Cosine above which a candidate is the seed told again, not related.
+const TWIN: f32 = 0.97;
+
+/// Whether a candidate may be shown as related: an insight in its own
+/// right (not an intro, not below the worth floor), unless non-content was
+/// asked for.
+fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
+    if opts.include_noncontent {
+        return true;
+    }
+    if super::worth::is_intro_or_outro(&c.text) {
+        return false;
+    }
+    super::worth::worth(&super::worth::Passage {
+        text: &c.text,
+        vector: v,
+        noncontent: c.noncontent as f32 / 1000.0,
+        salience: 0.5,
+    }) >= super::top::WORTH_FLOOR
 }
 
 /// The chunk ids the show filters allow, or `None` for all.
@@ -235,56 +332,4 @@ fn show_filter(store: &Store, opts: &RelatedOptions) -> Result<Option<HashSet<u6
         Some(q) => Ok(Some(crate::rank::allowed_ids(store, q.as_ref())?)),
         None => Ok(None),
     }
-}
-
-/// Analysed terms of a text, in order, each once.
-fn term_list(text: &str) -> Vec<String> {
-    let mut a = text::analyzer();
-    let mut stream = a.token_stream(text);
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    while stream.advance() {
-        let t = stream.token().text.clone();
-        if t.chars().count() > 2 && seen.insert(t.clone()) {
-            out.push(t);
-        }
-    }
-    out
-}
-
-/// Terms of `seed_terms` that `text` uses too, rarest first (at most five,
-/// none in more than a tenth of the passages), as `text` spells them.
-fn shared_terms(
-    seed_terms: &[String],
-    text: &str,
-    idf: &dyn Fn(&str) -> f32,
-    docs: f32,
-) -> Vec<String> {
-    let mut a = text::analyzer();
-    let mut surface: HashMap<String, String> = HashMap::new();
-    for word in text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        let mut stream = a.token_stream(word);
-        while stream.advance() {
-            surface
-                .entry(stream.token().text.clone())
-                .or_insert_with(|| word.to_string());
-        }
-    }
-    let common = (0.1 * docs + 0.5) / (0.9 * docs + 0.5);
-    let floor = (1.0 / common + 1.0).ln();
-    let mut shared: Vec<(f32, &String)> = seed_terms
-        .iter()
-        .filter(|t| surface.contains_key(*t))
-        .map(|t| (idf(t), t))
-        .filter(|(w, _)| *w > floor)
-        .collect();
-    shared.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    shared
-        .into_iter()
-        .take(5)
-        .filter_map(|(_, t)| surface.get(t).map(|s| s.to_lowercase()))
-        .collect()
 }

@@ -1,31 +1,39 @@
 //! Top insights: the passages of recent episodes worth quoting on their own.
 //!
-//! Every passage of the episodes in the window (added to the index, or
-//! published, on or after `since`) that is not flagged as non-content is
-//! scored by signals in 0..1, each explainable:
+//! Every passage is scored by signals in 0..1, each explainable:
 //!
-//! - **relevance**: the best cosine to the reader's interests, rescaled so
-//!   0.20 counts as nothing and 0.70 as everything (only with interests);
+//! - **worth**: the probability that the passage is a self-contained
+//!   statement of an idea (a claim, an explanation, advice, a fact), not an
+//!   intro, a question, banter or a fragment ([`super::worth`]);
+//! - **relevance** (with interests): the calibrated probability that it is
+//!   on one of the reader's interests, from its cosine to the interest and
+//!   the share of the interest's terms it uses ([`super::relevance`]);
 //! - **salience**: the cosine to the episode's centroid (mean of its passage
-//!   vectors): how central the passage is to what the episode is about;
-//! - **specificity**: long enough to stand alone, with numbers and names,
-//!   little filler ("you know", "um"), not a bare question.
+//!   vectors), rescaled: how central it is to what the episode is about;
+//! - **specificity**: numbers, names, length, little filler (shown, and a
+//!   feature of worth).
 //!
-//! `score = 0.6·relevance + 0.2·salience + 0.2·specificity` with interests,
-//! `0.5·salience + 0.5·specificity` without. The best passage of each
-//! episode competes (at most `per_episode`); near-duplicates across episodes
-//! (cosine > 0.9: the same story told twice) are folded into the better one.
-//! Each insight gets its related passages from the archive, other shows
-//! first.
+//! With interests, candidates come from the hybrid ranker (each interest
+//! searched, keyword and semantic, over the window's passages); a passage
+//! below the relevance floor or the worth floor is never shown, so a brief
+//! with nothing relevant is short rather than padded. The score is
+//! [`score`]. Without interests, each episode's most central passages are
+//! read and ranked by worth and salience. The best passages of each episode
+//! compete (at most `per_episode`); near-duplicates across episodes (a
+//! cosine above 0.9: the same story told twice) are folded into the better one. Each
+//! insight gets its related passages from the archive.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::related::{related_to, RelatedOptions};
+use super::relevance::{self, Interest};
+use super::statement::Statement;
+use super::worth::{self, Passage};
 use super::{Insight, InsightSignals};
-use crate::chunk::sentence_spans;
+use crate::chunk::{sentence_spans, ChunkId};
 use crate::error::Result;
 use crate::rank::dense::dot;
-use crate::rank::NONCONTENT_THRESHOLD;
+use crate::rank::{Filters, Mode, SearchOptions, NONCONTENT_THRESHOLD};
 use crate::store::text::StoredChunk;
 use crate::store::Store;
 
@@ -35,8 +43,8 @@ pub struct TopOptions {
     /// Episodes added or published on or after this day (`YYYY-MM-DD`);
     /// `None`: every episode.
     pub since: Option<String>,
-    /// Interests, embedded (unit vectors).
-    pub interests: Vec<Vec<f32>>,
+    /// The reader's interests.
+    pub interests: Vec<Interest>,
     /// Insights wanted.
     pub limit: usize,
     /// Insights per episode at most.
@@ -70,7 +78,7 @@ impl Default for TopOptions {
 }
 
 /// What a run looked at.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TopSummary {
     /// Episodes in the window.
     pub episodes: usize,
@@ -78,6 +86,28 @@ pub struct TopSummary {
     pub passages: usize,
     /// Passages skipped as non-content.
     pub noncontent: usize,
+    /// Per interest, the candidates above the relevance floor (empty
+    /// without interests): a zero means nothing new on that interest.
+    pub relevant: Vec<usize>,
+}
+
+/// Below this worth a passage is not an insight (and not a related one).
+pub const WORTH_FLOOR: f32 = 0.35;
+
+/// Candidates per interest from the hybrid ranker.
+const CANDIDATES_PER_INTEREST: usize = 150;
+
+/// The combined score of an insight: with interests, relevance and worth
+/// in the fitted mix (`relevance.mix` of the model), salience 0.1; without,
+/// worth leads and salience breaks ties between equally quotable passages.
+pub fn score(relevance: Option<f32>, worth: f32, salience: f32) -> f32 {
+    match relevance {
+        Some(r) => {
+            let mix = worth::model().relevance.mix;
+            mix * r + (0.9 - mix) * worth + 0.1 * salience
+        }
+        None => 0.75 * worth + 0.25 * salience,
+    }
 }
 
 const FILLER: &[&str] = &[
@@ -118,29 +148,21 @@ pub fn specificity(text: &str) -> f32 {
     s.clamp(0.0, 1.0)
 }
 
-fn relevance(v: &[f32], interests: &[Vec<f32>]) -> f32 {
-    let best = interests
-        .iter()
-        .map(|i| dot(v, i))
-        .fold(f32::NEG_INFINITY, f32::max);
-    if best == f32::NEG_INFINITY {
-        return 0.0;
-    }
-    ((best - 0.2) / 0.5).clamp(0.0, 1.0)
-}
-
-/// Passages per episode whose text is read and scored in full; the rest are
-/// ranked out by their vectors alone (relevance and salience).
+/// Passages per episode whose text is read and scored in full when there
+/// are no interests; the rest are ranked out by salience alone.
 const SHORTLIST_PER_EPISODE: usize = 8;
 
-/// The top insights under `opts`.
-///
-/// Vectors first, text second: every passage of the window is scored for
-/// relevance and salience from the memory-mapped vectors (no document
-/// reads), and only each episode's best few are read from the doc store for
-/// specificity. That keeps a pass over a whole archive to seconds.
-pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary)> {
-    let mut summary = TopSummary::default();
+/// Episode vectors: each window episode's rows and its unit centroid.
+struct Window {
+    /// Episode key -> (segment, row) of its passages.
+    rows: HashMap<u64, Vec<(usize, usize)>>,
+    /// Episode key -> centroid.
+    centroids: HashMap<u64, Vec<f32>>,
+    /// Episode ids in the window, sorted.
+    ids: Vec<String>,
+}
+
+fn window(store: &Store, opts: &TopOptions) -> Window {
     let state = store.state();
     let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.since {
         None => true,
@@ -149,47 +171,136 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
                 || e.date.as_deref().is_some_and(|d| d >= since.as_str())
         }
     };
-    let mut episodes: std::collections::HashMap<u64, &str> = std::collections::HashMap::new();
+    let mut keys: HashSet<u64> = HashSet::new();
+    let mut ids = Vec::new();
     for (id, e) in &state.episodes {
         if in_window(e)
             && !opts.exclude_episodes.contains(id)
             && (opts.shows.is_empty() || opts.shows.contains(&e.show))
             && !opts.not_shows.contains(&e.show)
         {
-            episodes.insert(crate::store::vectors::episode_key(id), id.as_str());
+            keys.insert(crate::store::vectors::episode_key(id));
+            ids.push(id.clone());
         }
     }
-    summary.episodes = episodes.len();
-    // Rows of each episode in the window.
+    ids.sort();
     let segments = store.segments();
-    let mut rows: std::collections::HashMap<u64, Vec<(usize, usize)>> =
-        std::collections::HashMap::new();
+    let mut rows: HashMap<u64, Vec<(usize, usize)>> = HashMap::new();
     for (s, seg) in segments.iter().enumerate() {
         for (r, ep) in seg.episodes().iter().enumerate() {
-            if episodes.contains_key(ep) {
+            if keys.contains(ep) {
                 rows.entry(*ep).or_default().push((s, r));
             }
         }
     }
-    let flagged = store.flagged();
     let dim = store.manifest().model.dim;
-    let mut keys: Vec<&u64> = rows.keys().collect();
-    keys.sort_by_key(|k| episodes[*k]);
-    let mut candidates: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
-    for key in keys {
-        let ep_rows = &rows[key];
-        let mut centroid = vec![0f32; dim];
-        for &(s, r) in ep_rows {
-            for (c, x) in centroid.iter_mut().zip(segments[s].vector(r)) {
-                *c += x;
+    let centroids = rows
+        .iter()
+        .map(|(k, ep_rows)| {
+            let mut c = vec![0f32; dim];
+            for &(s, r) in ep_rows {
+                let v = segments[s].vector(r);
+                // A damaged row (NaN, infinity) would spoil the whole episode.
+                if !v.iter().all(|x| x.is_finite()) {
+                    continue;
+                }
+                for (a, x) in c.iter_mut().zip(v) {
+                    *a += x;
+                }
             }
+            let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+            c.iter_mut().for_each(|x| *x /= norm);
+            (*k, c)
+        })
+        .collect();
+    Window {
+        rows,
+        centroids,
+        ids,
+    }
+}
+
+/// A passage scored for `top`.
+struct Scored {
+    chunk: StoredChunk,
+    signals: InsightSignals,
+    vector: Vec<f32>,
+}
+
+/// The top insights under `opts`.
+pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary)> {
+    let mut summary = TopSummary::default();
+    let w = window(store, opts);
+    summary.episodes = w.ids.len();
+    summary.passages = w.rows.values().map(Vec::len).sum();
+    let candidates = if opts.interests.is_empty() {
+        by_worth(store, opts, &w, &mut summary)?
+    } else {
+        by_interest(store, opts, &w, &mut summary)?
+    };
+    // At most per_episode, never two neighbouring passages.
+    let mut per_episode: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut kept: Vec<Scored> = Vec::new();
+    for c in candidates {
+        let seqs = per_episode.entry(c.chunk.episode.clone()).or_default();
+        if seqs.len() >= opts.per_episode.max(1)
+            || seqs.iter().any(|s| s.abs_diff(c.chunk.seq) <= 1)
+        {
+            continue;
         }
-        let norm = centroid.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-        centroid.iter_mut().for_each(|x| *x /= norm);
-        // Vector-only pre-score.
+        seqs.push(c.chunk.seq);
+        kept.push(c);
+    }
+    let mut chosen: Vec<Scored> = Vec::new();
+    for c in kept {
+        if chosen.len() >= opts.limit {
+            break;
+        }
+        if chosen.iter().any(|k| dot(&k.vector, &c.vector) > 0.9) {
+            continue;
+        }
+        chosen.push(c);
+    }
+    let mut out = Vec::with_capacity(chosen.len());
+    let picked: HashSet<u64> = chosen.iter().map(|c| c.chunk.id).collect();
+    for (rank, c) in chosen.into_iter().enumerate() {
+        let related = if opts.related > 0 {
+            let ro = RelatedOptions {
+                limit: opts.related,
+                exclude: picked.clone(),
+                ..RelatedOptions::default()
+            };
+            related_to(store, &c.vector, &c.chunk, &ro)?
+        } else {
+            Vec::new()
+        };
+        out.push(Insight {
+            rank: rank + 1,
+            statement: Statement::of(&c.chunk.text, c.chunk.speaker.as_deref()),
+            chunk: c.chunk,
+            signals: c.signals,
+            related,
+        });
+    }
+    Ok((out, summary))
+}
+
+/// Without interests: each episode's most central passages, by worth.
+fn by_worth(
+    store: &Store,
+    opts: &TopOptions,
+    w: &Window,
+    summary: &mut TopSummary,
+) -> Result<Vec<Scored>> {
+    let flagged = store.flagged()?;
+    let segments = store.segments();
+    let mut keys: Vec<&u64> = w.rows.keys().collect();
+    keys.sort();
+    let mut out = Vec::new();
+    for key in keys {
+        let centroid = &w.centroids[key];
         let mut pre: Vec<(f32, u64, &[f32])> = Vec::new();
-        for &(s, r) in ep_rows {
-            summary.passages += 1;
+        for &(s, r) in &w.rows[key] {
             let id = segments[s].ids()[r];
             if flagged.contains(&id) {
                 summary.noncontent += 1;
@@ -199,95 +310,188 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
                 continue;
             }
             let v = segments[s].vector(r);
-            let sal = salience(v, &centroid);
-            let score = if opts.interests.is_empty() {
-                sal
-            } else {
-                0.75 * relevance(v, &opts.interests) + 0.25 * sal
-            };
-            pre.push((score, id, v));
+            let sal = salience(v, centroid);
+            // Never ranked: a score that is not a number (a damaged vector).
+            if sal.is_finite() {
+                pre.push((sal, id, v));
+            }
         }
         pre.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut scored: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
         for (_, id, v) in pre.into_iter().take(SHORTLIST_PER_EPISODE) {
-            let Some(p) = store.chunk(crate::chunk::ChunkId(id))? else {
-                continue;
-            };
-            if p.noncontent >= NONCONTENT_THRESHOLD {
-                continue;
+            if let Some(c) = scored(store, id, v, centroid, None, summary)? {
+                out.push(c);
             }
-            let sig = signals(&p, v, &centroid, &opts.interests);
-            scored.push((p, sig, v.to_vec()));
         }
-        scored.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
-        // At most per_episode, and not two overlapping passages.
-        let mut kept: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
-        for s in scored {
-            if kept.len() >= opts.per_episode.max(1) {
-                break;
-            }
-            if kept.iter().any(|k| k.0.seq.abs_diff(s.0.seq) <= 1) {
-                continue;
-            }
-            kept.push(s);
-        }
-        candidates.extend(kept);
     }
-    candidates.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.id.cmp(&b.0.id)));
-    let mut chosen: Vec<(StoredChunk, InsightSignals, Vec<f32>)> = Vec::new();
-    for c in candidates {
-        if chosen.len() >= opts.limit {
-            break;
+    sort(&mut out);
+    Ok(out)
+}
+
+/// With interests: the hybrid ranker's candidates for each, by relevance
+/// and worth.
+fn by_interest(
+    store: &Store,
+    opts: &TopOptions,
+    w: &Window,
+    summary: &mut TopSummary,
+) -> Result<Vec<Scored>> {
+    if w.ids.is_empty() {
+        summary.relevant = vec![0; opts.interests.len()];
+        return Ok(Vec::new());
+    }
+    let all = w.ids.len() == store.state().episodes.len();
+    let filters = Filters {
+        episodes: if all { Vec::new() } else { w.ids.clone() },
+        ..Filters::default()
+    };
+    let mut ids: Vec<u64> = Vec::new();
+    let mut seen = HashSet::new();
+    for it in &opts.interests {
+        let so = SearchOptions {
+            mode: Mode::Hybrid,
+            limit: CANDIDATES_PER_INTEREST,
+            filters: filters.clone(),
+            merge_moments: false,
+            ..SearchOptions::default()
+        };
+        let (hits, _) = crate::rank::search_with_vector(store, Some(&it.vector), &it.text, &so)?;
+        for h in hits {
+            if seen.insert(h.chunk.id) {
+                ids.push(h.chunk.id);
+            }
         }
-        if chosen.iter().any(|k| dot(&k.2, &c.2) > 0.9) {
+    }
+    let cal = worth::model().relevance;
+    summary.relevant = vec![0; opts.interests.len()];
+    let mut out = Vec::new();
+    for id in ids {
+        if opts.exclude_chunks.contains(&id) {
             continue;
         }
-        chosen.push(c);
-    }
-    let mut out = Vec::with_capacity(chosen.len());
-    let picked: HashSet<u64> = chosen.iter().map(|c| c.0.id).collect();
-    for (rank, (chunk, signals, v)) in chosen.into_iter().enumerate() {
-        let related = if opts.related > 0 {
-            let ro = RelatedOptions {
-                limit: opts.related,
-                exclude: picked.clone(),
-                ..RelatedOptions::default()
-            };
-            related_to(store, &v, &chunk, &ro)?
-        } else {
-            Vec::new()
+        let Some(v) = store.vector(ChunkId(id)) else {
+            continue;
         };
-        out.push(Insight {
-            rank: rank + 1,
-            chunk,
-            signals,
-            related,
-        });
+        let Some(chunk) = store.chunk(ChunkId(id))? else {
+            continue;
+        };
+        let key = crate::store::vectors::episode_key(&chunk.episode);
+        let Some(centroid) = w.centroids.get(&key) else {
+            continue;
+        };
+        let terms = relevance::passage_terms(&chunk.text);
+        let (rel, best) = relevance::best(&cal, &opts.interests, v, &terms);
+        if rel < cal.floor {
+            continue;
+        }
+        if let Some(mut c) = score_chunk(chunk, v, centroid, Some(rel), summary) {
+            summary.relevant[best] += 1;
+            c.signals.interest = Some(best);
+            out.push(c);
+        }
     }
-    Ok((out, summary))
+    sort(&mut out);
+    Ok(out)
+}
+
+fn sort(v: &mut [Scored]) {
+    v.sort_by(|a, b| {
+        b.signals
+            .score
+            .total_cmp(&a.signals.score)
+            .then(a.chunk.id.cmp(&b.chunk.id))
+    });
+}
+
+/// Read passage `id` and score it; `None` for non-content or passages below
+/// the worth floor.
+fn scored(
+    store: &Store,
+    id: u64,
+    v: &[f32],
+    centroid: &[f32],
+    relevance: Option<f32>,
+    summary: &mut TopSummary,
+) -> Result<Option<Scored>> {
+    let Some(chunk) = store.chunk(ChunkId(id))? else {
+        return Ok(None);
+    };
+    Ok(score_chunk(chunk, v, centroid, relevance, summary))
+}
+
+fn score_chunk(
+    chunk: StoredChunk,
+    v: &[f32],
+    centroid: &[f32],
+    relevance: Option<f32>,
+    summary: &mut TopSummary,
+) -> Option<Scored> {
+    if chunk.noncontent >= NONCONTENT_THRESHOLD || worth::is_intro_or_outro(&chunk.text) {
+        summary.noncontent += 1;
+        return None;
+    }
+    let signals = signals(&chunk, v, centroid, relevance);
+    // A worth that is not a number fails the comparison and is dropped.
+    let usable = signals.worth >= WORTH_FLOOR && signals.score.is_finite();
+    if !usable {
+        return None;
+    }
+    Some(Scored {
+        chunk,
+        signals,
+        vector: v.to_vec(),
+    })
 }
 
 fn salience(v: &[f32], centroid: &[f32]) -> f32 {
     ((dot(v, centroid) - 0.3) / 0.6).clamp(0.0, 1.0)
 }
 
-fn signals(p: &StoredChunk, v: &[f32], centroid: &[f32], interests: &[Vec<f32>]) -> InsightSignals {
+/// The signals of passage `p` with vector `v` in an episode with
+/// `centroid`; `relevance`: its calibrated relevance, when there are
+/// interests.
+pub fn signals(
+    p: &StoredChunk,
+    v: &[f32],
+    centroid: &[f32],
+    relevance: Option<f32>,
+) -> InsightSignals {
     let salience = salience(v, centroid);
-    let specificity = specificity(&p.text);
     let noncontent = p.noncontent as f32 / 1000.0;
-    let (relevance, score) = if interests.is_empty() {
-        (0.0, 0.5 * salience + 0.5 * specificity)
-    } else {
-        let r = relevance(v, interests);
-        (r, 0.6 * r + 0.2 * salience + 0.2 * specificity)
-    };
-    InsightSignals {
-        relevance,
-        salience,
-        specificity,
+    let worth = worth::worth(&Passage {
+        text: &p.text,
+        vector: v,
         noncontent,
-        score,
+        salience,
+    });
+    InsightSignals {
+        relevance: relevance.unwrap_or(0.0),
+        salience,
+        specificity: specificity(&p.text),
+        noncontent,
+        worth,
+        interest: None,
+        score: score(relevance, worth, salience),
     }
+}
+
+/// The centroid of `episode`'s passage vectors (unit length), for
+/// [`signals`] outside `top`.
+pub fn centroid(store: &Store, episode: &str) -> Vec<f32> {
+    let key = crate::store::vectors::episode_key(episode);
+    let dim = store.manifest().model.dim;
+    let mut c = vec![0f32; dim];
+    for seg in store.segments() {
+        for (r, ep) in seg.episodes().iter().enumerate() {
+            if *ep == key {
+                for (a, x) in c.iter_mut().zip(seg.vector(r)) {
+                    *a += x;
+                }
+            }
+        }
+    }
+    let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+    c.iter_mut().for_each(|x| *x /= norm);
+    c
 }
 
 #[cfg(test)]

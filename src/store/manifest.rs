@@ -36,6 +36,12 @@ pub struct Manifest {
     pub generation: u64,
     /// Counts at that commit.
     pub counts: Counts,
+    /// The engines that embedded this index's passages (`avx2-f32`,
+    /// `amx-bf16`, ...), in the order first used. Every engine gives the
+    /// same vectors to within rounding, so an index built by one is
+    /// searched with another; this says what built it.
+    #[serde(default)]
+    pub engines: Vec<String>,
 }
 
 /// What an index holds.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ingest::fingerprint::Signature;
 use crate::ingest::Format;
 
 /// A vector segment of the committed state.
@@ -31,9 +32,36 @@ pub enum Outcome {
     Folded {
         /// The file the episode is indexed from.
         into: String,
+        /// How the two were found to be one episode.
+        #[serde(default)]
+        by: FoldReason,
     },
     /// Not a transcript (a topic index, an empty markdown file).
     Ignored,
+}
+
+/// Why a file was folded into another.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoldReason {
+    /// The same episode id (the same name in another format). State files
+    /// written before the reason was recorded read as this until the next
+    /// `index` run plans again.
+    #[default]
+    EpisodeId,
+    /// Identical normalised words ([`FileEntry::text_hash`]).
+    SameWords,
+    /// Similar words: estimated Jaccard of word shingles at least
+    /// [`FOLD_JACCARD`](crate::ingest::fingerprint::FOLD_JACCARD)
+    /// ([`FileEntry::minhash`]).
+    SimilarWords,
+}
+
+impl FoldReason {
+    /// Folded by what was said rather than by name.
+    pub fn is_by_content(self) -> bool {
+        self != FoldReason::EpisodeId
+    }
 }
 
 /// A source file as last seen.
@@ -60,6 +88,18 @@ pub struct FileEntry {
     /// Number of cues (finer timing is richer).
     #[serde(default)]
     pub cues: u64,
+    /// MinHash signature of the spoken words (duplicates across formats
+    /// with other segmentation or small differences). `None` where it was
+    /// never computed (state files from before it existed, ignored files):
+    /// the next run reads such a transcript again to compute it. The stored
+    /// name carries the algorithm's version; see
+    /// [`fingerprint`](crate::ingest::fingerprint).
+    #[serde(
+        default,
+        rename = "minhash_v1",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub minhash: Option<Signature>,
     /// What became of it.
     #[serde(flatten)]
     pub outcome: Outcome,
@@ -106,6 +146,21 @@ pub struct State {
     /// pass, so a run killed in between is finished by the next one.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub stale_shows: BTreeSet<String>,
+    /// Episodes indexed in parts (a long file) whose last part is not
+    /// committed yet, by id: what is committed of them stays searchable,
+    /// and the next run with the same file goes on from there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partial: BTreeMap<String, Partial>,
+}
+
+/// How far an episode indexed in parts got ([`State::partial`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    /// Parts committed.
+    pub parts: u32,
+    /// The hash of the file they came from ([`FileEntry::hash`]): another
+    /// version of the file starts over.
+    pub hash: String,
 }
 
 impl State {
@@ -134,4 +189,46 @@ pub struct Payload {
     pub generation: u64,
     /// State file name.
     pub state: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file table entry as states before the fingerprint wrote it.
+    const OLD_ENTRY: &str = r#"{"path": "/p/a.vtt", "size": 10, "mtime_ns": 1,
+        "hash": "h", "text_hash": "t", "episode": "show/a", "format": "vtt",
+        "is_timed": true, "has_speakers": false, "cues": 3,
+        "status": "folded", "into": "/p/a.json"}"#;
+
+    #[test]
+    fn old_entries_load_without_fingerprint_or_reason() {
+        let e: FileEntry = serde_json::from_str(OLD_ENTRY).unwrap();
+        assert_eq!(e.minhash, None);
+        assert_eq!(
+            e.outcome,
+            Outcome::Folded {
+                into: "/p/a.json".into(),
+                by: FoldReason::EpisodeId
+            }
+        );
+    }
+
+    #[test]
+    fn entries_round_trip_with_fingerprint_and_reason() {
+        let mut e: FileEntry = serde_json::from_str(OLD_ENTRY).unwrap();
+        e.minhash = Some(crate::ingest::fingerprint::Signature::default());
+        e.outcome = Outcome::Folded {
+            into: "/p/b.vtt".into(),
+            by: FoldReason::SimilarWords,
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(json.contains(r#""minhash_v1":"""#), "{json}");
+        assert!(json.contains(r#""by":"similar_words""#), "{json}");
+        assert_eq!(serde_json::from_str::<FileEntry>(&json).unwrap(), e);
+        e.outcome = Outcome::Indexed;
+        e.minhash = None;
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(!json.contains("minhash"), "{json}");
+    }
 }

@@ -130,6 +130,18 @@ pub fn analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The terms the keyword arm sees in `text`: lower-cased, ASCII-folded,
+/// stop words dropped, stemmed (English), in order, repeats kept.
+pub fn analyse(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
 /// Register our analyzers on an index (needed on every open).
 pub fn register(index: &Index) {
     index.tokenizers().register(ANALYZER, analyzer());

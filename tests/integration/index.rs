@@ -272,3 +272,247 @@ fn missing_model_says_what_to_run() {
     assert_eq!(code, 2);
     assert!(err.contains("scripts/fetch-model"), "{err}");
 }
+
+/// An episode's words, written for this test: a host and a guest on a
+/// fictional bakery cooperative.
+const BAKERY: &[(&str, &str)] = &[
+    ("Host", "Welcome back. My guest today runs a bakery cooperative in a small river town, and she has opinions about flour."),
+    ("Guest", "Thanks. We started with four bakers sharing one oven, because none of us could afford a deck oven alone."),
+    ("Guest", "The first winter was hard. We baked through the night and sold everything by nine in the morning, which sounds good until you count the hours."),
+    ("Host", "How did you decide who bakes when?"),
+    ("Guest", "A paper calendar on the fridge, honestly. Every member takes two night shifts a week, and the newest member gets the weekend, which nobody minds for long."),
+    ("Guest", "The real change came when the mill upstream agreed to sell us stone ground rye at cost, in exchange for bread for their workers on Fridays."),
+    ("Host", "So the mill became a member of sorts."),
+    ("Guest", "More or less. They have a vote on the flour budget and nothing else, and that single vote has kept our prices steady for three years."),
+    ("Guest", "If I had to name one lesson, it would be that shared ovens need shared rules written down before the first argument, not after it."),
+];
+
+/// A different episode of the same show.
+const ORCHARD: &[(&str, &str)] = &[
+    ("Host", "Today we visit an orchard that grafts forty old apple varieties onto young rootstock every spring."),
+    ("Guest", "Grafting is patient work. You cut a scion from the old tree, match the green layer under the bark, and wrap it tight with tape."),
+    ("Guest", "Half of them fail in a dry year, so we graft twice as many as we need and give the spare trees to schools."),
+    ("Host", "Which variety surprised you the most?"),
+    ("Guest", "A russet nobody could name. It tastes of pear and nuts, keeps until March in a cold cellar, and the tree shrugs off scab without any spraying at all."),
+    ("Guest", "We sent leaves to a lab and it matched a variety recorded in a nursery catalogue from the eighteen nineties, thought to be lost."),
+];
+
+fn vtt(turns: &[(&str, &str)], words_per_cue: usize) -> String {
+    let mut out = String::from("WEBVTT\n\n");
+    let mut t = 0u64;
+    let ts = |ms: u64| {
+        format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+    };
+    for (speaker, text) in turns {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for cue in words.chunks(words_per_cue) {
+            out.push_str(&format!(
+                "{} --> {}\n[{speaker}]: {}\n\n",
+                ts(t),
+                ts(t + 2500),
+                cue.join(" ")
+            ));
+            t += 2500;
+        }
+    }
+    out
+}
+
+fn chat_json(turns: &[(&str, &str)]) -> String {
+    let msgs: Vec<serde_json::Value> = turns
+        .iter()
+        .enumerate()
+        .map(|(i, (speaker, text))| {
+            serde_json::json!({
+                "speaker": speaker,
+                "time": format!("00:{:02}:{:02}.000", i * 20 / 60, i * 20 % 60),
+                "message": text,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&msgs).unwrap()
+}
+
+// See: issue 19, "Duplicates across formats". The same episode as a VTT of
+// short cues and a chat JSON of whole turns, in sibling folders (which the
+// walk takes for two shows when the show's own folder is indexed), with a
+// few words transcribed differently, was two episodes.
+#[test]
+fn similar_words_fold_across_formats_and_names() {
+    let t = TestDir::new();
+    t.create("bakes/transcripts_vtt/E7.mp3.vtt", vtt(BAKERY, 6));
+    // The chat twin: whole turns, two phrases heard differently.
+    let edited: Vec<(&str, String)> = BAKERY
+        .iter()
+        .map(|(s, text)| {
+            let text = text
+                .replace("small river town", "small riverside town")
+                .replace("honestly", "to be honest");
+            (*s, text)
+        })
+        .collect();
+    let edited: Vec<(&str, &str)> = edited.iter().map(|(s, x)| (*s, x.as_str())).collect();
+    t.create("bakes/transcripts_chat/E7.json", chat_json(&edited));
+    // A genuinely different episode.
+    t.create("bakes/transcripts_vtt/E8.mp3.vtt", vtt(ORCHARD, 6));
+    let (code, _, err) = index(&t, "bakes");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("indexed 2 episodes"), "{err}");
+    assert!(err.contains("folded 1"), "{err}");
+    let s = stats(&t);
+    assert_eq!(s["episodes"], 2);
+    assert_eq!(
+        (s["folded_files"].as_u64(), s["folded_by_content"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(s["folded_by_name"], 0);
+    let human = stdout_ok(t.command(Model::None).arg("stats"));
+    assert!(
+        human.contains("3 known, 1 folded as duplicates (0 by name, 1 by content)"),
+        "{human}"
+    );
+    // The VTT (finer cues, end times) is kept; the chat JSON is folded into it.
+    let state = latest_state(&t);
+    let file = |suffix: &str| {
+        state["files"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.ends_with(suffix))
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let chat = file("transcripts_chat/E7.json");
+    assert_eq!(chat["status"], "folded");
+    assert_eq!(chat["by"], "similar_words");
+    assert!(chat["into"].as_str().unwrap().ends_with("E7.mp3.vtt"));
+    assert_eq!(file("E7.mp3.vtt")["status"], "indexed");
+    assert_eq!(file("E8.mp3.vtt")["status"], "indexed");
+    // A second run reads nothing again and changes nothing.
+    let (code, _, err) = index(&t, "bakes");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing changed"), "{err}");
+}
+
+// See: issue 19. Indexes written before the fingerprint existed have no
+// signatures in their file table: the next run reads the files again to
+// compute them (without re-indexing), then folds.
+#[test]
+fn file_tables_without_fingerprints_get_them_on_the_next_run() {
+    let t = TestDir::new();
+    t.create("pods/bakes/a/E7.mp3.vtt", vtt(BAKERY, 6));
+    let (code, _, err) = index(&t, "pods");
+    assert_eq!(code, 0, "{err}");
+    // Strip the signatures, as an old state file would have none.
+    let path = latest_state_path(&t);
+    let mut state = latest_state(&t);
+    for f in state["files"].as_object_mut().unwrap().values_mut() {
+        f.as_object_mut().unwrap().remove("minhash_v1").unwrap();
+    }
+    std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+    t.create("pods/bakes/b/E7.json", chat_json(BAKERY));
+    let (code, _, err) = index(&t, "pods");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("folded 1"), "{err}");
+    let s = stats(&t);
+    assert_eq!(
+        (s["episodes"].as_u64(), s["folded_by_content"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let state = latest_state(&t);
+    assert!(state["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|f| f["minhash_v1"].as_str().is_some_and(|h| h.len() == 1024)));
+}
+
+fn latest_state_path(t: &TestDir) -> std::path::PathBuf {
+    let mut states: Vec<std::path::PathBuf> = walk_files(&t.index())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("state-"))
+        })
+        .collect();
+    states.sort_by_key(|p| {
+        let n = p.file_name().unwrap().to_string_lossy().into_owned();
+        n.trim_start_matches("state-")
+            .trim_end_matches(".json")
+            .parse::<u64>()
+            .unwrap_or(0)
+    });
+    states.pop().expect("a state file")
+}
+
+fn latest_state(t: &TestDir) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(latest_state_path(t)).unwrap()).unwrap()
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+// See: issue 19. Real cross-format twins (seen-and-unseen's chat JSON and
+// VTT of the same episodes) have signatures that fold, and different
+// episodes' do not. Parses only; no model.
+#[test]
+fn real_seen_and_unseen_twins_fold_by_content() {
+    use podsift::ingest::fingerprint::Signature;
+    use podsift::ingest::{self, Format};
+    let Some(corpus) = crate::util::corpus() else {
+        return;
+    };
+    let root = corpus.join("seen-and-unseen");
+    let sig = |rel: &str| {
+        let path = root.join(rel);
+        let bytes = std::fs::read(&path).unwrap();
+        let (text, _) = ingest::decode(&bytes).unwrap();
+        let head: String = text.chars().take(64).collect();
+        let parsed = Format::detect(&path, &head).unwrap().parse(&text).unwrap();
+        Signature::of_texts(parsed.cues.iter().map(|c| c.text.as_str()))
+    };
+    let eps = ["E01", "E37", "E116", "E140"];
+    let chat: Vec<Signature> = eps
+        .iter()
+        .map(|e| sig(&format!("transcripts_chat/{e}.json")))
+        .collect();
+    let vtt: Vec<Signature> = eps
+        .iter()
+        .map(|e| sig(&format!("transcripts_vtt/{e}.mp3.vtt")))
+        .collect();
+    // Twins fold; no two different episodes do.
+    for (i, e) in eps.iter().enumerate() {
+        assert!(
+            chat[i].is_same_episode(&vtt[i]),
+            "{e}: jaccard {:?}",
+            chat[i].jaccard(&vtt[i])
+        );
+        for j in 0..eps.len() {
+            if i != j {
+                assert!(
+                    !chat[i].is_same_episode(&vtt[j]),
+                    "{e} vs {}: jaccard {:?}",
+                    eps[j],
+                    chat[i].jaccard(&vtt[j])
+                );
+            }
+        }
+    }
+}

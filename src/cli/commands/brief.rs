@@ -10,7 +10,9 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::{BriefArgs, BriefFormat};
 use podsift::insight::brief::{self, BriefMeta, BriefState};
+use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
+use podsift::output::safe::{self, Mode};
 
 /// Run `brief`.
 pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
@@ -24,7 +26,7 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     let interests = profile
         .interests
         .iter()
-        .map(|i| embedder.embed_query(i))
+        .map(|i| Ok(Interest::new(i, embedder.embed_query(i)?)))
         .collect::<podsift::error::Result<Vec<_>>>()?;
     let state_path = BriefState::path_in(&config.index);
     let mut state = BriefState::load(&state_path)?;
@@ -86,20 +88,26 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     match &args.output {
         Some(path) => {
             podsift::store::write_atomic(path, rendered.as_bytes())?;
-            eprintln!(
+            errln!(
                 "podsift: wrote {} ({} insights)",
                 path.display(),
                 insights.len()
             );
         }
-        None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
+        None => {
+            let mode = match format {
+                BriefFormat::Json => Mode::Json,
+                BriefFormat::Md | BriefFormat::Html => Mode::Text,
+            };
+            safe::Writer::new(std::io::stdout().lock(), mode).write_all(rendered.as_bytes())?
+        }
     }
     if !args.dry_run {
         state.record(&insights, chrono::Utc::now());
         state.save(&state_path)?;
     }
     if config.verbose > 0 {
-        eprintln!(
+        errln!(
             "podsift: brief of {} insights from {} episodes ({} passages) in {:.0} ms{}",
             insights.len(),
             summary.episodes,

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
-use podsift::store::Store;
+use crate::cli::StatsArgs;
+use podsift::store::state::{FoldReason, Outcome};
+use podsift::store::{Store, Verified};
 
 #[derive(Serialize, Default)]
 struct ShowStats {
@@ -28,13 +30,34 @@ struct StatsJson<'a> {
     hours: f64,
     model: &'a str,
     dim: usize,
+    /// The engines that embedded the index's passages.
+    embedded_by: &'a [String],
+    /// The engine that would embed here now (`PODSIFT_ENGINE` or the
+    /// fastest tier of this CPU).
+    engine: String,
     files: usize,
     folded_files: usize,
+    /// Of those, folded because their episode id matched another file's.
+    folded_by_name: usize,
+    /// Of those, folded because their words were the same or nearly so.
+    folded_by_content: usize,
     generation: u64,
     noncontent: u64,
     digest: String,
     bytes_on_disk: u64,
     per_show: BTreeMap<&'a str, ShowStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<VerifyJson>,
+}
+
+/// `--verify`: what was checked (damage is an error, not a field).
+#[derive(Serialize)]
+struct VerifyJson {
+    vector_segments: usize,
+    without_checksum: usize,
+    rows: u64,
+    text_segments: usize,
+    secs: f64,
 }
 
 fn dir_size(p: &std::path::Path) -> u64 {
@@ -76,8 +99,26 @@ fn digest(store: &Store) -> String {
 }
 
 /// Run `stats`.
-pub fn run(config: &Config) -> Result<Exit> {
+pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
     let store = Store::open(&config.index)?;
+    let verify = if args.verify {
+        let t = std::time::Instant::now();
+        let Verified {
+            checked,
+            unchecked,
+            rows,
+            text_files,
+        } = store.verify()?;
+        Some(VerifyJson {
+            vector_segments: checked,
+            without_checksum: unchecked,
+            rows,
+            text_segments: text_files,
+            secs: t.elapsed().as_secs_f64(),
+        })
+    } else {
+        None
+    };
     let state = store.state();
     let counts = state.counts();
     let mut per_show: BTreeMap<&str, ShowStats> = BTreeMap::new();
@@ -90,6 +131,15 @@ pub fn run(config: &Config) -> Result<Exit> {
     for s in per_show.values_mut() {
         s.hours = (s.hours * 10.0).round() / 10.0;
     }
+    let fold_reasons: Vec<FoldReason> = state
+        .files
+        .values()
+        .filter_map(|f| match f.outcome {
+            Outcome::Folded { by, .. } => Some(by),
+            _ => None,
+        })
+        .collect();
+    let folded_by_content = fold_reasons.iter().filter(|r| r.is_by_content()).count();
     let stats = StatsJson {
         kind: "stats",
         index: config.index.display().to_string(),
@@ -99,25 +149,35 @@ pub fn run(config: &Config) -> Result<Exit> {
         hours: (counts.duration_ms as f64 / 3.6e5).round() / 10.0,
         model: &store.manifest().model.id,
         dim: store.manifest().model.dim,
+        embedded_by: &store.manifest().engines,
+        engine: config.engine.on_this_cpu(),
         files: state.files.len(),
-        folded_files: state
-            .files
-            .values()
-            .filter(|f| matches!(f.outcome, podsift::store::state::Outcome::Folded { .. }))
-            .count(),
+        folded_files: fold_reasons.len(),
+        folded_by_name: fold_reasons.len() - folded_by_content,
+        folded_by_content,
         generation: state.generation,
         noncontent: state.flagged_noncontent(),
         digest: digest(&store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,
+        verify,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = config.stdout();
     if config.json {
         writeln!(out, "{}", serde_json::to_string(&stats)?)?;
         return Ok(Exit::Success);
     }
     writeln!(out, "index    {}", stats.index)?;
     writeln!(out, "model    {} ({} dims)", stats.model, stats.dim)?;
+    let built = match stats.embedded_by {
+        [] => "not recorded".to_string(),
+        e => e.join(", "),
+    };
+    writeln!(
+        out,
+        "engine   {} here; passages embedded by {built}",
+        stats.engine
+    )?;
     writeln!(
         out,
         "holds    {} shows, {} episodes, {} passages, {:.1} hours",
@@ -125,10 +185,27 @@ pub fn run(config: &Config) -> Result<Exit> {
     )?;
     writeln!(
         out,
-        "files    {} known, {} folded as duplicates",
-        stats.files, stats.folded_files
+        "files    {} known, {} folded as duplicates ({} by name, {} by content)",
+        stats.files, stats.folded_files, stats.folded_by_name, stats.folded_by_content
     )?;
     writeln!(out, "disk     {:.1} MB", stats.bytes_on_disk as f64 / 1e6)?;
+    if let Some(v) = &stats.verify {
+        let old = if v.without_checksum > 0 {
+            format!(
+                " ({} vector segments written before checksums, not checked: \
+                 `podsift index --rebuild PATH` adds them)",
+                v.without_checksum
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "verified {} vector segments ({} rows) and {} full-text segments: \
+             all match their checksums{old} · {:.1} s",
+            v.vector_segments, v.rows, v.text_segments, v.secs
+        )?;
+    }
     writeln!(out)?;
     for (show, s) in &stats.per_show {
         writeln!(

@@ -9,6 +9,7 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::TopArgs;
 use podsift::insight::brief::{self, BriefMeta};
+use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
 
 /// Run `top`.
@@ -20,7 +21,7 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
         Some(e) => args
             .interests
             .iter()
-            .map(|i| e.embed_query(i))
+            .map(|i| Ok(Interest::new(i, e.embed_query(i)?)))
             .collect::<podsift::error::Result<Vec<_>>>()?,
         None => Vec::new(),
     };
@@ -42,14 +43,14 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
         window: format!("since {since}"),
         episodes_scanned: summary.episodes,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = config.stdout();
     if config.json {
         write!(out, "{}", brief::render_json(&insights, &meta))?;
     } else {
         write!(out, "{}", brief::render_markdown(&insights, &meta))?;
     }
     if config.verbose > 0 {
-        eprintln!(
+        errln!(
             "podsift: {} episodes, {} passages scored ({} non-content skipped) in {:.0} ms",
             summary.episodes,
             summary.passages,

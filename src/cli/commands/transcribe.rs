@@ -6,6 +6,7 @@
 //! and the exit code is 2. A progress bar shows audio minutes done and the
 //! real-time factor when stderr is a terminal.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use podsift::feed::audio::{self, AudioLimits};
 use podsift::feed::http::Tally;
 use podsift::feed::library::{self, Sidecar};
 use podsift::feed::parse::{Item, TranscriptLink};
+use podsift::output::safe;
 use podsift::transcribe::{self, vtt, Progress, TranscribeOptions, Transcriber, Transcription};
 
 #[derive(Serialize)]
@@ -46,7 +48,7 @@ pub fn load(config: &Config, args: &WhisperArgs) -> Result<Transcriber> {
     let files = transcribe::locate(args.whisper.as_deref(), &config.model_dirs, config.offline)?;
     let (dev, warning) = device::open(config.device)?;
     if let Some(w) = warning {
-        eprintln!("podsift: warning: {w}");
+        errln!("podsift: warning: {w}");
     }
     let t = std::time::Instant::now();
     let options = TranscribeOptions {
@@ -57,7 +59,7 @@ pub fn load(config: &Config, args: &WhisperArgs) -> Result<Transcriber> {
     let tr = Transcriber::load(&files, &dev, options)
         .with_context(|| format!("loading Whisper from {}", files.dir.display()))?;
     if config.verbose > 0 {
-        eprintln!(
+        errln!(
             "podsift: Whisper {} ({}) loaded on {} in {:.0} ms",
             files.id,
             files.dir.display(),
@@ -78,7 +80,7 @@ pub fn progress_bar(config: &Config, name: &str) -> ProgressBar {
         ProgressStyle::with_template("{spinner} {prefix} {wide_bar} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    b.set_prefix(name.to_string());
+    b.set_prefix(safe::line(name).into_owned());
     b.enable_steady_tick(Duration::from_millis(200));
     b
 }
@@ -110,7 +112,7 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> Result<Exit> {
     let mut failed = false;
     for input in &args.inputs {
         if let Err(e) = one(config, &tr, input, args.output.as_deref()) {
-            eprintln!("podsift: {input}: {e:#}");
+            errln!("podsift: {input}: {e:#}");
             failed = true;
         }
     }
@@ -228,14 +230,14 @@ fn report(config: &Config, input: &str, out: &Path, model: &str, t: &Transcripti
             fallbacks: t.fallbacks,
             bad_packets: t.bad_packets,
         };
-        println!("{}", serde_json::to_string(&line)?);
+        writeln!(config.stdout(), "{}", serde_json::to_string(&line)?)?;
     } else {
         let damaged = if t.bad_packets > 0 {
             format!(" · {} damaged packets skipped", t.bad_packets)
         } else {
             String::new()
         };
-        eprintln!(
+        errln!(
             "podsift: {input}: {:.1} min of audio → {} ({} cues) in {:.1} s, RTF {rtf:.3} ({:.1}x real time){damaged}",
             t.duration_s / 60.0,
             out.display(),
@@ -243,7 +245,7 @@ fn report(config: &Config, input: &str, out: &Path, model: &str, t: &Transcripti
             t.elapsed_s,
             1.0 / rtf.max(1e-9),
         );
-        println!("{}", out.display());
+        writeln!(config.stdout(), "{}", out.display())?;
     }
     Ok(())
 }

@@ -13,30 +13,12 @@
 //! actually used sum to one.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
-use std::path::Path;
 
-use candle_core::safetensors::MmapedSafetensors;
-use candle_core::{DType, Device};
-use candle_transformers::models::bert::{Config, HiddenAct};
-
-use super::buf::Buf;
 use super::kernel::{self, PackedB, Plan, TILE_ELEMS, TILE_K, TILE_N};
-use super::simd::{self, Act};
+use super::simd;
+use crate::embed::buf::Buf;
+use crate::embed::weights::{pool, BertWeights, Dense, Dims, Norm};
 use crate::embed::Pooling;
-
-/// Sizes the forward pass needs.
-#[derive(Debug, Clone, Copy)]
-struct Dims {
-    hidden: usize,
-    heads: usize,
-    head_dim: usize,
-    inter: usize,
-    vocab: usize,
-    max_pos: usize,
-    eps: f32,
-    act: Act,
-}
 
 struct Linear {
     w: PackedB,
@@ -53,11 +35,6 @@ impl Linear {
     }
 }
 
-struct Norm {
-    gamma: Vec<f32>,
-    beta: Vec<f32>,
-}
-
 struct Layer {
     qkv: Linear,
     out: Linear,
@@ -70,16 +47,11 @@ struct Layer {
 /// A BERT encoder with its weights packed for AMX.
 pub struct Bert {
     d: Dims,
-    word: Vec<f32>,
-    pos: Vec<f32>,
-    token_type: Vec<f32>,
-    emb_ln: Norm,
+    /// The embeddings (its dense layers were moved into `layers`).
+    emb: BertWeights,
     layers: Vec<Layer>,
     pooling: Pooling,
 }
-
-/// Why a model could not be loaded for this engine.
-pub type LoadError = String;
 
 fn k32(n: usize) -> usize {
     n.div_ceil(TILE_K) * TILE_K
@@ -90,106 +62,32 @@ fn n16(n: usize) -> usize {
 }
 
 impl Bert {
-    /// Read `weights` (safetensors) for `config`, rounding the dense weights
-    /// to bf16 and packing them.
-    pub fn load(weights: &Path, config: &Config, pooling: Pooling) -> Result<Bert, LoadError> {
-        if !config
-            .hidden_size
-            .is_multiple_of(config.num_attention_heads)
-        {
-            return Err("hidden size not divisible by the head count".into());
-        }
-        let act = match config.hidden_act {
-            HiddenAct::Gelu => Act::Gelu,
-            HiddenAct::GeluApproximate => Act::GeluTanh,
-            HiddenAct::Relu => Act::Relu,
-        };
-        let d = Dims {
-            hidden: config.hidden_size,
-            heads: config.num_attention_heads,
-            head_dim: config.hidden_size / config.num_attention_heads,
-            inter: config.intermediate_size,
-            vocab: config.vocab_size,
-            max_pos: config.max_position_embeddings,
-            eps: config.layer_norm_eps as f32,
-            act,
-        };
-        // SAFETY: the weights file is opened read-only and is not modified
-        // while mapped (models/ is written only by scripts/fetch-model).
-        let st = unsafe { MmapedSafetensors::new(weights) }.map_err(|e| e.to_string())?;
-        let names: HashSet<String> = st.tensors().into_iter().map(|(n, _)| n).collect();
-        let mut prefixes = vec![String::new(), "bert.".to_string()];
-        if let Some(t) = &config.model_type {
-            prefixes.push(format!("{t}."));
-        }
-        let prefix = prefixes
-            .into_iter()
-            .find(|p| names.contains(&format!("{p}embeddings.word_embeddings.weight")))
-            .ok_or("no embeddings.word_embeddings.weight in the weights")?;
-        let get = |name: &str, len: usize| -> Result<Vec<f32>, LoadError> {
-            let full = format!("{prefix}{name}");
-            let v = st
-                .load(&full, &Device::Cpu)
-                .and_then(|t| t.to_dtype(DType::F32))
-                .and_then(|t| t.flatten_all())
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(|e| format!("{full}: {e}"))?;
-            if v.len() < len {
-                return Err(format!("{full}: {} values, expected {len}", v.len()));
-            }
-            Ok(v)
-        };
-        let (h, i) = (d.hidden, d.inter);
-        let norm = |p: &str| -> Result<Norm, LoadError> {
-            Ok(Norm {
-                gamma: get(&format!("{p}.weight"), h)?,
-                beta: get(&format!("{p}.bias"), h)?,
+    /// Pack `w` for AMX: the dense weights rounded to bf16 and tiled.
+    pub fn from_weights(mut w: BertWeights) -> Bert {
+        let lin = |d: &Dense| Linear::new(&d.w, &d.b, d.n, d.k);
+        let layers = std::mem::take(&mut w.layers)
+            .iter()
+            .map(|l| Layer {
+                qkv: lin(&l.qkv),
+                out: lin(&l.out),
+                ln1: Norm {
+                    gamma: l.ln1.gamma.clone(),
+                    beta: l.ln1.beta.clone(),
+                },
+                up: lin(&l.up),
+                down: lin(&l.down),
+                ln2: Norm {
+                    gamma: l.ln2.gamma.clone(),
+                    beta: l.ln2.beta.clone(),
+                },
             })
-        };
-        let mut layers = Vec::with_capacity(config.num_hidden_layers);
-        for l in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{l}");
-            let mut wqkv = Vec::with_capacity(3 * h * h);
-            let mut bqkv = Vec::with_capacity(3 * h);
-            for part in ["query", "key", "value"] {
-                wqkv.extend_from_slice(
-                    &get(&format!("{p}.attention.self.{part}.weight"), h * h)?[..h * h],
-                );
-                bqkv.extend_from_slice(&get(&format!("{p}.attention.self.{part}.bias"), h)?[..h]);
-            }
-            layers.push(Layer {
-                qkv: Linear::new(&wqkv, &bqkv, 3 * h, h),
-                out: Linear::new(
-                    &get(&format!("{p}.attention.output.dense.weight"), h * h)?,
-                    &get(&format!("{p}.attention.output.dense.bias"), h)?,
-                    h,
-                    h,
-                ),
-                ln1: norm(&format!("{p}.attention.output.LayerNorm"))?,
-                up: Linear::new(
-                    &get(&format!("{p}.intermediate.dense.weight"), i * h)?,
-                    &get(&format!("{p}.intermediate.dense.bias"), i)?,
-                    i,
-                    h,
-                ),
-                down: Linear::new(
-                    &get(&format!("{p}.output.dense.weight"), h * i)?,
-                    &get(&format!("{p}.output.dense.bias"), h)?,
-                    h,
-                    i,
-                ),
-                ln2: norm(&format!("{p}.output.LayerNorm"))?,
-            });
-        }
-        Ok(Bert {
-            d,
-            word: get("embeddings.word_embeddings.weight", d.vocab * h)?,
-            pos: get("embeddings.position_embeddings.weight", d.max_pos * h)?,
-            token_type: get("embeddings.token_type_embeddings.weight", h)?[..h].to_vec(),
-            emb_ln: norm("embeddings.LayerNorm")?,
+            .collect();
+        Bert {
+            d: w.dims,
             layers,
-            pooling,
-        })
+            pooling: w.pooling,
+            emb: w,
+        }
     }
 
     /// Vector dimension.
@@ -239,16 +137,11 @@ impl Bert {
         let (h, m) = (d.hidden, ids.len());
         let hk = k32(h);
         // Embeddings: word + position + token type 0, then LayerNorm.
-        for (row, &id) in ids.iter().enumerate() {
-            let id = (id as usize).min(d.vocab - 1);
-            let x = &mut s.x.as_mut_slice()[row * h..(row + 1) * h];
-            let w = &self.word[id * h..(id + 1) * h];
-            let p = &self.pos[row * h..(row + 1) * h];
-            for k in 0..h {
-                x[k] = w[k] + p[k] + self.token_type[k];
-            }
-        }
-        let (g, b) = (self.emb_ln.gamma.as_ptr(), self.emb_ln.beta.as_ptr());
+        self.emb.embed_tokens(ids, &mut s.x.as_mut_slice()[..m * h]);
+        let (g, b) = (
+            self.emb.emb_ln.gamma.as_ptr(),
+            self.emb.emb_ln.beta.as_ptr(),
+        );
         // SAFETY: x holds m rows of h, xb m rows of hk (scratch sized).
         unsafe {
             simd::layer_norm(
@@ -268,31 +161,8 @@ impl Bert {
             // SAFETY: AMX usable (caller); scratch sized for m.
             unsafe { self.layer(layer, m, s) };
         }
-        // Pooling and L2 normalisation, in f32 from the residual stream.
-        let x = s.x.as_slice();
-        let mut v = vec![0f32; h];
-        match self.pooling {
-            Pooling::Cls => v.copy_from_slice(&x[..h]),
-            Pooling::Mean => {
-                let mut acc = vec![0f64; h];
-                for row in x[..m * h].chunks_exact(h) {
-                    for (a, &b) in acc.iter_mut().zip(row) {
-                        *a += b as f64;
-                    }
-                }
-                for (o, a) in v.iter_mut().zip(&acc) {
-                    *o = (*a / m as f64) as f32;
-                }
-            }
-        }
-        let norm = v
-            .iter()
-            .map(|&a| (a as f64) * (a as f64))
-            .sum::<f64>()
-            .sqrt()
-            .max(1e-12);
-        v.iter_mut().for_each(|a| *a = (*a as f64 / norm) as f32);
-        v
+        // Pooling and L2 normalisation, in f64 from the residual stream.
+        pool(&s.x.as_slice()[..m * h], m, h, self.pooling)
     }
 
     /// One encoder layer on `m` tokens: `s.x`/`s.xb` in, `s.x`/`s.xb` out.

@@ -76,7 +76,7 @@ pub unsafe fn release() {
 /// `[out, in]` (`[N, K]`) layout.
 pub struct PackedB {
     /// Packed tiles.
-    pub data: super::buf::Buf<u16>,
+    pub data: crate::embed::buf::Buf<u16>,
     /// K tiles (K rounded up to 32, over 32).
     pub ktiles: usize,
     /// N tiles (N rounded up to 16, over 16).
@@ -88,7 +88,7 @@ impl PackedB {
     pub fn from_nk(w: &[f32], n: usize, k: usize) -> PackedB {
         let ktiles = k.div_ceil(TILE_K);
         let ntiles = n.div_ceil(TILE_N);
-        let mut data = super::buf::Buf::<u16>::zeroed(ktiles * ntiles * TILE_ELEMS);
+        let mut data = crate::embed::buf::Buf::<u16>::zeroed(ktiles * ntiles * TILE_ELEMS);
         pack_nk(
             |row, col| super::simd::bf16_scalar(w[row * k + col]),
             n,
@@ -502,9 +502,9 @@ pub unsafe fn peak_fma_flops(iters: usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::buf::Buf;
     use super::super::simd::{bf16_scalar, bf16_to_f32};
     use super::*;
+    use crate::embed::buf::Buf;
 
     /// Deterministic values in [-1, 1).
     fn value(i: usize, salt: usize) -> f32 {
@@ -629,8 +629,8 @@ mod tests {
 
 #[cfg(test)]
 mod bench {
-    use super::super::buf::Buf;
     use super::*;
+    use crate::embed::buf::Buf;
 
     /// GFLOP/s of `gemm` on MiniLM's shapes at 206 tokens, one thread.
     #[test]

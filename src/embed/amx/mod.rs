@@ -7,46 +7,27 @@
 //! FMA limit (`../shared/docs/PERF-NOTES.md`); `tdpbf16ps` does 16x the
 //! multiply-adds per cycle of an AVX-512 FMA port.
 //!
-//! How it is used: [`Encoder::load`] returns `Ok(None)` unless the CPU and
-//! OS allow AMX ([`available`]), and the embedder then keeps candle.
+//! How it is used: [`Encoder::new`] returns `None` unless the CPU and OS
+//! allow AMX ([`available`]); `embed::cpu` then picks the next tier.
 //! [`Encoder::embed`] runs each sequence whole on one rayon worker, without
 //! padding (batch composition cannot change a vector), with per-thread
 //! scratch buffers reused across calls.
 //!
 //! Layout: `kernel.rs` (tile configuration, the asm tile kernels, packing,
 //! the blocked product driver, peak probes), `simd.rs` (AVX-512 row
-//! kernels), `bert.rs` (weights and the forward pass), `buf.rs` (aligned
-//! buffers).
+//! kernels), `bert.rs` (weight packing and the forward pass); the aligned
+//! buffers are `embed::buf`.
 
 #[cfg(target_arch = "x86_64")]
 mod bert;
-#[cfg(target_arch = "x86_64")]
-mod buf;
 #[cfg(target_arch = "x86_64")]
 mod kernel;
 #[cfg(target_arch = "x86_64")]
 mod simd;
 
-use std::path::Path;
 use std::sync::OnceLock;
 
-use candle_transformers::models::bert::Config;
-
-use super::Pooling;
-
-/// The environment variable that turns the fast path off (`1`, or any
-/// value other than `0` and empty).
-///
-/// Reading the environment here is a deliberate exception to the library's
-/// rule (STYLE.md 2.1): the switch must work for every command without
-/// threading a flag through each, and it only selects between two engines
-/// that give the same vectors to within bf16 rounding.
-pub const DISABLE_VAR: &str = "PODSIFT_NO_AMX";
-
-/// Whether `PODSIFT_NO_AMX` asks for the candle path.
-pub fn disabled_by_env() -> bool {
-    std::env::var_os(DISABLE_VAR).is_some_and(|v| !v.is_empty() && v != "0")
-}
+use super::weights::BertWeights;
 
 /// Whether this CPU and OS can run the fast path: AMX-TILE, AMX-BF16,
 /// AVX-512 F/BW/VL/BF16, the OS saving their state (XCR0), and Linux
@@ -126,26 +107,33 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Load `weights` (safetensors) for `config`, or `Ok(None)` where the
-    /// fast path cannot run ([`available`] is false). An `Err` says why the
-    /// model does not fit this engine or its weights could not be read.
-    pub fn load(
-        weights: &Path,
-        config: &Config,
-        pooling: Pooling,
-    ) -> Result<Option<Encoder>, String> {
+    /// Pack `weights` for AMX, or `None` where it cannot run
+    /// ([`available`] is false).
+    pub fn new(weights: BertWeights) -> Option<Encoder> {
         if !available() {
-            return Ok(None);
+            return None;
         }
         #[cfg(target_arch = "x86_64")]
         {
-            bert::Bert::load(weights, config, pooling).map(|bert| Some(Encoder { bert }))
+            Some(Encoder {
+                bert: bert::Bert::from_weights(weights),
+            })
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = (weights, config, pooling);
-            Ok(None)
+            let _ = weights;
+            None
         }
+    }
+
+    /// Longest sequence.
+    pub fn max_len(&self) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.bert.max_len()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        match self.never {}
     }
 
     /// Vector dimension.
@@ -209,6 +197,3 @@ pub fn peak_flops() -> Option<(f64, f64)> {
     #[cfg(not(target_arch = "x86_64"))]
     None
 }
-
-#[cfg(all(test, target_arch = "x86_64"))]
-mod tests;

@@ -157,16 +157,7 @@ unsafe fn store_bf16(dst: *mut u16, m: __mmask16, v: __m512) {
     }
 }
 
-/// The activation after the intermediate dense layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Act {
-    /// Exact GELU, `x * (1 + erf(x / sqrt 2)) / 2` (BERT's `gelu`).
-    Gelu,
-    /// tanh GELU (`gelu_new`, `gelu_pytorch_tanh`).
-    GeluTanh,
-    /// ReLU.
-    Relu,
-}
+pub use crate::embed::weights::Act;
 
 /// For a block of `rows` rows of `n` values: `dst = bf16(act(src))` (`src`
 /// row stride `lds`, `dst` row stride `ldd`); `act` `None` is the identity.

@@ -347,3 +347,44 @@ fn no_results_and_empty_start() {
     let l = screen(&s, 80, 24);
     assert!(has(&l, "no results for \"zzz\""));
 }
+
+#[test]
+fn reading_pane_leads_with_the_statement_then_the_whole_passage() {
+    let mut s = State::new(
+        testkit::settings(),
+        "custom chips",
+        Mode::Hybrid,
+        Default::default(),
+        ModelStatus::Ready,
+    );
+    let tasks = s.start();
+    let Some(crate::explore::Task::Search { seq, .. }) = tasks.first().cloned() else {
+        panic!()
+    };
+    let mut hits = testkit::hits();
+    hits[0].chunk.text = "Thanks for having me. So, um, the the chips cost 40 percent less \
+        because we, you know, designed them for inference only. Anyway, yeah."
+        .into();
+    s.update(Action::Searched {
+        seq,
+        result: Ok(hits),
+        ms: 1.0,
+    });
+    let l = screen(&plain(s), 100, 30);
+    let show = l.join("\n");
+    let header = l
+        .iter()
+        .position(|l| l.contains("▶ 00:02:00-00:02:59 Priya"));
+    let quote = l
+        .iter()
+        .position(|l| l.contains("▌ “The chips cost 40 percent less"));
+    let passage = l
+        .iter()
+        .position(|l| l.contains("▌ Thanks for having me. So, um,"));
+    assert!(
+        header.is_some() && quote.is_some() && passage.is_some(),
+        "{show}"
+    );
+    assert!(header < quote && quote < passage, "{show}");
+    assert!(has(&l, "them for inference only.”"), "{show}");
+}

@@ -7,6 +7,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::search::open;
+
+mod insights;
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::{EvalArgs, ModeArg};
@@ -57,7 +59,10 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
     } else {
         args.mode.iter().copied().map(mode_of).collect()
     };
-    let needs_model = modes.iter().any(|m| m.needs_model()) || args.ads.is_some();
+    let needs_model = modes.iter().any(|m| m.needs_model())
+        || args.ads.is_some()
+        || args.profiles.is_some()
+        || args.dump.is_some();
     let (store, embedder) = open(config, needs_model)?;
     let base = |mode: Mode, limit: usize, merge: bool| {
         let d = SearchOptions::default();
@@ -69,6 +74,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             depth: args.depth.unwrap_or(0),
             merge_moments: merge,
             fusion: args.fusion.map(Into::into).unwrap_or(d.fusion),
+            prf_terms: args.prf_terms.unwrap_or(d.prf_terms),
             weights: podsift::rank::bm25::Weights {
                 text: args.text_weight.unwrap_or(d.weights.text),
                 context: args.context_weight.unwrap_or(d.weights.context),
@@ -83,7 +89,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             None => Ok(vec![None; texts.len()]),
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = config.stdout();
     if let (Some(qpath), Some(rpath)) = (&args.queries, &args.qrels) {
         let qrels = eval::parse_qrels(
             &std::fs::read_to_string(rpath).with_context(|| rpath.display().to_string())?,
@@ -143,9 +149,11 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
         }
     }
     if let Some(mpath) = &args.moments {
-        let moments = eval::parse_moments(
+        let split: eval::Split = args.split.into();
+        let mut moments = eval::parse_moments(
             &std::fs::read_to_string(mpath).with_context(|| mpath.display().to_string())?,
         )?;
+        moments.retain(|m| split.keeps(m.split.as_deref()));
         let texts: Vec<&str> = moments.iter().map(|m| m.query.as_str()).collect();
         let vectors = embed_all(&texts)?;
         if !config.json {
@@ -178,7 +186,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                         .iter()
                         .position(|h| eval::hit_matches(m, h))
                         .map(|r| r + 1);
-                    eprintln!(
+                    errln!(
                         "{}\t{}\t{}",
                         mode.name(),
                         rank.map_or("-".into(), |r| r.to_string()),
@@ -213,6 +221,12 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                 )?;
             }
         }
+    }
+    if let Some(ipath) = &args.insights {
+        insights::run(config, args, &store, embedder.as_ref(), ipath, &mut out)?;
+    }
+    if let Some(rpath) = &args.related {
+        insights::related(config, args, &store, rpath, &mut out)?;
     }
     if let Some(apath) = &args.ads {
         let text = std::fs::read_to_string(apath).with_context(|| apath.display().to_string())?;

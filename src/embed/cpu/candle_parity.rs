@@ -1,9 +1,7 @@
-//! The AMX engine against candle's f32 BERT on generated models of awkward
-//! shapes, batch against single, the real model when it is present, and the
-//! peak probes (ignored: `cargo test --release --lib amx_peak -- --ignored
-//! --nocapture`).
-//!
-//! Each test prints a note and passes where AMX is missing (CI machines).
+//! Every tier of our engine this CPU runs against candle's f32 BERT (the
+//! reference engine): generated models of awkward shapes, batch against
+//! single, and the real model when it is present. A tier the CPU lacks is
+//! named on stderr.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,15 +10,22 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 
-use super::{available, Encoder};
-use crate::embed::{pooling, Pooling};
+use super::{Encoder, Tier};
+use crate::embed::weights::BertWeights;
+use crate::embed::{pooling, EngineChoice, Pooling};
 
-fn skip(what: &str) -> bool {
-    if available() {
-        return false;
-    }
-    eprintln!("note: this CPU/OS has no usable AMX; skipping {what}");
-    true
+/// The tiers this CPU runs; the others are named on stderr.
+fn tiers(what: &str) -> Vec<Tier> {
+    Tier::ALL
+        .into_iter()
+        .filter(|t| {
+            let ok = t.is_available();
+            if !ok {
+                eprintln!("skipped: no {t} on this CPU ({what})");
+            }
+            ok
+        })
+        .collect()
 }
 
 struct Shape {
@@ -131,37 +136,48 @@ fn compare(s: &Shape, pooling_kind: Pooling, lens: &[usize]) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_model(dir.path(), s);
     let weights = dir.path().join("model.safetensors");
-    let enc = Encoder::load(&weights, &cfg, pooling_kind)
-        .unwrap()
-        .unwrap();
     // SAFETY: the test's file is not modified while mapped.
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu) }
         .unwrap();
     let model = BertModel::load(vb, &cfg).unwrap();
     let seqs: Vec<Vec<u32>> = lens.iter().enumerate().map(|(k, &l)| ids(l, k)).collect();
     let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
-    let batch = enc.embed(&refs);
-    for (seq, got) in seqs.iter().zip(&batch) {
-        assert_eq!(got.len(), s.hidden);
-        let want = candle_embed(&model, seq, pooling_kind);
-        let c = cos(got, &want);
-        assert!(
-            c > 0.999,
-            "hidden {} len {}: cosine {c}",
-            s.hidden,
-            seq.len()
-        );
-        // Batch == single: a sequence alone gives the same vector.
-        let single = enc.embed(&[seq.as_slice()]).remove(0);
-        assert_eq!(&single, got, "batch and single differ at len {}", seq.len());
+    let want: Vec<Vec<f32>> = seqs
+        .iter()
+        .map(|seq| candle_embed(&model, seq, pooling_kind))
+        .collect();
+    for tier in tiers("the candle comparison") {
+        let w = BertWeights::load(&weights, &cfg, pooling_kind).unwrap();
+        let enc = Encoder::load(tier, w).unwrap();
+        let floor = if tier.precision() == "bf16" {
+            0.999
+        } else {
+            0.999_99
+        };
+        let batch = enc.embed(&refs);
+        for ((seq, got), want) in seqs.iter().zip(&batch).zip(&want) {
+            assert_eq!(got.len(), s.hidden);
+            let c = cos(got, want);
+            assert!(
+                c > floor,
+                "{tier}: hidden {} len {}: cosine {c}",
+                s.hidden,
+                seq.len()
+            );
+            // Batch == single: a sequence alone gives the same vector (to
+            // float rounding: batches change how f32 sums are split).
+            let single = enc.embed(&[seq.as_slice()]).remove(0);
+            assert!(
+                cos(&single, got) > 0.999_999,
+                "{tier}: batch and single differ at len {}",
+                seq.len()
+            );
+        }
     }
 }
 
 #[test]
 fn matches_candle_on_awkward_shapes() {
-    if skip("the AMX/candle comparison") {
-        return;
-    }
     // Head size 16 and hidden 48: nothing a multiple of 32; a "bert."
     // prefix; tanh GELU.
     let odd = Shape {
@@ -203,18 +219,14 @@ fn real_model_matches_candle() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
     if !dir.join("model.safetensors").is_file() {
         eprintln!(
-            "note: {} is absent; skipping the real-model check",
+            "skipped: {} is absent (run scripts/fetch-model); the real-model check did not run",
             dir.display()
         );
         return;
     }
-    if skip("the real-model check") {
-        return;
-    }
     let files = crate::embed::ModelFiles::from_dir(&dir, "all-MiniLM-L6-v2", "local").unwrap();
-    let fast = crate::embed::Embedder::load_with(&files, &Device::Cpu, true).unwrap();
-    let slow = crate::embed::Embedder::load_with(&files, &Device::Cpu, false).unwrap();
-    assert_eq!(fast.engine_name(), "amx-bf16");
+    let slow =
+        crate::embed::Embedder::load_with(&files, &Device::Cpu, EngineChoice::Candle).unwrap();
     assert_eq!(slow.engine_name(), "candle-f32");
     let long =
         "and then we talked about compost, soil biology and the way fungi move water. ".repeat(30);
@@ -224,73 +236,27 @@ fn real_model_matches_candle() {
         "The guest explains why remote work burnout happens and what managers can do about it.",
         long.as_str(),
     ];
-    let a = fast.embed(&texts).unwrap();
     let b = slow.embed(&texts).unwrap();
-    for ((t, x), y) in texts.iter().zip(&a).zip(&b) {
-        let c = cos(x, y);
-        assert!(c > 0.999, "{:.40}: cosine {c}", t);
-        let single = fast.embed(&[t]).unwrap().remove(0);
-        assert!(cos(&single, x) > 0.999_999, "batch vs single: {:.40}", t);
-    }
-}
-
-#[test]
-#[ignore = "a timing probe, not a check"]
-fn amx_peak() {
-    if skip("the peak probe") {
-        return;
-    }
-    let (amx, fma) = super::peak_flops().unwrap();
-    println!(
-        "peak per thread: AMX bf16 {:.1} GFLOP/s, AVX-512 f32 FMA {:.1} GFLOP/s",
-        amx / 1e9,
-        fma / 1e9
-    );
-    let two = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..2)
-            .map(|_| s.spawn(|| super::peak_flops().unwrap()))
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().unwrap())
-            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1))
-    });
-    println!(
-        "peak two threads: AMX bf16 {:.1} GFLOP/s, AVX-512 f32 FMA {:.1} GFLOP/s",
-        two.0 / 1e9,
-        two.1 / 1e9
-    );
-}
-
-#[test]
-#[ignore = "a timing probe, not a check"]
-fn forward_rate() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2");
-    if !dir.join("model.safetensors").is_file() || skip("the forward probe") {
-        return;
-    }
-    let cfg: Config =
-        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
-    let enc = Encoder::load(&dir.join("model.safetensors"), &cfg, Pooling::Mean)
-        .unwrap()
-        .unwrap();
-    let seqs: Vec<Vec<u32>> = (0..8)
-        .map(|k| {
-            (0..206)
-                .map(|i| ((i * 7919 + k * 104_729) % 30_000 + 1000) as u32)
-                .collect()
-        })
-        .collect();
-    let reps = std::env::var("FORWARD_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let t = std::time::Instant::now();
-    for _ in 0..reps {
-        for s in &seqs {
-            // SAFETY: available() checked.
-            std::hint::black_box(unsafe { enc.bert.embed_one(s) });
+    for tier in tiers("the real-model check") {
+        let fast =
+            crate::embed::Embedder::load_with(&files, &Device::Cpu, EngineChoice::Tier(tier))
+                .unwrap();
+        assert_eq!(fast.tier(), Some(tier));
+        let floor = if tier.precision() == "bf16" {
+            0.999
+        } else {
+            0.999_99
+        };
+        let a = fast.embed(&texts).unwrap();
+        for ((t, x), y) in texts.iter().zip(&a).zip(&b) {
+            let c = cos(x, y);
+            assert!(c > floor, "{tier} {:.40}: cosine {c}", t);
+            let single = fast.embed(&[t]).unwrap().remove(0);
+            assert!(
+                cos(&single, x) > 0.999_999,
+                "{tier} batch vs single: {:.40}",
+                t
+            );
         }
     }
-    let per = t.elapsed().as_secs_f64() / (reps * seqs.len()) as f64;
-    println!("one thread, 206 tokens: {:.2} ms per sequence", per * 1e3);
 }
