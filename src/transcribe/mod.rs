@@ -279,7 +279,12 @@ impl Transcriber {
                 if rms(&buf[p..p + l]) < self.options.silence_rms {
                     silent += 1;
                 } else {
-                    speech.push((p, l));
+                    // Whisper tends to time the first words of a window at
+                    // its start whatever silence comes first, so a window
+                    // that opens with over a second of silence starts just
+                    // before its first sound instead.
+                    let from = lead_in(&buf[p..p + l], self.options.silence_rms);
+                    speech.push((p + from, l - from));
                 }
             }
             if !speech.is_empty() {
@@ -338,6 +343,11 @@ impl Transcriber {
             if ended && buf.is_empty() {
                 break;
             }
+        }
+        if buf_start == 0 {
+            return Err(TranscribeError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         Ok(Transcription {
             cues,
@@ -427,6 +437,22 @@ fn push_monotonic(cues: &mut Vec<Cue>, start: u64, end: u64, text: String) {
     cues.push(Cue::timed(start, end, text));
 }
 
+/// Where to start a window `w` that opens with over a second of silence
+/// (frames of 100 ms under `silence_rms`): 200 ms before its first sound;
+/// 0 otherwise.
+fn lead_in(w: &[f32], silence_rms: f32) -> usize {
+    let frame = SAMPLE_RATE as usize / 10;
+    let first = w
+        .chunks(frame)
+        .position(|f| rms(f) >= silence_rms)
+        .map_or(0, |i| i * frame);
+    if first > SAMPLE_RATE as usize {
+        first - 2 * frame
+    } else {
+        0
+    }
+}
+
 fn rms(x: &[f32]) -> f32 {
     if x.is_empty() {
         return 0.0;
@@ -460,6 +486,19 @@ fn cut_point(window: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_that_opens_with_silence_starts_before_its_first_sound() {
+        let sr = SAMPLE_RATE as usize;
+        let mut w = vec![0.0f32; 3 * sr];
+        for x in &mut w[2 * sr..] {
+            *x = 0.1;
+        }
+        assert_eq!(lead_in(&w, 1e-3), 2 * sr - sr / 5);
+        // Under a second of silence: kept as it is.
+        assert_eq!(lead_in(&w[sr + sr / 2..], 1e-3), 0);
+        assert_eq!(lead_in(&vec![0.1; sr], 1e-3), 0);
+    }
 
     #[test]
     fn cuts_fall_in_the_quiet_gap() {
