@@ -189,6 +189,11 @@ fn bad_audio_files_are_one_line_each_and_the_rest_goes_on() {
     let corrupt = t.create("corrupt.mp3", corrupt);
     let text = t.create("notes.mp3", "Show notes: this is a text file.\n".repeat(40));
     let empty = t.create("empty.mp3", b"");
+    // A 0-second MP3: lame's encoding of a WAV with no samples (its header
+    // frames alone).
+    let zero_wav = t.path().join("zero.wav");
+    join_wavs(&[], &zero_wav);
+    let zero = mp3(&zero_wav);
     // A WAV that declares ten hours but holds one second.
     let mut ten_hours = Vec::new();
     let data_len: u32 = 36_000 * 16_000 * 2;
@@ -211,7 +216,7 @@ fn bad_audio_files_are_one_line_each_and_the_rest_goes_on() {
     ten_hours.extend_from_slice(&data_len.to_le_bytes());
     ten_hours.extend(std::iter::repeat_n(0u8, 32_000));
     let long = t.create("ten-hours.wav", ten_hours);
-    let inputs = [&truncated, &corrupt, &text, &empty, &long, &good];
+    let inputs = [&truncated, &corrupt, &text, &empty, &zero, &long, &good];
     let (code, _out, err) = run(transcribe_cmd(&t, &model).args(inputs));
     eprintln!("{err}");
     assert_eq!(code, 2, "{err}");
@@ -220,10 +225,11 @@ fn bad_audio_files_are_one_line_each_and_the_rest_goes_on() {
         .lines()
         .filter(|l| !l.contains(" min of audio → "))
         .collect();
-    assert_eq!(failing.len(), 3, "one line per bad file:\n{err}");
+    assert_eq!(failing.len(), 4, "one line per bad file:\n{err}");
     assert!(failing[0].contains("notes.mp3") && failing[0].contains("not a readable audio file"));
     assert!(failing[1].contains("empty.mp3"));
-    assert!(failing[2].contains("ten-hours.wav") && failing[2].contains("10.0 hours"));
+    assert!(failing[2].contains("zero.mp3") && failing[2].contains("no audio"));
+    assert!(failing[3].contains("ten-hours.wav") && failing[3].contains("10.0 hours"));
     for ok in ["good.vtt", "truncated.vtt", "corrupt.vtt"] {
         assert!(t.path().join(ok).is_file(), "{ok} missing:\n{err}");
     }
@@ -265,11 +271,21 @@ fn scan_transcribes_an_audio_only_item_and_search_finds_the_moment() {
         return;
     }
     let t = TestDir::new();
-    let (a, a_secs) = speak(t.path(), "a", &paragraph("03-compost.txt"), "en-us");
-    let (b, _) = speak(t.path(), "b", &paragraph("07-volcano.txt"), "en-gb");
-    let (c, _) = speak(t.path(), "c", &paragraph("05-marathon.txt"), "en-us");
+    // 40 s of silence (one silent window skipped, then speech ten seconds
+    // into the next), the volcano paragraph, then the compost paragraph: a
+    // passage starts where the volcano paragraph does, so the search must
+    // land at 40 s, and the compost paragraph's cue at 40 s plus the
+    // volcano paragraph's length.
+    let silence = t.path().join("silence.wav");
+    join_wavs(&[], &silence);
+    let mut quiet = std::fs::read(&silence).unwrap();
+    quiet.extend(std::iter::repeat_n(0u8, 40 * 22_050 * 2));
+    std::fs::write(&silence, quiet).unwrap();
+    let lead = 40.0;
+    let (b, b_secs) = speak(t.path(), "b", &paragraph("07-volcano.txt"), "en-gb");
+    let (c, _) = speak(t.path(), "c", &paragraph("03-compost.txt"), "en-us");
     let wav = t.path().join("episode.wav");
-    join_wavs(&[&a, &b, &c], &wav);
+    join_wavs(&[&silence, &b, &c], &wav);
     let audio = std::fs::read(mp3(&wav)).unwrap();
     // A loopback feed whose one item has only an MP3 enclosure.
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
@@ -315,11 +331,21 @@ fn scan_transcribes_an_audio_only_item_and_search_finds_the_moment() {
     .unwrap();
     assert_eq!(meta["transcribed_by"], "whisper-tiny.en");
     assert!(vtt.contains("lava"), "{vtt}");
+    let compost = cues(&vtt)
+        .into_iter()
+        .find(|c| c.2.to_lowercase().contains("compost"))
+        .unwrap_or_else(|| panic!("no compost cue\n{vtt}"));
+    assert!(
+        (compost.0 - (lead + b_secs)).abs() <= 5.0,
+        "the compost paragraph starts at {:.1} s, its cue at {:.1} s\n{vtt}",
+        lead + b_secs,
+        compost.0
+    );
     assert_eq!(
         std::fs::read_dir(t.index().join("audio")).unwrap().count(),
         0
     );
-    // The volcano paragraph starts at a_secs: the search finds it there.
+    // The volcano paragraph starts at `lead`: the search finds it there.
     let out = stdout_ok(t.command(Model::Real).args([
         "--json",
         "search",
@@ -331,7 +357,68 @@ fn scan_transcribes_an_audio_only_item_and_search_finds_the_moment() {
         .expect("a hit");
     let start = hit["start_ms"].as_f64().unwrap() / 1000.0;
     assert!(
-        (start - a_secs).abs() <= 5.0,
-        "hit at {start:.1} s, the paragraph starts at {a_secs:.1} s\n{out}\n{vtt}"
+        (start - lead).abs() <= 5.0,
+        "hit at {start:.1} s, the paragraph starts at {lead:.1} s\n{out}\n{vtt}"
     );
+}
+
+/// The full run (`scripts/test-transcribe`, not CI's): all eight paragraphs
+/// in each of three espeak-ng voices, about ten minutes of speech, one file
+/// per voice; every file under the threshold, its cues inside the audio.
+#[test]
+#[ignore = "ten minutes of speech: scripts/test-transcribe runs it"]
+fn every_paragraph_in_three_voices_is_transcribed_under_the_threshold() {
+    let Some(model) = whisper_model() else { return };
+    if !have("espeak-ng") || !have("lame") {
+        return;
+    }
+    let t = TestDir::new();
+    let names: Vec<String> = (1..=8)
+        .map(|i| {
+            std::fs::read_dir(crate::util::fixtures().join("speech"))
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .find(|n| n.starts_with(&format!("{i:02}-")))
+                .unwrap()
+        })
+        .collect();
+    let text = names
+        .iter()
+        .map(|n| paragraph(n))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut files = Vec::new();
+    for voice in ["en-us", "en-gb", "en-gb-x-rp"] {
+        let parts: Vec<(PathBuf, f64)> = names
+            .iter()
+            .map(|n| speak(t.path(), &format!("{voice}-{n}"), &paragraph(n), voice))
+            .collect();
+        let wav = t.path().join(format!("{voice}.wav"));
+        let refs: Vec<&Path> = parts.iter().map(|(p, _)| p.as_path()).collect();
+        join_wavs(&refs, &wav);
+        let secs: f64 = parts.iter().map(|(_, s)| s).sum();
+        files.push((voice, mp3(&wav), secs));
+    }
+    let mut cmd = transcribe_cmd(&t, &model);
+    cmd.arg("--json");
+    for (_, f, _) in &files {
+        cmd.arg(f);
+    }
+    stdout_ok(&mut cmd);
+    for (voice, f, secs) in &files {
+        let vtt = std::fs::read_to_string(f.with_extension("vtt")).unwrap();
+        let cues = cues(&vtt);
+        let hyp: Vec<&str> = cues.iter().map(|c| c.2.as_str()).collect();
+        let w = wer(&text, &hyp.join(" "));
+        eprintln!("{voice}: WER {w:.3} over {secs:.0} s of audio");
+        assert!(w <= MAX_WER, "{voice}: WER {w:.3}\n{vtt}");
+        let mut last = 0.0;
+        for (a, b, _) in &cues {
+            assert!(
+                *a >= last - 1e-9 && b >= a && *b <= secs + 0.5,
+                "{voice}: {a}-{b}"
+            );
+            last = *b;
+        }
+    }
 }
