@@ -324,6 +324,10 @@ impl Client {
     }
 }
 
+/// What [`send_following`] got to: the answer and the URL it came from, or
+/// the request's own failure.
+pub(crate) type Sent = std::result::Result<(ureq::Response, Url), Box<ureq::Error>>;
+
 /// Send a GET for `url` with `agent` (built with `.redirects(0)`),
 /// following redirects by hand: every hop is checked by [`redirect_target`]
 /// (http(s) with a host, nothing else) before it is requested, at most
@@ -343,10 +347,7 @@ pub(crate) fn send_following(
     max_redirects: u32,
     deadline: Option<std::time::Instant>,
     prepare: &dyn Fn(ureq::Request) -> ureq::Request,
-) -> std::result::Result<
-    std::result::Result<(ureq::Response, Url), Box<ureq::Error>>,
-    Option<FeedError>,
-> {
+) -> std::result::Result<Sent, Option<FeedError>> {
     let mut current = url.clone();
     let mut hops = 0u32;
     loop {

@@ -200,9 +200,7 @@ fn bad_audio_files_are_one_line_each_and_the_rest_goes_on() {
     ten_hours.extend_from_slice(b"RIFF");
     ten_hours.extend_from_slice(&(36 + data_len).to_le_bytes());
     ten_hours.extend_from_slice(b"WAVEfmt ");
-    for v in [16u32] {
-        ten_hours.extend_from_slice(&v.to_le_bytes());
-    }
+    ten_hours.extend_from_slice(&16u32.to_le_bytes());
     for v in [1u16, 1] {
         ten_hours.extend_from_slice(&v.to_le_bytes());
     }
