@@ -8,7 +8,7 @@
 //!
 //! Requests name podsift in the `User-Agent` and follow at most
 //! [`AudioLimits::max_redirects`] redirects through the feed client's own
-//! checked path ([`super::http::send_following`]): every hop must be an
+//! checked path (`http::send_following`): every hop must be an
 //! http(s) URL with a host, so an enclosure cannot redirect to `file:` or
 //! `data:`. `file://` URLs are only ever passed in from a local
 //! feed (the caller checks links with [`super::http::check_link`]); they
