@@ -57,7 +57,7 @@ const SLICE_ROWS: usize = 1024;
 /// Rough transcript bytes per passage, to size batches before parsing.
 const BYTES_PER_PASSAGE: usize = 900;
 /// Files at least this large are indexed alone and in parts
-/// ([`index_in_parts`]).
+/// (indexed in parts).
 const PARTS_FROM_BYTES: u64 = 2 << 20;
 /// Transcript text per part ([`chunk::slices`]): about a thousand
 /// passages.

@@ -34,6 +34,8 @@
 //! - [`feed`]: following RSS feeds, downloading new transcripts into a library.
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
 //! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
+//! - [`transcribe`]: Whisper on candle: audio in, timed cues and WebVTT out,
+//!   for podcasts that publish no transcript.
 //! - [`output`]: human and JSON Lines printers, and the one step that
 //!   cleans control characters from everything printed.
 //! - [`value`]: parsing the values a user types (dates, spans, limits).
@@ -54,5 +56,6 @@ pub mod insight;
 pub mod output;
 pub mod rank;
 pub mod store;
+pub mod transcribe;
 pub mod transcript;
 pub mod value;

@@ -90,6 +90,9 @@ pub enum Command {
     /// Fetch the followed feeds, download new episodes' transcripts into the
     /// library, and index them. Exits 2 if any feed failed.
     Scan(ScanArgs),
+    /// Transcribe audio files or URLs to WebVTT with Whisper (offline, on
+    /// this machine); each VTT gets a .meta.json sidecar.
+    Transcribe(TranscribeArgs),
     /// Explore in the terminal: search, read a moment in context, hop
     /// through related passages (? in it lists the keys).
     Explore(ExploreArgs),
@@ -171,6 +174,38 @@ pub struct FeedAddArgs {
     pub net: NetArgs,
 }
 
+/// `podsift transcribe`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// Audio files (MP3, M4A/AAC, Ogg Vorbis/Opus, FLAC, WAV) or http(s)
+    /// URLs of them.
+    #[arg(required = true, value_name = "FILE|URL")]
+    pub inputs: Vec<String>,
+    /// The WebVTT file to write (one input only) [default: the input's name
+    /// with .vtt, beside it; for a URL, in the current folder].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The Whisper model.
+    #[command(flatten)]
+    pub whisper: WhisperArgs,
+}
+
+/// The Whisper model and its settings.
+#[derive(Debug, Args)]
+pub struct WhisperArgs {
+    /// Whisper model: a folder, or a hub id [default:
+    /// openai/whisper-tiny.en, found in models/whisper-tiny.en as filled by
+    /// scripts/fetch-whisper].
+    #[arg(long, value_name = "ID|DIR")]
+    pub whisper: Option<String>,
+    /// 30-second windows transcribed together.
+    #[arg(long, default_value_t = 8, value_name = "NUM")]
+    pub whisper_batch: usize,
+    /// Longest audio accepted, in hours; longer files are refused.
+    #[arg(long, default_value_t = 6.0, value_name = "HOURS")]
+    pub max_audio_hours: f64,
+}
+
 /// `podsift feed remove`.
 #[derive(Debug, Args)]
 pub struct FeedRemoveArgs {
@@ -234,6 +269,14 @@ pub struct ScanArgs {
     /// Network limits.
     #[command(flatten)]
     pub net: NetArgs,
+    /// Transcribe new episodes that have audio but no transcript, with
+    /// Whisper on this machine (slow on a CPU: about a minute per 20-30
+    /// minutes of audio with tiny.en on two cores).
+    #[arg(long)]
+    pub transcribe: bool,
+    /// The Whisper model, for --transcribe.
+    #[command(flatten)]
+    pub whisper: WhisperArgs,
 }
 
 /// `podsift eval`.

@@ -114,6 +114,15 @@ pub enum FeedError {
         /// What is wrong.
         message: String,
     },
+    /// An episode's audio could not be transcribed.
+    #[error("{url}: transcribing the audio: {source}")]
+    Transcribe {
+        /// The audio's URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: Box<crate::transcribe::TranscribeError>,
+    },
     /// A chapters document that is not Podcasting 2.0 JSON chapters.
     #[error("{url}: not JSON chapters: {message}")]
     Chapters {

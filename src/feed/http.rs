@@ -194,46 +194,27 @@ impl Client {
         tally: &mut Tally,
     ) -> Result<Fetched> {
         tally.requests += 1;
-        // Redirects are followed here, not by ureq: ureq 2 panics on a
-        // `Location` without a host (`file:///etc/passwd`, `data:...`), and
-        // every hop must be checked anyway.
-        let mut current = url.clone();
-        let mut hops = 0u32;
         // One deadline for the whole chain, as ureq kept it.
         let deadline = std::time::Instant::now() + self.limits.timeout;
-        let resp = loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return Err(self.timeout(url));
-            }
-            let mut req = self.agent.request_url("GET", &current).timeout(left);
-            if let Some(v) = validators {
-                if let Some(etag) = &v.etag {
-                    req = req.set("If-None-Match", etag);
+        let sent = send_following(
+            &self.agent,
+            url,
+            self.limits.max_redirects,
+            Some(deadline),
+            &|mut req| {
+                if let Some(v) = validators {
+                    if let Some(etag) = &v.etag {
+                        req = req.set("If-None-Match", etag);
+                    }
+                    if let Some(lm) = &v.last_modified {
+                        req = req.set("If-Modified-Since", lm);
+                    }
                 }
-                if let Some(lm) = &v.last_modified {
-                    req = req.set("If-Modified-Since", lm);
-                }
-            }
-            let resp = match req.call() {
-                Ok(r) => r,
-                Err(e) => return Err(self.classify(url, e)),
-            };
-            if !matches!(resp.status(), 301 | 302 | 303 | 307 | 308) {
-                break resp;
-            }
-            let next = redirect_target(url, &current, resp.header("Location"))?;
-            // Let the connection go back to the pool.
-            let _ = std::io::copy(&mut resp.into_reader().take(64 << 10), &mut std::io::sink());
-            hops += 1;
-            if hops > self.limits.max_redirects {
-                return Err(FeedError::TooManyRedirects {
-                    url: url.to_string(),
-                    max: self.limits.max_redirects,
-                });
-            }
-            current = next;
-        };
+                req
+            },
+        )
+        .map_err(|e| e.unwrap_or_else(|| self.timeout(url)))?;
+        let (resp, current) = sent.map_err(|e| self.classify(url, *e))?;
         if resp.status() == 304 {
             return Ok(Fetched::NotModified);
         }
@@ -340,6 +321,63 @@ impl Client {
             url: url.to_string(),
             secs: self.limits.timeout.as_secs_f64(),
         }
+    }
+}
+
+/// What [`send_following`] got to: the answer and the URL it came from, or
+/// the request's own failure.
+pub(crate) type Sent = std::result::Result<(ureq::Response, Url), Box<ureq::Error>>;
+
+/// Send a GET for `url` with `agent` (built with `.redirects(0)`),
+/// following redirects by hand: every hop is checked by [`redirect_target`]
+/// (http(s) with a host, nothing else) before it is requested, at most
+/// `max_redirects` of them, all before `deadline` if one is given (it then
+/// bounds each request as a whole, body included, as ureq's `timeout`
+/// does; without one the agent's own timeouts apply). `prepare` sets the
+/// headers of each hop's request. Redirects are followed here, not by
+/// ureq: ureq 2 panics on a `Location` without a host (`file:///etc/passwd`,
+/// `data:...`), and every hop must be checked anyway.
+///
+/// The answer and the URL it came from; a refused or overlong chain is the
+/// outer error (`None`: the deadline passed), a failed request the inner
+/// one, for the caller to classify.
+pub(crate) fn send_following(
+    agent: &ureq::Agent,
+    url: &Url,
+    max_redirects: u32,
+    deadline: Option<std::time::Instant>,
+    prepare: &dyn Fn(ureq::Request) -> ureq::Request,
+) -> std::result::Result<Sent, Option<FeedError>> {
+    let mut current = url.clone();
+    let mut hops = 0u32;
+    loop {
+        let mut req = agent.request_url("GET", &current);
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(None);
+            }
+            req = req.timeout(left);
+        }
+        let req = prepare(req);
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(Box::new(e))),
+        };
+        if !matches!(resp.status(), 301 | 302 | 303 | 307 | 308) {
+            return Ok(Ok((resp, current)));
+        }
+        let next = redirect_target(url, &current, resp.header("Location")).map_err(Some)?;
+        // Let the connection go back to the pool.
+        let _ = std::io::copy(&mut resp.into_reader().take(64 << 10), &mut std::io::sink());
+        hops += 1;
+        if hops > max_redirects {
+            return Err(Some(FeedError::TooManyRedirects {
+                url: url.to_string(),
+                max: max_redirects,
+            }));
+        }
+        current = next;
     }
 }
 

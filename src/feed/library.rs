@@ -65,6 +65,10 @@ pub struct Sidecar {
     pub feed_url: String,
     /// When the transcript was downloaded (RFC 3339, UTC).
     pub fetched: String,
+    /// The Whisper model that made the transcript from the audio, when
+    /// podsift transcribed it (the `transcript` link is then the audio).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcribed_by: Option<String>,
 }
 
 impl Sidecar {
@@ -94,6 +98,7 @@ impl Sidecar {
             transcript: transcript.clone(),
             feed_url: feed_url.to_string(),
             fetched: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            transcribed_by: None,
         }
     }
 }

@@ -12,6 +12,8 @@
 //! - [`select`]: which transcript link to take (language, then JSON > VTT >
 //!   SRT > HTML > text, `rel="captions"` honoured).
 //! - [`chapters`]: Podcasting 2.0 JSON chapters.
+//! - [`audio`]: downloading an episode's audio for transcription (streamed
+//!   to disk, capped, resumable).
 //! - [`library`]: `library/<show>/<date>-<slug>.<ext>` and its
 //!   `.meta.json` sidecar, written atomically.
 //! - [`opml`]: subscription lists exported by podcast apps.
@@ -27,6 +29,7 @@
 //! the links inside them (and a model download the user asked for, in
 //! [`crate::embed`]).
 
+pub mod audio;
 pub mod chapters;
 pub mod error;
 pub mod http;

@@ -17,6 +17,15 @@
 //! `--since`, the next scan fetches the full feed again instead of getting
 //! `304 Not Modified` and never seeing them.
 //!
+//! With [`Transcribe`] given ([`scan_with`]), a new item that has no
+//! transcript link but an audio enclosure is transcribed instead: the audio
+//! is downloaded into `<index>/audio/` (capped, resumable,
+//! [`super::audio`]), transcribed with Whisper, and saved as a WebVTT file
+//! with the same sidecar (its `transcribed_by` names the model); the audio
+//! is then deleted. One transcription runs at a time, whatever the number
+//! of feed threads, since each already uses every core. A failure counts
+//! as a failed item, tried again at a later scan like a failed download.
+//!
 //! Reports come back through a callback in the order of the feed list, so
 //! output is deterministic whatever order the threads finish in. The state
 //! is written back with [`list::update`], merged into the list as it is
@@ -25,10 +34,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use url::Url;
 
+use super::audio::{self, AudioLimits};
 use super::chapters::{self, Chapter};
 use super::error::{FeedError, Result};
 use super::http::{check_link, Client, Fetched, Tally};
@@ -37,6 +48,26 @@ use super::list::{self, FeedEntry, FeedList, ScanLock, MAX_TRIES};
 use super::parse::{self, TranscriptLink};
 use super::select::{self, Kind};
 use crate::ingest::{self, Format};
+use crate::transcribe::{vtt, Progress, Transcriber};
+
+/// Transcribing items that publish audio but no transcript, during a scan.
+pub struct Transcribe<'a> {
+    /// The loaded model; held by one item at a time.
+    pub transcriber: &'a Mutex<Transcriber>,
+    /// Limits of the audio downloads.
+    pub limits: AudioLimits,
+    /// Called with the feed's name, the item's title and the progress, from
+    /// the thread transcribing.
+    pub on_progress: &'a (dyn Fn(&str, &str, &Progress) + Sync),
+}
+
+impl std::fmt::Debug for Transcribe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transcribe")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Settings of a scan.
 #[derive(Debug, Clone)]
@@ -95,6 +126,10 @@ pub struct FeedReport {
     pub new_episodes: usize,
     /// Transcripts downloaded into the library.
     pub transcripts_fetched: usize,
+    /// Transcripts made from the audio with Whisper.
+    pub transcribed: usize,
+    /// Seconds of audio transcribed.
+    pub audio_s: f64,
     /// New items without a transcript link podsift can use.
     pub without_transcript: usize,
     /// New items left out because they are older than `--since`.
@@ -124,6 +159,8 @@ impl FeedReport {
             items: 0,
             new_episodes: 0,
             transcripts_fetched: 0,
+            transcribed: 0,
+            audio_s: 0.0,
             without_transcript: 0,
             older: 0,
             failures: Vec::new(),
@@ -177,9 +214,24 @@ pub fn scan(
     opts: &ScanOptions,
     on_feed: &mut dyn FnMut(&FeedReport),
 ) -> Result<ScanReport> {
+    scan_with(_lock, index, client, opts, None, on_feed)
+}
+
+/// [`scan`], transcribing items without a transcript when `transcribe` is
+/// given.
+pub fn scan_with(
+    _lock: &ScanLock,
+    index: &Path,
+    client: &Client,
+    opts: &ScanOptions,
+    transcribe: Option<&Transcribe>,
+    on_feed: &mut dyn FnMut(&FeedReport),
+) -> Result<ScanReport> {
     let t0 = Instant::now();
     let list = FeedList::load(index)?;
-    let results = run_feeds(&list.feeds, client, opts, on_feed);
+    let audio_dir = index.join("audio");
+    let tr = transcribe.map(|t| (t, audio_dir.as_path()));
+    let results = run_feeds(&list.feeds, client, opts, tr, on_feed);
     let wrote = results.iter().any(|(r, _)| !r.files.is_empty());
     let index_pending = list::update(index, |fresh| {
         for (_, done) in &results {
@@ -227,6 +279,7 @@ fn run_feeds(
     feeds: &[FeedEntry],
     client: &Client,
     opts: &ScanOptions,
+    tr: Option<(&Transcribe, &Path)>,
     on_feed: &mut dyn FnMut(&FeedReport),
 ) -> Vec<(FeedReport, FeedEntry)> {
     let next = AtomicUsize::new(0);
@@ -239,7 +292,7 @@ fn run_feeds(
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(entry) = feeds.get(i) else { break };
-                let (report, updated) = scan_feed(client, entry, opts);
+                let (report, updated) = scan_feed_with(client, entry, opts, tr);
                 if tx.send((i, report, updated)).is_err() {
                     break;
                 }
@@ -271,8 +324,17 @@ pub fn scan_feed(
     entry: &FeedEntry,
     opts: &ScanOptions,
 ) -> (FeedReport, FeedEntry) {
+    scan_feed_with(client, entry, opts, None)
+}
+
+fn scan_feed_with(
+    client: &Client,
+    entry: &FeedEntry,
+    opts: &ScanOptions,
+    tr: Option<(&Transcribe, &Path)>,
+) -> (FeedReport, FeedEntry) {
     let t0 = Instant::now();
-    let run = std::panic::AssertUnwindSafe(|| scan_feed_inner(client, entry, opts));
+    let run = std::panic::AssertUnwindSafe(|| scan_feed_inner(client, entry, opts, tr));
     match std::panic::catch_unwind(run) {
         Ok(done) => done,
         Err(panic) => {
@@ -305,13 +367,14 @@ fn scan_feed_inner(
     client: &Client,
     entry: &FeedEntry,
     opts: &ScanOptions,
+    tr: Option<(&Transcribe, &Path)>,
 ) -> (FeedReport, FeedEntry) {
     let t0 = Instant::now();
     let mut report = FeedReport::new(entry);
     let mut next = entry.clone();
     next.last_scan = Some(now());
     let mut tally = Tally::default();
-    match fetch_items(client, entry, opts, &mut next, &mut report, &mut tally) {
+    match fetch_items(client, entry, opts, tr, &mut next, &mut report, &mut tally) {
         Ok(()) => {
             next.last_status = Some(match (report.status, report.failures.len()) {
                 (FeedStatus::NotModified, _) => "not modified".into(),
@@ -334,6 +397,7 @@ fn fetch_items(
     client: &Client,
     entry: &FeedEntry,
     opts: &ScanOptions,
+    tr: Option<(&Transcribe, &Path)>,
     next: &mut FeedEntry,
     report: &mut FeedReport,
     tally: &mut Tally,
@@ -379,16 +443,31 @@ fn fetch_items(
             report.new_episodes += 1;
         }
         let ranked = select::rank(&item.transcripts, language);
-        if ranked.is_empty() {
-            if tries.is_none() {
-                report.without_transcript += 1;
+        let got = match (ranked.is_empty(), tr, &item.enclosure_url) {
+            (false, _, _) => {
+                fetch_transcript(client, &body.url, &ranked, opts.allow_local_files, tally)
+                    .map(|(link, format, bytes)| (link.clone(), format, bytes, None))
             }
-            next.waiting.insert(item.guid.clone(), tries.unwrap_or(0));
-            continue;
-        }
-        match fetch_transcript(client, &body.url, &ranked, opts.allow_local_files, tally) {
-            Ok((link, format, bytes)) => {
-                let mut sidecar = Sidecar::new(&entry.name, &entry.url, item, link);
+            (true, Some(tr), Some(enclosure)) => {
+                transcribe_item(tr, &body.url, enclosure, opts, &entry.name, item, tally).map(
+                    |(link, bytes, model, secs)| {
+                        report.audio_s += secs;
+                        (link, Format::Vtt, bytes, Some(model))
+                    },
+                )
+            }
+            (true, _, _) => {
+                if tries.is_none() {
+                    report.without_transcript += 1;
+                }
+                next.waiting.insert(item.guid.clone(), tries.unwrap_or(0));
+                continue;
+            }
+        };
+        match got {
+            Ok((link, format, bytes, transcribed_by)) => {
+                let mut sidecar = Sidecar::new(&entry.name, &entry.url, item, &link);
+                sidecar.transcribed_by = transcribed_by.clone();
                 if let Some(href) = &item.chapters_url {
                     match fetch_chapters(client, &body.url, href, opts.allow_local_files, tally) {
                         Ok(ch) => sidecar.chapters = ch,
@@ -412,7 +491,11 @@ fn fetch_items(
                             .into_owned();
                         next.saved.insert(item.guid.clone(), rel);
                         next.waiting.remove(&item.guid);
-                        report.transcripts_fetched += 1;
+                        if transcribed_by.is_some() {
+                            report.transcribed += 1;
+                        } else {
+                            report.transcripts_fetched += 1;
+                        }
                         report.files.push(path);
                     }
                     Err(e) => {
@@ -440,6 +523,54 @@ fn fetch_items(
         next.validators = body.validators;
     }
     Ok(())
+}
+
+/// Download an item's audio into `dir`, transcribe it, delete it: the
+/// transcript link for the sidecar, the WebVTT bytes, the model's id and
+/// the audio's length in seconds. An unfinished download stays in `dir`
+/// and resumes at the next try.
+fn transcribe_item(
+    (t, dir): (&Transcribe, &Path),
+    base: &Url,
+    enclosure: &str,
+    opts: &ScanOptions,
+    show: &str,
+    item: &parse::Item,
+    tally: &mut Tally,
+) -> Result<(TranscriptLink, Vec<u8>, String, f64)> {
+    let url = check_link(base, enclosure, opts.allow_local_files)?;
+    std::fs::create_dir_all(dir).map_err(|e| FeedError::io(dir, e))?;
+    let ext = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()))
+        .filter(|e| e.len() <= 4 && e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| "audio".into());
+    let key = blake3::hash(format!("{show}\0{}", item.guid).as_bytes()).to_hex();
+    let dest = dir.join(format!("{}.{ext}", &key[..16]));
+    let got = audio::download(&url, &dest, &t.limits, tally)?;
+    let title = item.title.clone().unwrap_or_else(|| item.guid.clone());
+    let result = {
+        let tr = t.transcriber.lock().unwrap_or_else(|p| p.into_inner());
+        let r = tr.transcribe(&got.path, &mut |p| (t.on_progress)(show, &title, p));
+        r.map(|x| (x, tr.model_id().to_string()))
+    };
+    if got.is_download {
+        let _ = std::fs::remove_file(&got.path);
+    }
+    let (transcription, model) = result.map_err(|source| FeedError::Transcribe {
+        url: url.to_string(),
+        source: Box::new(source),
+    })?;
+    let note = format!("transcribed by podsift with {model}");
+    let bytes = vtt::render(&transcription.cues, &note).into_bytes();
+    let link = TranscriptLink {
+        url: url.to_string(),
+        mime: "text/vtt".into(),
+        language: Some("en".into()),
+        rel: Some("captions".into()),
+    };
+    Ok((link, bytes, model, transcription.duration_s))
 }
 
 /// Download the first link of `ranked` that gives a transcript podsift can

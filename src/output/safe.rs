@@ -8,9 +8,9 @@
 //! for OSC) do the same on terminals that read them. Stored data keeps them
 //! as they came; what is printed does not:
 //!
-//! - [`text`] and [`line`] clean one field or message: every C0 control
+//! - [`text`] and [`line()`] clean one field or message: every C0 control
 //!   (U+0000-U+001F), DEL (U+007F) and C1 control (U+0080-U+009F) is
-//!   removed; [`text`] keeps newline and tab, [`line`] turns them (and
+//!   removed; [`text`] keeps newline and tab, [`line()`] turns them (and
 //!   carriage return) into spaces, for output that must stay on one line.
 //!   With the introducer gone, the rest of a sequence (`[2J`, `]52;c;…`) is
 //!   plain, harmless text.

@@ -14,3 +14,4 @@ mod json;
 mod real;
 mod regression;
 mod search;
+mod transcribe;

@@ -13,6 +13,7 @@ pub mod show;
 pub mod stats;
 pub mod synth;
 pub mod top;
+pub mod transcribe;
 
 use std::process::ExitCode;
 
@@ -59,5 +60,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Feed(args) => feed::run(&config, &args),
         Command::Scan(args) => scan::run(&config, &args),
         Command::Explore(args) => explore::run(&config, &args),
+        Command::Transcribe(args) => transcribe::run(&config, &args),
     }
 }

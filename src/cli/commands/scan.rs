@@ -8,6 +8,10 @@
 //! ([`super::index::index_paths`]); it runs only when files were written
 //! since the library was last indexed, so a scan that finds nothing new
 //! loads no model and takes a fraction of a second.
+//!
+//! With `--transcribe`, new episodes that publish audio but no transcript
+//! are transcribed with Whisper (see [`super::transcribe`]), a progress bar
+//! per episode on a terminal.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,9 +25,10 @@ use super::Exit;
 use crate::cli::config::{resolve_date, Config};
 use crate::cli::messages;
 use crate::cli::{IndexArgs, ScanArgs};
+use podsift::feed::audio::AudioLimits;
 use podsift::feed::http::Client;
 use podsift::feed::list::{Acquired, FeedList, ScanLock, MAX_TRIES};
-use podsift::feed::scan::{self, FeedReport, FeedStatus, ScanOptions};
+use podsift::feed::scan::{self, FeedReport, FeedStatus, ScanOptions, Transcribe};
 
 #[derive(Serialize)]
 struct FeedLine<'a> {
@@ -36,6 +41,8 @@ struct FeedLine<'a> {
     items: usize,
     new_episodes: usize,
     transcripts_fetched: usize,
+    transcribed: usize,
+    audio_s: f64,
     without_transcript: usize,
     older: usize,
     failures: Vec<String>,
@@ -56,6 +63,7 @@ struct Summary {
     failed_feeds: usize,
     new_episodes: usize,
     transcripts_fetched: usize,
+    transcribed: usize,
     without_transcript: usize,
     older: usize,
     failures: usize,
@@ -101,6 +109,33 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     if FeedList::load(&config.index)?.feeds.is_empty() {
         errln!("podsift: no feeds followed (add one: podsift feed add URL)");
     }
+    let transcriber = if args.transcribe {
+        Some(std::sync::Mutex::new(super::transcribe::load(
+            config,
+            &args.whisper,
+        )?))
+    } else {
+        None
+    };
+    let bar = std::sync::Mutex::new(None::<(String, indicatif::ProgressBar)>);
+    let on_progress = |show: &str, title: &str, p: &podsift::transcribe::Progress| {
+        let mut b = bar.lock().unwrap_or_else(|e| e.into_inner());
+        let name = format!("{show}: {title}");
+        if b.as_ref().is_none_or(|(n, _)| *n != name) {
+            if let Some((_, old)) = b.take() {
+                old.finish_and_clear();
+            }
+            *b = Some((name.clone(), super::transcribe::progress_bar(config, &name)));
+        }
+        if let Some((_, pb)) = b.as_ref() {
+            super::transcribe::show(pb, p);
+        }
+    };
+    let transcribe = transcriber.as_ref().map(|t| Transcribe {
+        transcriber: t,
+        limits: AudioLimits::default(),
+        on_progress: &on_progress,
+    });
     let client = Client::new(limits);
     let opts = ScanOptions {
         library: library.clone(),
@@ -111,15 +146,25 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     };
     let json = config.json;
     let mut print_err: Option<anyhow::Error> = None;
-    let report = scan::scan(&lock, &config.index, &client, &opts, &mut |f| {
-        if json {
-            if let Err(e) = print_json(config, f) {
-                print_err.get_or_insert(e);
+    let report = scan::scan_with(
+        &lock,
+        &config.index,
+        &client,
+        &opts,
+        transcribe.as_ref(),
+        &mut |f| {
+            if json {
+                if let Err(e) = print_json(config, f) {
+                    print_err.get_or_insert(e);
+                }
+            } else {
+                print_human(f);
             }
-        } else {
-            print_human(f);
-        }
-    })?;
+        },
+    )?;
+    if let Some((_, pb)) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        pb.finish_and_clear();
+    }
     if let Some(e) = print_err {
         return Err(e);
     }
@@ -163,6 +208,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         failed_feeds: report.failed_feeds(),
         new_episodes: report.sum(|f| f.new_episodes),
         transcripts_fetched: report.sum(|f| f.transcripts_fetched),
+        transcribed: report.sum(|f| f.transcribed),
         without_transcript: report.sum(|f| f.without_transcript),
         older: report.sum(|f| f.older),
         failures: report.sum(|f| f.failures.len() + usize::from(f.error.is_some())),
@@ -184,11 +230,16 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         };
         errln!(
             "podsift: scanned {} feeds ({} failed): {} new episodes, {} transcripts fetched, \
-             {} without a transcript · {} requests, {} · {:.2} s{pending}",
+             {}{} without a transcript · {} requests, {} · {:.2} s{pending}",
             summary.feeds,
             summary.failed_feeds,
             summary.new_episodes,
             summary.transcripts_fetched,
+            if args.transcribe {
+                format!("{} transcribed, ", summary.transcribed)
+            } else {
+                String::new()
+            },
             summary.without_transcript,
             summary.requests,
             human_bytes(summary.bytes),
@@ -214,6 +265,8 @@ fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
         items: f.items,
         new_episodes: f.new_episodes,
         transcripts_fetched: f.transcripts_fetched,
+        transcribed: f.transcribed,
+        audio_s: f.audio_s,
         without_transcript: f.without_transcript,
         older: f.older,
         failures: f.failures.iter().map(ToString::to_string).collect(),
@@ -243,8 +296,17 @@ fn print_human(f: &FeedReport) {
                 (n, 0) => format!(", {n} failed (tried again next scan)"),
                 (n, g) => format!(", {n} failed ({g} for the last time, after {MAX_TRIES} tries)"),
             };
+            let transcribed = if f.transcribed > 0 {
+                format!(
+                    ", {} transcribed ({:.1} min of audio)",
+                    f.transcribed,
+                    f.audio_s / 60.0
+                )
+            } else {
+                String::new()
+            };
             errln!(
-                "podsift: {}: {} new episodes, {} transcripts fetched, {} without a transcript{older}{failed} · {} requests, {}",
+                "podsift: {}: {} new episodes, {} transcripts fetched{transcribed}, {} without a transcript{older}{failed} · {} requests, {}",
                 f.name,
                 f.new_episodes,
                 f.transcripts_fetched,
