@@ -33,6 +33,7 @@
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
 //! - [`feed`]: following RSS feeds, downloading new transcripts into a library.
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
+//! - [`mail`]: the brief by email: `[email]` settings, the message, SMTP delivery.
 //! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
 //! - [`output`]: human and JSON Lines printers.
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
@@ -49,6 +50,7 @@ pub mod feed;
 pub mod indexer;
 pub mod ingest;
 pub mod insight;
+pub mod mail;
 pub mod output;
 pub mod rank;
 pub mod store;

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod explore;
 pub mod feed;
 pub mod index;
+pub mod mcp;
 pub mod related;
 pub mod scan;
 pub mod search;
@@ -59,5 +60,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Feed(args) => feed::run(&config, &args),
         Command::Scan(args) => scan::run(&config, &args),
         Command::Explore(args) => explore::run(&config, &args),
+        Command::Mcp => mcp::run(&config),
     }
 }

@@ -18,8 +18,9 @@ struct ShowStats {
     hours: f64,
 }
 
+/// The `stats --json` object (also the `stats` tool's result).
 #[derive(Serialize)]
-struct StatsJson<'a> {
+pub struct StatsJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     index: String,
@@ -85,9 +86,8 @@ fn digest(store: &Store) -> String {
     h.finalize().to_hex()[..32].to_string()
 }
 
-/// Run `stats`.
-pub fn run(config: &Config) -> Result<Exit> {
-    let store = Store::open(&config.index)?;
+/// What `store` holds.
+pub fn collect<'a>(config: &Config, store: &'a Store) -> StatsJson<'a> {
     let state = store.state();
     let counts = state.counts();
     let mut per_show: BTreeMap<&str, ShowStats> = BTreeMap::new();
@@ -129,7 +129,13 @@ pub fn run(config: &Config) -> Result<Exit> {
         digest: digest(&store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,
-    };
+    }
+}
+
+/// Run `stats`.
+pub fn run(config: &Config) -> Result<Exit> {
+    let store = Store::open(&config.index)?;
+    let stats = collect(config, &store);
     let mut out = std::io::stdout().lock();
     if config.json {
         writeln!(out, "{}", serde_json::to_string(&stats)?)?;
