@@ -371,6 +371,129 @@ pub fn units(
     out
 }
 
+/// Cut `cues` into consecutive parts of at most `max_bytes` of text each,
+/// for an episode too long to chunk at once: the indexer chunks, embeds and
+/// commits a long episode one part at a time (`indexer`), so what the
+/// chunker builds (sentences, their words, passages) exists for one part
+/// only, whatever the file holds: a 60 MB line of one word was 12 million
+/// words of 16 bytes each before it became passages.
+///
+/// Parts are made as they are asked for: the cues not reached yet stay as
+/// they are, and a cue longer than `max_bytes` is cut piece by piece at the
+/// last whitespace that fits (mid-word only where a run of `max_bytes` has
+/// none); its pieces keep its speaker and get times interpolated by
+/// position. Nothing is lost: the parts' texts, whitespace aside, are the
+/// cues' texts in order.
+///
+/// ```
+/// use podsift::chunk::slices;
+/// use podsift::transcript::Cue;
+/// let cues = vec![Cue::timed(0, 10_000, "one two three four"), Cue::timed(10_000, 12_000, "five")];
+/// let parts: Vec<Vec<Cue>> = slices(cues, 9).collect();
+/// let texts: Vec<Vec<&str>> = parts.iter().map(|p| p.iter().map(|c| c.text.as_str()).collect()).collect();
+/// assert_eq!(texts, [vec!["one two"], vec!["three", "four"], vec!["five"]]);
+/// assert_eq!(parts[1][0].start_ms, Some(10_000 * 7 / 18));
+/// ```
+pub fn slices(cues: Vec<Cue>, max_bytes: usize) -> Slices {
+    Slices {
+        cues: cues.into_iter(),
+        max: max_bytes.max(1),
+        cutting: None,
+        pending: None,
+    }
+}
+
+/// The parts of [`slices`], made one at a time.
+#[derive(Debug)]
+pub struct Slices {
+    cues: std::vec::IntoIter<Cue>,
+    max: usize,
+    /// A cue over `max` being cut, and where its next piece starts.
+    cutting: Option<(Cue, usize)>,
+    /// A piece that did not fit the last part: the first of the next.
+    pending: Option<Cue>,
+}
+
+impl Slices {
+    /// The next cue, or piece of a cue, with text.
+    fn piece(&mut self) -> Option<Cue> {
+        loop {
+            if let Some((cue, at)) = &mut self.cutting {
+                let (piece, next) = cut_at(cue, *at, self.max);
+                *at = next;
+                if next >= cue.text.len() {
+                    self.cutting = None;
+                }
+                match piece {
+                    Some(p) => return Some(p),
+                    None => continue,
+                }
+            }
+            let cue = self.cues.next()?;
+            if cue.text.len() <= self.max {
+                return Some(cue);
+            }
+            self.cutting = Some((cue, 0));
+        }
+    }
+}
+
+impl Iterator for Slices {
+    type Item = Vec<Cue>;
+
+    fn next(&mut self) -> Option<Vec<Cue>> {
+        let mut part = Vec::new();
+        let mut bytes = 0usize;
+        while let Some(piece) = self.pending.take().or_else(|| self.piece()) {
+            if !part.is_empty() && bytes + piece.text.len() > self.max {
+                self.pending = Some(piece);
+                break;
+            }
+            bytes += piece.text.len();
+            part.push(piece);
+        }
+        (!part.is_empty()).then_some(part)
+    }
+}
+
+/// The piece of `cue` that starts at byte `start` (at most `max` bytes, cut
+/// at whitespace where it can be; `None` when it is only whitespace), and
+/// where the next one starts.
+fn cut_at(cue: &Cue, start: usize, max: usize) -> (Option<Cue>, usize) {
+    let text = cue.text.as_str();
+    let total = text.len() as u64;
+    let at = |pos: usize| match (cue.start_ms, cue.end_ms) {
+        (Some(a), Some(b)) if b > a => Some(a + lerp(b - a, pos as u64, total)),
+        (a, _) => a,
+    };
+    let mut end = start.saturating_add(max).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end <= start {
+        // One character wider than `max`: it goes whole.
+        end = start + text[start..].chars().next().map_or(1, char::len_utf8);
+    } else if end < text.len() {
+        if let Some(ws) = text[start..end].rfind(char::is_whitespace) {
+            if ws > 0 {
+                end = start + ws;
+            }
+        }
+    }
+    let piece = text[start..end].trim();
+    let cue = (!piece.is_empty()).then(|| Cue {
+        start_ms: at(start),
+        end_ms: if end < text.len() {
+            at(end)
+        } else {
+            cue.end_ms
+        },
+        speaker: cue.speaker.clone(),
+        text: piece.to_string(),
+    });
+    (cue, end)
+}
+
 /// Split an episode's cues into chunks.
 ///
 /// ```
@@ -584,6 +707,47 @@ mod tests {
                 })
                 .collect()
         })
+    }
+
+    proptest! {
+        #[test]
+        fn slices_lose_nothing_and_stay_under_the_cap(
+            texts in proptest::collection::vec("[a-zé ]{0,40}|[a-z]{0,90}", 0..20),
+            timed in any::<bool>(),
+            max in 1usize..64,
+        ) {
+            let cues: Vec<Cue> = texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let i = i as u64 * 1000;
+                    Cue {
+                        start_ms: timed.then_some(i),
+                        end_ms: timed.then_some(i + 900),
+                        speaker: Some(format!("s{}", i % 3)),
+                        text: t.clone(),
+                    }
+                })
+                .collect();
+            let parts: Vec<Vec<Cue>> = slices(cues.clone(), max).collect();
+            let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+            let want: String = cues.iter().map(|c| squash(&c.text)).collect();
+            let got: String = parts.iter().flatten().map(|c| squash(&c.text)).collect();
+            prop_assert_eq!(got, want);
+            let mut last = 0;
+            for part in &parts {
+                prop_assert!(!part.is_empty());
+                let bytes: usize = part.iter().map(|c| c.text.len()).sum();
+                // Over the cap only by one character wider than it.
+                prop_assert!(bytes <= max || (part.len() == 1 && part[0].text.chars().count() == 1));
+                for c in part {
+                    if let (Some(s), Some(e)) = (c.start_ms, c.end_ms) {
+                        prop_assert!(s <= e && s >= last);
+                        last = s;
+                    }
+                }
+            }
+        }
     }
 
     proptest! {

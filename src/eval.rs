@@ -676,7 +676,7 @@ pub fn score_ads(
                     .map(|l| l.kind.as_str())
                     .next()
                     .unwrap_or("");
-                eprintln!(
+                let line = format!(
                     "{label}\t{kind}\t{:.3}\t{:.3}\t{:.3}\t{}\t{file}\t{}\t{}\t{:.3}",
                     parts[i].0.cues,
                     parts[i].0.similarity,
@@ -686,6 +686,8 @@ pub fn score_ads(
                     c.text.chars().take(100).collect::<String>(),
                     parts[i].0.ad_similarity
                 );
+                // Transcript text: no control characters to the terminal.
+                eprintln!("{}", crate::output::safe::text(&line));
             }
         }
     }

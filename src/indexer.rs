@@ -37,7 +37,7 @@ use crate::ingest::showmeta::ShowMeta;
 use crate::ingest::{self, walk::Candidate, Format};
 use crate::insight::noncontent::{self, Detector};
 use crate::rank::NONCONTENT_THRESHOLD;
-use crate::store::state::{EpisodeEntry, FileEntry, FoldReason, Outcome};
+use crate::store::state::{EpisodeEntry, FileEntry, FoldReason, Outcome, Partial};
 use crate::store::text::StoredChunk;
 use crate::store::Store;
 use crate::store::Writer;
@@ -56,6 +56,12 @@ const EMBED_BATCH_ROWS: usize = 512;
 const SLICE_ROWS: usize = 1024;
 /// Rough transcript bytes per passage, to size batches before parsing.
 const BYTES_PER_PASSAGE: usize = 900;
+/// Files at least this large are indexed alone and in parts
+/// ([`index_in_parts`]).
+const PARTS_FROM_BYTES: u64 = 2 << 20;
+/// Transcript text per part ([`chunk::slices`]): about a thousand
+/// passages.
+const PART_TEXT_BYTES: usize = 1 << 20;
 
 /// Bytes of transcript files read and parsed at once, across threads.
 /// Parsing costs a few times a file's size in memory, so on a machine with
@@ -569,7 +575,9 @@ pub fn run(
         }
         match wanted.get(id) {
             Some((key, fe))
-                if *key == entry.file && old_files.get(key).is_some_and(|o| o.hash == fe.hash) =>
+                if *key == entry.file
+                    && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
+                    && !writer.state().partial.contains_key(id) =>
             {
                 report.unchanged += 1;
             }
@@ -582,9 +590,12 @@ pub fn run(
         }
     }
     for (id, (key, fe)) in &wanted {
-        let same = current.iter().any(|(cid, ce)| {
-            cid == id && ce.file == *key && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
-        });
+        let same = !writer.state().partial.contains_key(id)
+            && current.iter().any(|(cid, ce)| {
+                cid == id
+                    && ce.file == *key
+                    && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
+            });
         if !same && !failed.contains(key) {
             todo.push(Source::File {
                 id: id.clone(),
@@ -619,12 +630,39 @@ pub fn run(
         n => n.min(EMBED_BATCH_ROWS),
     };
     let mut i = 0;
+    let in_parts = |source: &Source| match source {
+        Source::File { key, .. } => candidates
+            .get(key)
+            .is_some_and(|c| c.size >= PARTS_FROM_BYTES),
+        _ => false,
+    };
     // Reading, parsing and chunking the next batch overlaps with embedding
     // this one, on the same thread pool, so no core waits for the other
     // stage (embedding alone leaves gaps: tokenising, small last batches).
-    let mut taken = take_batch(&mut todo, &mut i, &candidates, batch_rows);
+    let mut taken = take_batch(&mut todo, &mut i, &candidates, batch_rows, &in_parts);
     let mut loaded = prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder);
+    report_meta_problems(&mut show_meta, on_event);
     while !loaded.is_empty() || i < todo.len() {
+        // A long file alone, part by part, once the batch before it is in.
+        if loaded.is_empty() && in_parts(&todo[i]) {
+            let source = std::mem::replace(&mut todo[i], Source::Done);
+            i += 1;
+            if let Source::File { id, key } = source {
+                if let Some(c) = candidates.get(&key) {
+                    let part = Part {
+                        embedder,
+                        detector: &detector,
+                        opts,
+                    };
+                    part.index(writer, c, &id, &mut show_meta, on_event, &mut report)?;
+                    last_commit = Instant::now();
+                }
+            }
+            taken = take_batch(&mut todo, &mut i, &candidates, batch_rows, &in_parts);
+            loaded = prepare(taken, &candidates, &budget, &mut show_meta, opts, embedder);
+            report_meta_problems(&mut show_meta, on_event);
+            continue;
+        }
         let mut batch: Vec<(Transcript, Vec<chunk::Chunk>)> = Vec::new();
         for item in loaded {
             match item {
@@ -643,7 +681,7 @@ pub fn run(
                 }
             }
         }
-        taken = take_batch(&mut todo, &mut i, &candidates, batch_rows);
+        taken = take_batch(&mut todo, &mut i, &candidates, batch_rows, &in_parts);
         let te = Instant::now();
         let (vectors, next) = rayon::join(
             || embed_batch(&batch, opts, embedder),
@@ -651,6 +689,7 @@ pub fn run(
         );
         report.embed_secs += te.elapsed().as_secs_f64();
         loaded = next;
+        report_meta_problems(&mut show_meta, on_event);
         let vectors = vectors?;
         let mut vectors = vectors.into_iter();
         for (t, chunks) in batch {
@@ -749,16 +788,17 @@ pub fn run(
 }
 
 /// The next sources from `todo[*i..]`, until their estimated passages
-/// fill a batch of `batch_rows`.
+/// fill a batch of `batch_rows` or a file to index in parts comes next.
 fn take_batch(
     todo: &mut [Source],
     i: &mut usize,
     candidates: &HashMap<String, &Candidate>,
     batch_rows: usize,
+    in_parts: &dyn Fn(&Source) -> bool,
 ) -> Vec<Source> {
     let mut taken: Vec<Source> = Vec::new();
     let mut estimate = 0;
-    while *i < todo.len() && estimate < batch_rows {
+    while *i < todo.len() && estimate < batch_rows && !in_parts(&todo[*i]) {
         let source = std::mem::replace(&mut todo[*i], Source::Done);
         *i += 1;
         estimate += match &source {
@@ -842,6 +882,198 @@ fn embed_batch(
         vectors.extend(embedder.embed_passages(&refs)?);
     }
     Ok(vectors)
+}
+
+/// Tell the caller about metadata files that could not be used.
+fn report_meta_problems(meta: &mut ShowMeta, on_event: &mut dyn FnMut(Event)) {
+    for (path, message) in meta.take_problems() {
+        on_event(Event::Warning {
+            path: &path,
+            warning: &Warning::new(0, message),
+        });
+    }
+}
+
+/// Indexing one long file in parts: what a part needs besides the writer.
+struct Part<'a> {
+    embedder: &'a Embedder,
+    detector: &'a Detector,
+    opts: &'a IndexOptions,
+}
+
+impl Part<'_> {
+    /// Index the file of candidate `c` as episode `id`, one part at a
+    /// time: its cues are cut into parts of about [`PART_TEXT_BYTES`] of
+    /// text ([`chunk::slices`]); each part is chunked, embedded, staged and
+    /// committed before the next is chunked, so memory holds the parsed
+    /// file and one part's passages, however long the file. The first part
+    /// keeps the ids a one-part episode would have; later parts derive
+    /// theirs from `<id>` and the part number, and their `seq` continues.
+    ///
+    /// Each commit records how far the episode got ([`State::partial`]):
+    /// what is committed is searchable, and a run killed half-way is
+    /// continued by the next run from the first part not committed (same
+    /// file hash; another version starts over). An episode of one part is
+    /// staged like any other and committed with the next batch.
+    ///
+    /// [`State::partial`]: crate::store::state::State::partial
+    fn index(
+        &self,
+        writer: &mut Writer,
+        c: &Candidate,
+        id: &str,
+        meta: &mut ShowMeta,
+        on_event: &mut dyn FnMut(Event),
+        report: &mut Report,
+    ) -> Result<()> {
+        let episode_meta = meta.lookup(&c.root, &c.path);
+        report_meta_problems(meta, on_event);
+        let loaded = load_with(c, episode_meta).map(|mut t| {
+            t.episode.id = id.to_string();
+            t
+        });
+        let mut t = match loaded {
+            Ok(t) => t,
+            Err(e) => {
+                on_event(Event::Skipped(&e));
+                report.skipped += 1;
+                return Ok(());
+            }
+        };
+        for w in &t.warnings {
+            on_event(Event::Warning {
+                path: &t.episode.path,
+                warning: w,
+            });
+        }
+        let key = key_of(&t.episode.path);
+        let hash = writer
+            .state()
+            .files
+            .get(&key)
+            .map(|f| f.hash.clone())
+            .unwrap_or_default();
+        // Go on where a killed run stopped, if it was this same file.
+        let done = match (
+            writer.state().partial.get(id),
+            writer.state().episodes.get(id),
+        ) {
+            (Some(p), Some(e)) if p.hash == hash && e.file == key => Some((p.parts, e.clone())),
+            _ => None,
+        };
+        let (skip, mut entry) = match done {
+            Some((parts, entry)) => (parts as usize, entry),
+            None => {
+                writer.remove_episode(id);
+                let entry = EpisodeEntry {
+                    file: key,
+                    show: t.episode.show.clone(),
+                    title: t.episode.title().to_string(),
+                    date: t.episode.meta.date.clone(),
+                    url: t.episode.meta.url.clone(),
+                    chunks: 0,
+                    noncontent: 0,
+                    duration_ms: t.duration_ms(),
+                    added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                };
+                (0, entry)
+            }
+        };
+        // Parts are cut as they are reached: the cues after them stay as
+        // parsed, and one part's passages exist at a time.
+        let mut parts = chunk::slices(std::mem::take(&mut t.cues), PART_TEXT_BYTES)
+            .enumerate()
+            .peekable();
+        let ctx = context(&self.opts.embed_context, &t.episode);
+        let mut added = 0usize;
+        let mut last_done = true;
+        while let Some((k, cues)) = parts.next() {
+            if k < skip {
+                // Committed by an earlier run.
+                last_done = parts.peek().is_none();
+                continue;
+            }
+            let more = parts.peek().is_some();
+            let part_id = if k == 0 {
+                id.to_string()
+            } else {
+                format!("{id}\u{0}part {k}")
+            };
+            let mut chunks = chunk::split(&part_id, &cues, &self.opts.chunk, |s| {
+                self.embedder.count_tokens(s)
+            });
+            drop(cues);
+            let seq0 = entry.chunks as u32;
+            for ch in &mut chunks {
+                ch.seq += seq0;
+            }
+            let te = Instant::now();
+            let mut vectors: Vec<Vec<f32>> = Vec::with_capacity(chunks.len());
+            for slice in chunks.chunks(SLICE_ROWS) {
+                let texts: Vec<String> = slice.iter().map(|c| format!("{ctx}{}", c.text)).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                vectors.extend(self.embedder.embed_passages(&refs)?);
+            }
+            report.embed_secs += te.elapsed().as_secs_f64();
+            let base: Vec<u64> = chunks
+                .iter()
+                .zip(&vectors)
+                .map(|(c, v)| self.detector.score(&c.text, v))
+                .collect();
+            let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
+            let mut vectors = vectors.into_iter();
+            for lo in (0..chunks.len()).step_by(SLICE_ROWS) {
+                let hi = (lo + SLICE_ROWS).min(chunks.len());
+                let stored: Vec<StoredChunk> = (lo..hi)
+                    .map(|i| {
+                        let mut st = stored(&t.episode, &chunks[i]);
+                        let (a, b) = (i.saturating_sub(1), (i + 2).min(chunks.len()));
+                        st.context = chunks[a..b]
+                            .iter()
+                            .map(|c| c.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        st.noncontent_base = base[i];
+                        st.noncontent = scores[i];
+                        st
+                    })
+                    .collect();
+                let v: Vec<Vec<f32>> = vectors.by_ref().take(hi - lo).collect();
+                writer.add_passages(id, &stored, v)?;
+            }
+            entry.chunks += chunks.len() as u64;
+            entry.noncontent += scores
+                .iter()
+                .filter(|s| **s >= NONCONTENT_THRESHOLD)
+                .count() as u64;
+            added += chunks.len();
+            let partial = more.then(|| Partial {
+                parts: (k + 1) as u32,
+                hash: hash.clone(),
+            });
+            writer.set_episode(id, entry.clone(), partial);
+            writer.mark_noncontent_stale(&entry.show);
+            // One part alone is an episode like any other: it is committed
+            // with the next batch.
+            if k > 0 || more {
+                let generation = writer.commit()?;
+                on_event(Event::Committed { generation });
+            }
+            last_done = false;
+        }
+        if last_done {
+            // Nothing was added: no text at all, or (resuming) every part
+            // was committed and only the closing record is missing.
+            writer.set_episode(id, entry.clone(), None);
+        }
+        report.indexed += 1;
+        report.chunks += added;
+        on_event(Event::Indexed {
+            episode: id,
+            chunks: entry.chunks as usize,
+        });
+        Ok(())
+    }
 }
 
 /// Re-score the non-content of every passage of `show` with repetition

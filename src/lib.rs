@@ -35,7 +35,9 @@
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
 //! - [`mail`]: the brief by email: `[email]` settings, the message, SMTP delivery.
 //! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
-//! - [`output`]: human and JSON Lines printers.
+//! - [`output`]: human and JSON Lines printers, and the one step that
+//!   cleans control characters from everything printed.
+//! - [`value`]: parsing the values a user types (dates, spans, limits).
 //! - [`eval`]: retrieval quality metrics (BEIR, podcast moments).
 //! - [`error`]: typed errors.
 
@@ -55,3 +57,4 @@ pub mod output;
 pub mod rank;
 pub mod store;
 pub mod transcript;
+pub mod value;

@@ -15,6 +15,7 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(report_panic));
     let cli = cli::Cli::parse();
     if let Some(n) = cli.threads {
         // candle and rayon both read this; it must be set before either starts.
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("podsift: {}", one_line(&err));
+            // Paths, feed titles and server messages come from outside.
+            eprintln!("podsift: {}", podsift::output::safe::line(&one_line(&err)));
             ExitCode::from(2)
         }
     }
@@ -61,6 +63,33 @@ fn one_line(err: &anyhow::Error) -> String {
         out.push_str(text);
     }
     out.replace(['\n', '\r'], " ")
+}
+
+/// A panic is a bug in podsift: say so on one line, without control
+/// characters (its message may quote a file or a server), and keep the word
+/// "panicked" for whoever greps for it. `RUST_BACKTRACE=1` adds the
+/// backtrace, as the default hook does. A panic that a feed scan catches
+/// (`podsift::feed::scan::scan_feed`) is reported here and then as that
+/// feed's failure.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let at = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    eprintln!(
+        "podsift: internal error (panicked{at}: {}); this is a bug, please report it",
+        podsift::output::safe::line(&message)
+    );
+    let trace = std::backtrace::Backtrace::capture();
+    if trace.status() == std::backtrace::BacktraceStatus::Captured {
+        eprintln!("{trace}");
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

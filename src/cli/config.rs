@@ -1,7 +1,7 @@
 //! `Cli` -> `Config`: resolved paths, the model to use, the device, and how
 //! to print. Commands see only `Config`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, StdoutLock};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -10,6 +10,7 @@ use super::{Cli, ColorChoice, FilterArgs};
 use podsift::embed::device::{self, DeviceChoice};
 use podsift::embed::model::{Locator, ModelSource, DEFAULT_MODEL};
 use podsift::embed::{Embedder, EngineChoice, ModelFiles};
+use podsift::output::safe::{self, Mode};
 use podsift::rank::Filters;
 use podsift::store::manifest::Manifest;
 
@@ -66,6 +67,28 @@ impl Config {
         })
     }
 
+    /// Standard output for results, cleaned ([`safe::Writer`]): under
+    /// `--json`, DEL and C1 controls are escaped (the same JSON values);
+    /// otherwise every control but newline and tab is removed. Only the
+    /// coloured human printer of `search` and `related`, which cleans its
+    /// fields itself, writes to stdout another way.
+    pub fn stdout(&self) -> safe::Writer<StdoutLock<'static>> {
+        let mode = if self.json { Mode::Json } else { Mode::Text };
+        safe::Writer::new(std::io::stdout().lock(), mode)
+    }
+
+    /// The stream for the hit printer ([`podsift::output::Printer`]) of
+    /// `search` and `related`: [`Config::stdout`], except in colour, where
+    /// the human printer cleans each field before it paints it and so gets
+    /// the terminal as it is (its colour codes must pass).
+    pub fn hits_out(&self) -> Box<dyn std::io::Write> {
+        if self.color && !self.json {
+            Box::new(std::io::stdout().lock())
+        } else {
+            Box::new(self.stdout())
+        }
+    }
+
     /// Locate the model: `--model` if given, else the one the index was built
     /// with (from where it was loaded, or by id), else the default.
     pub fn model_files(&self, manifest: Option<&Manifest>) -> Result<ModelFiles> {
@@ -96,13 +119,13 @@ impl Config {
     pub fn embedder(&self, files: &ModelFiles) -> Result<Embedder> {
         let (dev, warning) = device::open(self.device)?;
         if let Some(w) = warning {
-            eprintln!("podsift: warning: {w}");
+            errln!("podsift: warning: {w}");
         }
         let t = std::time::Instant::now();
         let e = Embedder::load_with(files, &dev, self.engine)
             .with_context(|| format!("loading model from {}", files.dir.display()))?;
         if self.verbose > 0 {
-            eprintln!(
+            errln!(
                 "podsift: model {} ({} dims, {}) loaded on {} in {:.0} ms; engine {}",
                 files.id,
                 e.dim(),
@@ -155,27 +178,11 @@ fn model_dirs() -> Vec<PathBuf> {
     dirs
 }
 
-/// A date flag as `YYYY-MM-DD`: a date, or `Nd`/`Nw`/`Nm`/`Ny` before today.
+/// A date flag as `YYYY-MM-DD`: a date, or `Nd`/`Nw`/`Nm`/`Ny` before today
+/// ([`podsift::value::date`]).
 pub fn resolve_date(flag: &str, value: &str) -> Result<String> {
-    let v = value.trim();
-    if let Some(d) = podsift::ingest::normalise_date(v) {
-        return Ok(d);
-    }
-    let (num, unit) = v.split_at(v.len().saturating_sub(1));
-    let n: i64 = num.parse().with_context(|| {
-        format!("{flag} '{value}': expected YYYY-MM-DD or a span like 7d, 4w, 6m, 1y")
-    })?;
-    let days = match unit {
-        "d" => n,
-        "w" => n * 7,
-        "m" => n * 30,
-        "y" => n * 365,
-        _ => anyhow::bail!("{flag} '{value}': expected YYYY-MM-DD or a span like 7d, 4w, 6m, 1y"),
-    };
     let today = chrono::Local::now().date_naive();
-    Ok((today - chrono::Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string())
+    podsift::value::date(value, today).map_err(|e| anyhow::anyhow!("{flag} {e}"))
 }
 
 /// Filter flags to [`Filters`]; episode names are resolved against the

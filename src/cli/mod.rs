@@ -2,9 +2,11 @@
 //! [`config::Config`], and one module per command. Nothing past `config`
 //! touches the raw [`Cli`].
 
+// First, so that its `errln!` is in scope in the modules below.
+#[macro_use]
+pub mod messages;
 pub mod commands;
 pub mod config;
-pub mod messages;
 
 use std::path::PathBuf;
 
@@ -66,7 +68,7 @@ pub enum Command {
     /// Print a passage with its neighbouring passages.
     Show(ShowArgs),
     /// What the index holds: shows, episodes, passages, hours, model.
-    Stats,
+    Stats(StatsArgs),
     /// Passages from other episodes that say something related.
     Related(RelatedArgs),
     /// The top insights of recent episodes, each with related insights.
@@ -105,14 +107,15 @@ pub struct ExploreArgs {
     /// Retrieval mode to start in (m cycles it).
     #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     pub mode: ModeArg,
-    /// Moments per search.
-    #[arg(short = 'n', long, default_value_t = 30, value_name = "NUM")]
+    /// Moments per search (at most 1000).
+    #[arg(short = 'n', long, default_value_t = 30, value_name = "NUM", value_parser = limit)]
     pub limit: usize,
-    /// Related passages shown for each passage.
-    #[arg(long, default_value_t = 6, value_name = "NUM")]
+    /// Related passages shown for each passage (0 to 50).
+    #[arg(long, default_value_t = 6, value_name = "NUM", value_parser = upto::<50>)]
     pub related: usize,
-    /// Neighbouring passages shown on each side of the one being read.
-    #[arg(long, default_value_t = 3, value_name = "NUM")]
+    /// Neighbouring passages shown on each side of the one being read (0 to
+    /// 100).
+    #[arg(long, default_value_t = 3, value_name = "NUM", value_parser = upto_u64::<100>)]
     pub context: u64,
     /// Filters to start with (f changes them).
     #[command(flatten)]
@@ -222,6 +225,15 @@ pub struct ScanArgs {
     /// Download only; leave the new files for the next `index` or `scan`.
     #[arg(long)]
     pub no_index: bool,
+    /// Let a feed added from a local file link to any local file.
+    ///
+    /// By default a local feed's transcript and chapter links may name only
+    /// files in the feed file's own folder (after resolving `..` and
+    /// symbolic links), so that a feed someone sent you cannot pull other
+    /// files of yours into the index. A feed on the web may never link to a
+    /// local file, with or without this flag.
+    #[arg(long)]
+    pub allow_local_files: bool,
     /// Network limits.
     #[command(flatten)]
     pub net: NetArgs,
@@ -289,6 +301,10 @@ pub struct EvalArgs {
     /// Keyword arm: weight of the episode title.
     #[arg(long, value_name = "W")]
     pub title_weight: Option<f32>,
+    /// Hybrid: terms added to the keyword query from the first pass's best
+    /// passages (pseudo-relevance feedback; 0 turns it off).
+    #[arg(long, value_name = "NUM")]
+    pub prf_terms: Option<usize>,
     /// Print each moment's rank (moments only).
     #[arg(long)]
     pub per_query: bool,
@@ -445,8 +461,8 @@ pub struct SearchArgs {
     /// Retrieval mode.
     #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
     pub mode: ModeArg,
-    /// Moments to return.
-    #[arg(short = 'n', long, default_value_t = 10, value_name = "NUM")]
+    /// Moments to return (at most 1000).
+    #[arg(short = 'n', long, default_value_t = 10, value_name = "NUM", value_parser = limit)]
     pub limit: usize,
     /// Show each hit's keyword and semantic ranks and scores.
     #[arg(long)]
@@ -480,14 +496,15 @@ pub struct RelatedArgs {
     /// With --file: the time, HH:MM:SS (or MM:SS, or seconds).
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Related passages to return.
-    #[arg(short = 'n', long, default_value_t = 5, value_name = "NUM")]
+    /// Related passages to return (at most 1000).
+    #[arg(short = 'n', long, default_value_t = 5, value_name = "NUM", value_parser = limit)]
     pub limit: usize,
-    /// At most this many from one episode.
-    #[arg(long, default_value_t = 1, value_name = "NUM")]
+    /// At most this many from one episode (at most 1000).
+    #[arg(long, default_value_t = 1, value_name = "NUM", value_parser = limit)]
     pub per_episode: usize,
-    /// Also allow the seed's episode, beyond this many minutes from the seed.
-    #[arg(long, value_name = "MIN")]
+    /// Also allow the seed's episode, beyond this many minutes from the seed
+    /// (at most 100000).
+    #[arg(long, value_name = "MIN", value_parser = upto_u64::<100_000>)]
     pub same_episode_after: Option<u64>,
     /// Only these shows (repeatable).
     #[arg(long, value_name = "SHOW")]
@@ -506,14 +523,14 @@ pub struct TopArgs {
     /// Interests to rank by, in your own words (repeatable).
     #[arg(long = "for", value_name = "INTERESTS")]
     pub interests: Vec<String>,
-    /// Insights to return.
-    #[arg(short = 'n', long, default_value_t = 5, value_name = "NUM")]
+    /// Insights to return (at most 1000).
+    #[arg(short = 'n', long, default_value_t = 5, value_name = "NUM", value_parser = limit)]
     pub limit: usize,
-    /// At most this many insights from one episode.
-    #[arg(long, default_value_t = 1, value_name = "NUM")]
+    /// At most this many insights from one episode (at most 1000).
+    #[arg(long, default_value_t = 1, value_name = "NUM", value_parser = limit)]
     pub per_episode: usize,
-    /// Related insights per insight.
-    #[arg(long, default_value_t = 3, value_name = "NUM")]
+    /// Related insights per insight (0 to 10, as in a profile).
+    #[arg(long, default_value_t = 3, value_name = "NUM", value_parser = upto::<10>)]
     pub related: usize,
     /// Only these shows (repeatable).
     #[arg(long, value_name = "SHOW")]
@@ -531,8 +548,8 @@ pub struct BriefArgs {
     /// profile's `since`, else since the last brief, else 1d].
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Insights [default: the profile's `n`, else 5].
-    #[arg(short = 'n', long, value_name = "NUM")]
+    /// Insights, 1 to 50 [default: the profile's `n`, else 5].
+    #[arg(short = 'n', long, value_name = "NUM", value_parser = brief_n)]
     pub limit: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = BriefFormat::Md)]
@@ -562,21 +579,77 @@ pub enum BriefFormat {
     Json,
 }
 
+/// `podsift stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Also check every vector and full-text file against its checksum
+    /// (reads the whole index); damage exits 2 with the fix.
+    #[arg(long)]
+    pub verify: bool,
+}
+
 /// `podsift show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The passage id (16 hex digits, as search prints it).
     #[arg(value_name = "CHUNK_ID")]
     pub id: String,
-    /// Neighbouring passages to print on each side.
-    #[arg(long, default_value_t = 2, value_name = "NUM")]
+    /// Neighbouring passages to print on each side (0 to 100).
+    #[arg(long, default_value_t = 2, value_name = "NUM", value_parser = upto_u64::<100>)]
     pub context: u64,
+}
+
+/// `-n`: 1 to [`podsift::value::MAX_LIMIT`] ([`podsift::value::limit`]).
+fn limit(s: &str) -> Result<usize, String> {
+    podsift::value::limit(s).map_err(|e| e.expected)
+}
+
+/// `brief -n`: 1 to 50, as a profile's `n`.
+fn brief_n(s: &str) -> Result<usize, String> {
+    podsift::value::count(s, 1, 50).map_err(|e| e.expected)
+}
+
+/// A count from 0 to `MAX`.
+fn upto<const MAX: usize>(s: &str) -> Result<usize, String> {
+    podsift::value::count(s, 0, MAX).map_err(|e| e.expected)
+}
+
+/// [`upto`] as a `u64`.
+fn upto_u64<const MAX: usize>(s: &str) -> Result<u64, String> {
+    upto::<MAX>(s).map(|n| n as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn limits_are_capped_with_one_clear_error() {
+        for args in [
+            &["podsift", "search", "-n", "18446744073709551615", "q"][..],
+            &["podsift", "related", "-n", "1001", "00000000000000aa"],
+            &["podsift", "top", "--related", "99", "-n", "5"],
+            &["podsift", "show", "--context", "18446744073709551615", "aa"],
+            &["podsift", "explore", "-n", "0", "q"],
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{args:?}"
+            );
+            assert!(
+                e.to_string().contains("expected a whole number from"),
+                "{e}"
+            );
+        }
+        let ok = Cli::try_parse_from(["podsift", "search", "-n", "1000", "q"]).unwrap();
+        let Command::Search(a) = ok.command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(a.limit, podsift::value::MAX_LIMIT);
+    }
 
     #[test]
     fn clap_definition_is_valid() {

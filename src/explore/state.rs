@@ -1388,18 +1388,7 @@ fn resolve_date(value: &str, today: Option<NaiveDate>) -> Result<String, String>
     }
     let bad = || format!("'{value}' is not a date: write YYYY-MM-DD, or 7d, 4w, 6m, 1y ago");
     let today = today.ok_or_else(bad)?;
-    let (num, unit) = value.split_at(value.len().saturating_sub(1));
-    let n: i64 = num.parse().map_err(|_| bad())?;
-    let days = match unit {
-        "d" => n,
-        "w" => n * 7,
-        "m" => n * 30,
-        "y" => n * 365,
-        _ => return Err(bad()),
-    };
-    Ok((today - chrono::Duration::days(days))
-        .format("%Y-%m-%d")
-        .to_string())
+    crate::value::date(value, today).map_err(|_| bad())
 }
 
 #[cfg(test)]

@@ -47,6 +47,34 @@ pub enum FeedError {
         /// The limit.
         max: u32,
     },
+    /// A redirect that is not followed: to anything but an http(s) URL with
+    /// a host, or without a usable `Location`.
+    #[error("{url}: {message}")]
+    Redirect {
+        /// The URL asked for.
+        url: String,
+        /// Where the server pointed (empty without a `Location`).
+        to: String,
+        /// What podsift did not follow, and why.
+        message: String,
+    },
+    /// A local link that a feed may not make: outside the feed file's
+    /// folder, or any local file from a feed on the web.
+    #[error("{url}: {message}")]
+    LocalFile {
+        /// The link, resolved.
+        url: String,
+        /// Why it is refused, and how to allow it when that is possible.
+        message: String,
+    },
+    /// podsift itself failed on this feed (a bug); the other feeds went on.
+    #[error("{url}: podsift failed on this feed (an internal error: {message}); the other feeds went on")]
+    Internal {
+        /// The feed's URL.
+        url: String,
+        /// The panic's message.
+        message: String,
+    },
     /// The body was larger than the cap for its kind.
     #[error("{url}: larger than the {limit}-byte cap")]
     TooLarge {

@@ -6,7 +6,9 @@
 //! - names podsift in its `User-Agent` (`podsift/<version>`);
 //! - has a connect timeout and an overall deadline that covers the headers
 //!   and the whole body ([`Limits::timeout`]);
-//! - follows at most [`Limits::max_redirects`] redirects (a loop ends there);
+//! - follows at most [`Limits::max_redirects`] redirects (a loop ends there),
+//!   by hand: every hop must be an http(s) URL with a host, anything else
+//!   (`file:`, `data:`, no `Location`) is that request's error;
 //! - reads at most the cap for its kind: a `Content-Length` over the cap is
 //!   refused before the body is read, and a body that grows past it (chunked,
 //!   or gzip that inflates) is cut off at cap + 1 bytes and refused;
@@ -139,7 +141,8 @@ impl Client {
             .user_agent(USER_AGENT)
             .timeout_connect(limits.connect_timeout)
             .timeout(limits.timeout)
-            .redirects(limits.max_redirects)
+            // Followed by hand, each hop checked ([`Client::get`]).
+            .redirects(0)
             .build();
         Client { agent, limits }
     }
@@ -190,22 +193,55 @@ impl Client {
         cap: u64,
         tally: &mut Tally,
     ) -> Result<Fetched> {
-        let mut req = self.agent.request_url("GET", url);
-        if let Some(v) = validators {
-            if let Some(etag) = &v.etag {
-                req = req.set("If-None-Match", etag);
-            }
-            if let Some(lm) = &v.last_modified {
-                req = req.set("If-Modified-Since", lm);
-            }
-        }
         tally.requests += 1;
-        let resp = match req.call() {
-            Ok(r) => r,
-            Err(e) => return Err(self.classify(url, e)),
+        // Redirects are followed here, not by ureq: ureq 2 panics on a
+        // `Location` without a host (`file:///etc/passwd`, `data:...`), and
+        // every hop must be checked anyway.
+        let mut current = url.clone();
+        let mut hops = 0u32;
+        // One deadline for the whole chain, as ureq kept it.
+        let deadline = std::time::Instant::now() + self.limits.timeout;
+        let resp = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(self.timeout(url));
+            }
+            let mut req = self.agent.request_url("GET", &current).timeout(left);
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    req = req.set("If-None-Match", etag);
+                }
+                if let Some(lm) = &v.last_modified {
+                    req = req.set("If-Modified-Since", lm);
+                }
+            }
+            let resp = match req.call() {
+                Ok(r) => r,
+                Err(e) => return Err(self.classify(url, e)),
+            };
+            if !matches!(resp.status(), 301 | 302 | 303 | 307 | 308) {
+                break resp;
+            }
+            let next = redirect_target(url, &current, resp.header("Location"))?;
+            // Let the connection go back to the pool.
+            let _ = std::io::copy(&mut resp.into_reader().take(64 << 10), &mut std::io::sink());
+            hops += 1;
+            if hops > self.limits.max_redirects {
+                return Err(FeedError::TooManyRedirects {
+                    url: url.to_string(),
+                    max: self.limits.max_redirects,
+                });
+            }
+            current = next;
         };
         if resp.status() == 304 {
             return Ok(Fetched::NotModified);
+        }
+        if (300..400).contains(&resp.status()) {
+            return Err(FeedError::Status {
+                url: url.to_string(),
+                status: resp.status(),
+            });
         }
         if let Some(len) = resp
             .header("Content-Length")
@@ -218,7 +254,7 @@ impl Client {
                 });
             }
         }
-        let final_url = Url::parse(resp.get_url()).unwrap_or_else(|_| url.clone());
+        let final_url = current;
         let validators = Validators {
             etag: resp.header("ETag").map(str::to_string),
             last_modified: resp.header("Last-Modified").map(str::to_string),
@@ -307,6 +343,38 @@ impl Client {
     }
 }
 
+/// Where a redirect from `current` (reached from `url`) points, if podsift
+/// follows it: a `Location` (absolute, or relative to `current`) that is an
+/// http(s) URL with a host.
+fn redirect_target(url: &Url, current: &Url, location: Option<&str>) -> Result<Url> {
+    let refuse = |to: &str, why: &str| FeedError::Redirect {
+        url: url.to_string(),
+        to: to.to_string(),
+        message: if to.is_empty() {
+            format!("a redirect podsift does not follow: {why}")
+        } else {
+            format!("redirected to '{to}', which podsift does not follow: {why}")
+        },
+    };
+    let location = location
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| refuse("", "it has no Location"))?;
+    let next = current
+        .join(location)
+        .map_err(|e| refuse(location, &format!("not a URL ({e})")))?;
+    if !matches!(next.scheme(), "http" | "https") {
+        return Err(refuse(
+            next.as_str(),
+            "only http and https redirects are followed",
+        ));
+    }
+    if next.host_str().is_none_or(str::is_empty) {
+        return Err(refuse(next.as_str(), "it names no host"));
+    }
+    Ok(next)
+}
+
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
@@ -365,18 +433,27 @@ fn read_file(
 }
 
 /// Resolve `href` (absolute, or relative to the document at `base`) and
-/// check that it may be fetched: http and https always; `file://` only from
-/// a document that is itself a local file, so a feed on the web can never
-/// make podsift read a file on this machine.
-pub fn check_link(base: &Url, href: &str) -> Result<Url> {
+/// check that it may be fetched:
+/// - http and https always;
+/// - `file://` only from a feed that is itself a local file, and only a file
+///   inside that feed file's own folder (or below it), after resolving `..`
+///   and symbolic links: a feed someone sent you (`~/Downloads/feed.xml`)
+///   must not pull `../../.ssh/id_ed25519` or `/etc/passwd` into the index,
+///   where it could end up in an emailed brief. `allow_local_files` (the
+///   user's `--allow-local-files`) lifts the folder rule for local feeds;
+/// - never a local file from a feed on the web, whatever the flag says.
+///
+/// An allowed local link comes back as the resolved file's own URL, so what
+/// is read is the file that was checked.
+pub fn check_link(base: &Url, href: &str, allow_local_files: bool) -> Result<Url> {
     let url = base.join(href.trim()).map_err(|e| FeedError::BadUrl {
         url: href.to_string(),
         message: e.to_string(),
     })?;
     match url.scheme() {
         "http" | "https" => Ok(url),
-        "file" if base.scheme() == "file" => Ok(url),
-        "file" => Err(FeedError::BadUrl {
+        "file" if base.scheme() == "file" => local_link(base, url, allow_local_files),
+        "file" => Err(FeedError::LocalFile {
             url: url.to_string(),
             message: format!("a feed on the web ({base}) may not link to a local file"),
         }),
@@ -385,6 +462,35 @@ pub fn check_link(base: &Url, href: &str) -> Result<Url> {
             message: format!("unsupported scheme '{other}' (http, https and file are)"),
         }),
     }
+}
+
+/// A `file://` link of the local feed at `base` (see [`check_link`]).
+fn local_link(base: &Url, url: Url, allow_local_files: bool) -> Result<Url> {
+    let refuse = |message: String| FeedError::LocalFile {
+        url: url.to_string(),
+        message,
+    };
+    let path = url
+        .to_file_path()
+        .map_err(|()| refuse("not a local file path".into()))?;
+    let folder = base
+        .to_file_path()
+        .ok()
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        .ok_or_else(|| refuse(format!("the feed {base} is not in a folder")))?;
+    let folder = std::fs::canonicalize(&folder).unwrap_or(folder);
+    // The URL parser has resolved `.` and `..` already; canonicalising
+    // resolves symbolic links. A file that does not exist is checked as
+    // written (reading it then fails with "not found").
+    let resolved = std::fs::canonicalize(&path).unwrap_or(path);
+    if !allow_local_files && !resolved.starts_with(&folder) {
+        return Err(refuse(format!(
+            "outside the feed file's folder {}; a local feed may only link to files in \
+             its own folder (pass --allow-local-files to allow any local file)",
+            folder.display()
+        )));
+    }
+    Url::from_file_path(&resolved).map_err(|()| refuse("not an absolute path".into()))
 }
 
 #[cfg(test)]
@@ -401,18 +507,88 @@ mod tests {
     fn links_resolve_and_web_feeds_cannot_read_local_files() {
         let web = Url::parse("https://example.com/show/feed.xml").unwrap();
         assert_eq!(
-            check_link(&web, "ep1.vtt").unwrap().as_str(),
+            check_link(&web, "ep1.vtt", false).unwrap().as_str(),
             "https://example.com/show/ep1.vtt"
         );
-        assert!(matches!(
-            check_link(&web, "file:///etc/passwd"),
-            Err(FeedError::BadUrl { .. })
-        ));
-        assert!(check_link(&web, "ftp://example.com/x").is_err());
+        for allow in [false, true] {
+            assert!(matches!(
+                check_link(&web, "file:///etc/passwd", allow),
+                Err(FeedError::LocalFile { .. })
+            ));
+        }
+        assert!(check_link(&web, "ftp://example.com/x", false).is_err());
         let local = Url::parse("file:///home/me/feed.xml").unwrap();
         assert_eq!(
-            check_link(&local, "t/ep1.vtt").unwrap().as_str(),
+            check_link(&local, "t/ep1.vtt", false).unwrap().as_str(),
             "file:///home/me/t/ep1.vtt"
+        );
+        assert_eq!(
+            check_link(&local, "https://example.com/ep1.vtt", false)
+                .unwrap()
+                .as_str(),
+            "https://example.com/ep1.vtt"
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_only_to_web_urls_with_a_host() {
+        let from = Url::parse("http://127.0.0.1:8080/show/feed.xml").unwrap();
+        let to = |l: &str| redirect_target(&from, &from, Some(l)).map(|u| u.to_string());
+        assert_eq!(to("/other.xml").unwrap(), "http://127.0.0.1:8080/other.xml");
+        assert_eq!(to("../x.xml").unwrap(), "http://127.0.0.1:8080/x.xml");
+        assert_eq!(to("//example.com/f").unwrap(), "http://example.com/f");
+        assert_eq!(
+            to("https://example.com/f").unwrap(),
+            "https://example.com/f"
+        );
+        for bad in [
+            "file:///etc/passwd",
+            "data:text/plain,x",
+            "ftp://example.com/x",
+            "mailto:a@example.com",
+            "javascript:alert(1)",
+            "  ",
+        ] {
+            let e = to(bad).unwrap_err();
+            assert!(matches!(e, FeedError::Redirect { .. }), "{bad}: {e}");
+            assert!(e.to_string().contains("does not follow"), "{e}");
+        }
+        assert!(redirect_target(&from, &from, None).is_err());
+    }
+
+    #[test]
+    fn a_local_feed_links_only_inside_its_own_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let feeds = dir.path().join("downloads");
+        let secret = dir.path().join("secret");
+        std::fs::create_dir_all(feeds.join("t")).unwrap();
+        std::fs::create_dir_all(&secret).unwrap();
+        std::fs::write(feeds.join("t/ep1.vtt"), "WEBVTT\n").unwrap();
+        std::fs::write(secret.join("creds.txt"), "hunter2").unwrap();
+        std::os::unix::fs::symlink(secret.join("creds.txt"), feeds.join("t/link.vtt")).unwrap();
+        let base = Url::from_file_path(feeds.join("feed.xml")).unwrap();
+        let inside = check_link(&base, "t/ep1.vtt", false).unwrap();
+        assert_eq!(
+            inside.to_file_path().unwrap(),
+            std::fs::canonicalize(feeds.join("t/ep1.vtt")).unwrap()
+        );
+        let creds = Url::from_file_path(secret.join("creds.txt")).unwrap();
+        for href in [
+            "../secret/creds.txt",
+            "t/../../secret/creds.txt",
+            "t/link.vtt",
+            "file:///etc/passwd",
+            creds.as_str(),
+        ] {
+            let err = check_link(&base, href, false).unwrap_err();
+            assert!(matches!(err, FeedError::LocalFile { .. }), "{href}: {err}");
+            assert!(err.to_string().contains("--allow-local-files"), "{err}");
+        }
+        // The opt-in lifts the folder rule; the symlink resolves to its target.
+        let via_link = check_link(&base, "t/link.vtt", true).unwrap();
+        assert_eq!(
+            via_link.to_file_path().unwrap(),
+            std::fs::canonicalize(secret.join("creds.txt")).unwrap()
         );
     }
 

@@ -4,8 +4,9 @@
 //!
 //! Feeds are scanned by a few worker threads ([`ScanOptions::jobs`]); one
 //! feed's items are fetched one after another (one connection per host at a
-//! time). A feed that fails (network, status, size, XML) is reported and the
-//! others go on; an item whose transcript fails is reported, kept in the
+//! time). A feed that fails (network, status, size, XML, a redirect podsift
+//! does not follow, even a panic: [`scan_feed`]) is reported and the others
+//! go on, and the state of every feed is saved; an item whose transcript fails is reported, kept in the
 //! feed's `waiting` list and tried again at a later scan, up to
 //! [`MAX_TRIES`] times. Chapters that cannot be fetched are a warning: the
 //! transcript is kept without them.
@@ -50,6 +51,9 @@ pub struct ScanOptions {
     pub language: Option<String>,
     /// Feeds scanned at once.
     pub jobs: usize,
+    /// Let a local feed link to any local file, not only to files in its
+    /// own folder ([`check_link`]).
+    pub allow_local_files: bool,
 }
 
 /// How fetching a feed went.
@@ -255,7 +259,49 @@ fn run_feeds(
 }
 
 /// Scan one feed; returns its report and its entry with the new state.
+///
+/// Each feed is scanned in isolation: should podsift itself fail on one
+/// (a panic, in podsift or a library it uses, on something a server sent),
+/// that feed is reported as failed with [`FeedError::Internal`] and the
+/// others go on, their state saved. Nothing is expected to panic here
+/// (redirects, sizes and every parser return errors); this is the last
+/// line of defence.
 pub fn scan_feed(
+    client: &Client,
+    entry: &FeedEntry,
+    opts: &ScanOptions,
+) -> (FeedReport, FeedEntry) {
+    let t0 = Instant::now();
+    let run = std::panic::AssertUnwindSafe(|| scan_feed_inner(client, entry, opts));
+    match std::panic::catch_unwind(run) {
+        Ok(done) => done,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            let mut report = FeedReport::new(entry);
+            report.status = FeedStatus::Failed;
+            let error = FeedError::Internal {
+                url: entry.url.clone(),
+                message,
+            };
+            let mut next = entry.clone();
+            next.last_scan = Some(now());
+            next.last_status = Some(format!("failed: {error}"));
+            report.error = Some(error);
+            report.secs = t0.elapsed().as_secs_f64();
+            (report, next)
+        }
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn scan_feed_inner(
     client: &Client,
     entry: &FeedEntry,
     opts: &ScanOptions,
@@ -263,7 +309,7 @@ pub fn scan_feed(
     let t0 = Instant::now();
     let mut report = FeedReport::new(entry);
     let mut next = entry.clone();
-    next.last_scan = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    next.last_scan = Some(now());
     let mut tally = Tally::default();
     match fetch_items(client, entry, opts, &mut next, &mut report, &mut tally) {
         Ok(()) => {
@@ -340,11 +386,11 @@ fn fetch_items(
             next.waiting.insert(item.guid.clone(), tries.unwrap_or(0));
             continue;
         }
-        match fetch_transcript(client, &body.url, &ranked, tally) {
+        match fetch_transcript(client, &body.url, &ranked, opts.allow_local_files, tally) {
             Ok((link, format, bytes)) => {
                 let mut sidecar = Sidecar::new(&entry.name, &entry.url, item, link);
                 if let Some(href) = &item.chapters_url {
-                    match fetch_chapters(client, &body.url, href, tally) {
+                    match fetch_chapters(client, &body.url, href, opts.allow_local_files, tally) {
                         Ok(ch) => sidecar.chapters = ch,
                         Err(e) => report.warnings.push(e),
                     }
@@ -402,11 +448,12 @@ fn fetch_transcript<'a>(
     client: &Client,
     base: &Url,
     ranked: &[(&'a TranscriptLink, Kind)],
+    allow_local_files: bool,
     tally: &mut Tally,
 ) -> Result<(&'a TranscriptLink, Format, Vec<u8>)> {
     let mut first_error = None;
     for &(link, kind) in ranked {
-        match fetch_one(client, base, link, kind, tally) {
+        match fetch_one(client, base, link, kind, allow_local_files, tally) {
             Ok((format, bytes)) => return Ok((link, format, bytes)),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -421,9 +468,10 @@ fn fetch_one(
     base: &Url,
     link: &TranscriptLink,
     kind: Kind,
+    allow_local_files: bool,
     tally: &mut Tally,
 ) -> Result<(Format, Vec<u8>)> {
-    let url = check_link(base, &link.url)?;
+    let url = check_link(base, &link.url, allow_local_files)?;
     let bytes = match client.get(&url, None, client.limits().max_transcript_bytes, tally)? {
         Fetched::Body(b) => b.bytes,
         Fetched::NotModified => {
@@ -450,9 +498,10 @@ fn fetch_chapters(
     client: &Client,
     base: &Url,
     href: &str,
+    allow_local_files: bool,
     tally: &mut Tally,
 ) -> Result<Vec<Chapter>> {
-    let url = check_link(base, href)?;
+    let url = check_link(base, href, allow_local_files)?;
     match client.get(&url, None, client.limits().max_chapters_bytes, tally)? {
         Fetched::Body(b) => chapters::parse(&b.bytes).map_err(|message| FeedError::Chapters {
             url: url.to_string(),

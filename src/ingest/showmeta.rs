@@ -7,6 +7,10 @@
 //! - `<stem>.meta.json` beside a transcript: one object `{"title", "date",
 //!   "url", "guests"}` for that file alone (written by `podsift scan`).
 //!
+//! A metadata file that exists but cannot be read or parsed is not taken
+//! for "no metadata" in silence: the episode is indexed without it and the
+//! problem is kept for the caller to report ([`ShowMeta::take_problems`]).
+//!
 //! Episode numbers come from the file stem: an optional `E`/`ep`/`episode`
 //! prefix and the leading digits (`E01.mp3.vtt` is 1, `12_Brendan_...` is 12).
 
@@ -83,6 +87,7 @@ struct SideChapter {
 #[derive(Debug, Default)]
 pub struct ShowMeta {
     by_dir: HashMap<PathBuf, Option<HashMap<u64, EpisodeMeta>>>,
+    problems: Vec<(PathBuf, String)>,
 }
 
 impl ShowMeta {
@@ -90,7 +95,13 @@ impl ShowMeta {
     /// first metadata file found in its folder or a parent folder up to and
     /// including `root`, joined on the episode number.
     pub fn lookup(&mut self, root: &Path, path: &Path) -> EpisodeMeta {
-        let mut meta = sidecar(path).unwrap_or_default();
+        let mut meta = match sidecar(path) {
+            Ok(m) => m.unwrap_or_default(),
+            Err(problem) => {
+                self.problems.push(problem);
+                EpisodeMeta::default()
+            }
+        };
         let stem = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -101,10 +112,11 @@ impl ShowMeta {
         };
         let mut dir = path.parent();
         while let Some(d) = dir {
+            let problems = &mut self.problems;
             let table = self
                 .by_dir
                 .entry(d.to_path_buf())
-                .or_insert_with(|| load_dir(d));
+                .or_insert_with(|| load_dir(d, problems));
             if let Some(found) = table.as_ref().and_then(|t| t.get(&num)) {
                 meta.fill_from(found);
                 break;
@@ -116,14 +128,37 @@ impl ShowMeta {
         }
         meta
     }
+
+    /// Metadata files found broken since the last call, each with what is
+    /// wrong (`metadata file ignored: ...`): read once, reported once.
+    pub fn take_problems(&mut self) -> Vec<(PathBuf, String)> {
+        std::mem::take(&mut self.problems)
+    }
 }
 
-fn sidecar(path: &Path) -> Option<EpisodeMeta> {
-    let name = path.file_name()?.to_str()?;
+/// A metadata file that is there but unusable.
+fn unusable(path: &Path, why: impl std::fmt::Display) -> (PathBuf, String) {
+    (path.to_path_buf(), format!("metadata file ignored: {why}"))
+}
+
+/// The sidecar of the transcript at `path`: none when there is no such
+/// file, an error when it is there but cannot be read or parsed.
+fn sidecar(path: &Path) -> Result<Option<EpisodeMeta>, (PathBuf, String)> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(None);
+    };
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
     let side = path.with_file_name(format!("{stem}.meta.json"));
-    let bytes = std::fs::read(&side).ok()?;
-    let s: Sidecar = serde_json::from_slice(&bytes).ok()?;
+    let bytes = match super::read_capped(&side) {
+        Ok(b) => b,
+        Err(crate::error::Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(unusable(&side, e)),
+    };
+    let s: Sidecar = serde_json::from_slice(&bytes).map_err(|e| unusable(&side, e))?;
     let mut chapters: Vec<crate::transcript::Chapter> = s
         .chapters
         .into_iter()
@@ -136,18 +171,22 @@ fn sidecar(path: &Path) -> Option<EpisodeMeta> {
         .filter(|c| !c.title.is_empty())
         .collect();
     chapters.sort_by_key(|c| c.start_ms);
-    Some(EpisodeMeta {
+    Ok(Some(EpisodeMeta {
         title: s.title,
         date: s.date.as_deref().and_then(super::normalise_date),
         url: s.url,
         guests: s.guests,
         hosts: s.hosts,
         chapters,
-    })
+    }))
 }
 
-/// Parse the metadata files in one folder into a number -> meta table.
-fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
+/// Parse the metadata files in one folder into a number -> meta table; the
+/// ones that cannot be read or parsed go to `problems`.
+fn load_dir(
+    dir: &Path,
+    problems: &mut Vec<(PathBuf, String)>,
+) -> Option<HashMap<u64, EpisodeMeta>> {
     let mut table = HashMap::new();
     let entries = std::fs::read_dir(dir).ok()?;
     let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -161,11 +200,17 @@ fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
             continue;
         };
         if name == "metadata.json" {
-            let Ok(bytes) = super::read_capped(&p) else {
-                continue;
-            };
-            let Ok(entries) = serde_json::from_slice::<Vec<JsonEntry>>(&bytes) else {
-                continue;
+            let entries = super::read_capped(&p)
+                .map_err(|e| unusable(&p, e))
+                .and_then(|b| {
+                    serde_json::from_slice::<Vec<JsonEntry>>(&b).map_err(|e| unusable(&p, e))
+                });
+            let entries = match entries {
+                Ok(entries) => entries,
+                Err(problem) => {
+                    problems.push(problem);
+                    continue;
+                }
             };
             for e in entries {
                 if let Some(n) = e.epnum {
@@ -180,8 +225,12 @@ fn load_dir(dir: &Path) -> Option<HashMap<u64, EpisodeMeta>> {
                 }
             }
         } else if name.contains("playlist") && name.ends_with(".txt") {
-            let Ok(bytes) = super::read_capped(&p) else {
-                continue;
+            let bytes = match super::read_capped(&p) {
+                Ok(b) => b,
+                Err(e) => {
+                    problems.push(unusable(&p, e));
+                    continue;
+                }
             };
             let text = String::from_utf8_lossy(&bytes);
             for line in text.lines() {
@@ -247,5 +296,32 @@ mod tests {
             sm.lookup(dir.path(), &show.join("vtt/9_x.srt")),
             EpisodeMeta::default()
         );
+        assert!(sm.take_problems().is_empty());
+    }
+
+    #[test]
+    fn broken_metadata_files_are_reported_not_taken_for_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let show = dir.path().join("show");
+        std::fs::create_dir_all(&show).unwrap();
+        std::fs::write(show.join("metadata.json"), "[{\"epnum\": 1, oops").unwrap();
+        std::fs::write(show.join("E01.meta.json"), "{\"title\": 5}").unwrap();
+        let mut sm = ShowMeta::default();
+        assert_eq!(
+            sm.lookup(dir.path(), &show.join("E01.vtt")),
+            EpisodeMeta::default()
+        );
+        let problems = sm.take_problems();
+        let names: Vec<String> = problems
+            .iter()
+            .map(|(p, m)| {
+                assert!(m.starts_with("metadata file ignored: "), "{m}");
+                p.file_name().unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["E01.meta.json", "metadata.json"]);
+        // Once each: the folder's table is cached, the sidecar read again.
+        sm.lookup(dir.path(), &show.join("E02.vtt"));
+        assert!(sm.take_problems().is_empty());
     }
 }

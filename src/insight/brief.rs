@@ -87,7 +87,7 @@ use super::{Insight, InsightSignals, Related};
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
 use crate::ingest::timestamp;
-use crate::output::{deep_link, time_range};
+use crate::output::{deep_link, safe, time_range};
 use crate::store::text::StoredChunk;
 
 /// Passages are trimmed to about this many characters.
@@ -215,7 +215,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, ProfileError> {
             "n" => profile.n = integer(v, 1, 50, |s, m| at(s, format!("key 'n' {m}")))?,
             "since" => {
                 let must =
-                    "key 'since' must be a date (YYYY-MM-DD) or a span like \"1d\", \"7d\", \"4w\"";
+                    "key 'since' must be a date (YYYY-MM-DD) or a span like \"1d\", \"7d\", \"4w\" (at most 100y)";
                 // A bare TOML date (`since = 2026-11-01`) is as good as a string.
                 let text = match v.get_ref() {
                     DeValue::String(s) => Some(s.trim().to_string()),
@@ -306,16 +306,12 @@ fn integer(
     }
 }
 
-/// `YYYY-MM-DD` (or another date form ingest reads) or `N` + `d|w|m|y`.
+/// `YYYY-MM-DD` (or another date form ingest reads) or `N` + `d|w|m|y`, at
+/// most 100 years ([`crate::value::date`]).
 fn is_since(s: &str) -> bool {
-    let s = s.trim();
-    if crate::ingest::normalise_date(s).is_some() {
-        return true;
-    }
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
-    !num.is_empty()
-        && num.bytes().all(|b| b.is_ascii_digit())
-        && matches!(unit, "d" | "w" | "m" | "y")
+    // Any day serves: the span limit keeps every day in range.
+    let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    crate::value::date(s, day).is_ok()
 }
 
 /// Levenshtein distance, for "did you mean".
@@ -605,6 +601,9 @@ fn related_meta(c: &StoredChunk) -> Vec<String> {
 /// collapsed), no HTML, no emphasis, links or code spans; `&` only where it
 /// would start an entity (`&amp;`), so "AT&T" stays readable as plain text.
 fn md(s: &str) -> String {
+    // Control characters (ESC, C1 CSI/OSC) would reach the terminal of
+    // whoever reads the Markdown.
+    let s = safe::line(s);
     let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut out = String::with_capacity(flat.len() + 8);
     for (i, ch) in flat.char_indices() {
@@ -724,6 +723,8 @@ fn h(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(ch),
+            c if safe::is_control(c) => {}
             c => out.push(c),
         }
     }
@@ -989,7 +990,8 @@ pub fn render_json(insights: &[Insight], meta: &BriefMeta) -> String {
     };
     o.push_str(&serde_json::to_string(&summary).expect("plain data serialises"));
     o.push('\n');
-    o
+    // serde_json passes DEL and C1 controls through raw.
+    safe::json(&o).into_owned()
 }
 
 fn related_json(rank: usize, r: &Related) -> RelatedJson<'_> {
@@ -1412,7 +1414,7 @@ mod tests {
             "## 1. Episode chips",
             "**hard-fork** · 2026-11-27 · Ada Lovelace · 00:12:03-00:13:10  ",
             "[Listen at 00:12:03](https://example.com/chips.mp3#t=723)",
-            "*Why this insight:* relevant to your interests (0.62) · central to the episode (0.71) · specific (0.80)",
+            "*Why this insight:* relevant to \"AI chips\" (0.62) · quotable (0.90) · central to the episode (0.71) · specific (0.80)",
             "**Related**",
             "- **acquired** · Episode nvidia · 00:12:03 · [Listen at 00:12:03](https://example.com/nvidia.mp3#t=723)",
             "  “Jensen bet the company on CUDA when nobody wanted it.”",
@@ -1468,7 +1470,7 @@ mod tests {
             "<h2><span class=\"rank\">1.</span>Episode chips</h2>",
             "<p class=\"meta\"><span class=\"show\">hard-fork</span> · 2026-11-27 · Ada Lovelace · 00:12:03-00:13:10</p>",
             "<a href=\"https://example.com/chips.mp3#t=723\" rel=\"noopener\" target=\"_blank\">▶&nbsp;Listen at 00:12:03</a>",
-            "<b>Why this insight:</b> relevant to &quot;developer tools&quot; (0.62) · central to the episode (0.71) · specific (0.80)",
+            "<b>Why this insight:</b> relevant to &quot;developer tools&quot; (0.62) · quotable (0.90) · central to the episode (0.71) · specific (0.80)",
             "<b>Why related:</b> similar meaning (0.71); both mention &quot;chips&quot;, &quot;inference&quot;",
             "<span class=\"src\">source: corpus/acquired/tpu-story.vtt at 01:02:03</span>",
             "The TPU started as a *side project* in 2013.",

@@ -25,7 +25,8 @@ const VAGUE: &[&str] = &[
     "back", "good", "great", "big", "littl", "new", "old", "sure", "mean", "pretti", "peopl",
     "someth", "anyth", "everyth", "someon", "somebodi", "differ", "part", "point", "question",
     "answer", "guy", "folk", "start", "tri", "need", "work", "see", "seen", "put", "give", "gave",
-    "tell", "told", "feel", "felt", "whole", "lot", "bit", "ever", "never",
+    "tell", "told", "feel", "felt", "whole", "lot", "bit", "ever", "never", "again", "alway",
+    "often", "mayb", "probabl", "definit", "total", "exact", "certain",
 ];
 
 /// A key phrase of a passage.
@@ -100,7 +101,7 @@ pub fn key_phrases(text: &str, df: &dyn Fn(&str) -> u64, docs: u64, limit: usize
     let mut best: HashMap<Vec<String>, Phrase> = HashMap::new();
     for i in 0..ws.len() {
         for n in 1..=3 {
-            if i + n > ws.len() || ws[i + n - 1].at - ws[i].at >= n + 1 {
+            if i + n > ws.len() || !adjacent(&ws[i..i + n]) {
                 break;
             }
             let run = &ws[i..i + n];
@@ -151,15 +152,18 @@ pub fn key_phrases(text: &str, df: &dyn Fn(&str) -> u64, docs: u64, limit: usize
 /// in `text` for multi-word phrases), heaviest first.
 pub fn shared<'a>(seed: &'a [Phrase], text: &str) -> Vec<&'a Phrase> {
     let ws = words(text);
-    let terms: Vec<&str> = ws.iter().map(|w| w.term.as_str()).collect();
     seed.iter()
         .filter(|p| {
-            let n = p.terms.len();
-            terms
-                .windows(n)
-                .any(|win| win.iter().zip(&p.terms).all(|(a, b)| *a == b.as_str()))
+            ws.windows(p.terms.len())
+                .any(|win| adjacent(win) && win.iter().zip(&p.terms).all(|(w, t)| w.term == *t))
         })
         .collect()
+}
+
+/// Whether the words stand next to each other in the passage (no word,
+/// not even a stop word, between them; parts of one hyphenated word count).
+fn adjacent(run: &[Word]) -> bool {
+    run.windows(2).all(|p| p[1].at - p[0].at <= 1)
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn related_to(
     let flagged = if opts.include_noncontent {
         None
     } else {
-        Some(store.flagged())
+        Some(store.flagged()?)
     };
     let allowed = show_filter(store, opts)?;
     let segments = store.segments();

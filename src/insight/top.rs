@@ -19,8 +19,8 @@
 //! with nothing relevant is short rather than padded. The score is
 //! [`score`]. Without interests, each episode's most central passages are
 //! read and ranked by worth and salience. The best passages of each episode
-//! compete (at most `per_episode`); near-duplicates across episodes (cosine
-//! > 0.9: the same story told twice) are folded into the better one. Each
+//! compete (at most `per_episode`); near-duplicates across episodes (a
+//! cosine above 0.9: the same story told twice) are folded into the better one. Each
 //! insight gets its related passages from the archive.
 
 use std::collections::{HashMap, HashSet};
@@ -199,7 +199,12 @@ fn window(store: &Store, opts: &TopOptions) -> Window {
         .map(|(k, ep_rows)| {
             let mut c = vec![0f32; dim];
             for &(s, r) in ep_rows {
-                for (a, x) in c.iter_mut().zip(segments[s].vector(r)) {
+                let v = segments[s].vector(r);
+                // A damaged row (NaN, infinity) would spoil the whole episode.
+                if !v.iter().all(|x| x.is_finite()) {
+                    continue;
+                }
+                for (a, x) in c.iter_mut().zip(v) {
                     *a += x;
                 }
             }
@@ -287,7 +292,7 @@ fn by_worth(
     w: &Window,
     summary: &mut TopSummary,
 ) -> Result<Vec<Scored>> {
-    let flagged = store.flagged();
+    let flagged = store.flagged()?;
     let segments = store.segments();
     let mut keys: Vec<&u64> = w.rows.keys().collect();
     keys.sort();
@@ -305,7 +310,11 @@ fn by_worth(
                 continue;
             }
             let v = segments[s].vector(r);
-            pre.push((salience(v, centroid), id, v));
+            let sal = salience(v, centroid);
+            // Never ranked: a score that is not a number (a damaged vector).
+            if sal.is_finite() {
+                pre.push((sal, id, v));
+            }
         }
         pre.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, id, v) in pre.into_iter().take(SHORTLIST_PER_EPISODE) {
@@ -421,7 +430,9 @@ fn score_chunk(
         return None;
     }
     let signals = signals(&chunk, v, centroid, relevance);
-    if signals.worth < WORTH_FLOOR {
+    // A worth that is not a number fails the comparison and is dropped.
+    let usable = signals.worth >= WORTH_FLOOR && signals.score.is_finite();
+    if !usable {
         return None;
     }
     Some(Scored {

@@ -10,10 +10,15 @@
 //! Query terms are highlighted by comparing analysed (stemmed, folded) words,
 //! so "chips" in a query marks "chip" in the text. Colour only when asked
 //! (the CLI asks on a terminal, unless `NO_COLOR` is set).
+//!
+//! Every field is cleaned of control characters ([`super::safe::line`])
+//! before it is painted: this printer's colour codes are the only escape
+//! sequences it writes, so the CLI gives it the terminal as it is.
 
 use std::collections::HashSet;
 use std::io::{self, Write};
 
+use super::safe;
 use crate::chunk::sentence_spans;
 use crate::rank::{Hit, Summary};
 use crate::store::text;
@@ -165,7 +170,8 @@ impl<W: Write> Human<W> {
         if hits.is_empty() {
             writeln!(
                 self.out,
-                "no results for \"{query}\" ({} passages searched)",
+                "no results for \"{}\" ({} passages searched)",
+                safe::line(query),
                 summary.passages
             )?;
         }
@@ -179,6 +185,7 @@ impl<W: Write> Human<W> {
         if let Some(d) = &c.date {
             head.push_str(&format!(" · {d}"));
         }
+        let head = safe::line(&head);
         writeln!(self.out, "{:>2}  {}", h.rank, self.paint(BOLD, &head))?;
         let times = super::time_range(h.start_ms, h.end_ms);
         let mut speaker = c.speaker.clone().unwrap_or_default();
@@ -189,9 +196,9 @@ impl<W: Write> Human<W> {
             self.out,
             "    {}  {}",
             self.paint(CYAN, &times),
-            speaker.trim()
+            safe::line(speaker.trim())
         )?;
-        let snip = snippet(&c.text, terms, SNIPPET_CHARS);
+        let snip = safe::line(&snippet(&c.text, terms, SNIPPET_CHARS)).into_owned();
         let snip = if self.color {
             highlight(&snip, terms, HL, RESET)
         } else {
@@ -203,7 +210,7 @@ impl<W: Write> Human<W> {
             tail.push_str("  ");
             tail.push_str(&link);
         }
-        writeln!(self.out, "    {}", self.paint(DIM, &tail))?;
+        writeln!(self.out, "    {}", self.paint(DIM, &safe::line(&tail)))?;
         if self.related {
             let mut why = format!("similar meaning ({:.2})", h.score);
             if !h.shared_terms.is_empty() {
@@ -211,7 +218,7 @@ impl<W: Write> Human<W> {
                     h.shared_terms.iter().map(|t| format!("\"{t}\"")).collect();
                 why.push_str(&format!("; both mention {}", terms.join(", ")));
             }
-            writeln!(self.out, "    {}", self.paint(DIM, &why))?;
+            writeln!(self.out, "    {}", self.paint(DIM, &safe::line(&why)))?;
         }
         if self.explain {
             let s = &h.signals;

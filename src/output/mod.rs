@@ -1,10 +1,13 @@
 //! Printing results. Results are computed once ([`crate::rank::search`]
 //! returns hits and a summary) and the printer only formats them: human text
 //! for a terminal, or JSON Lines with one schema ([`json`]). Printers write to
-//! any `io::Write`, so tests print into a `Vec<u8>`.
+//! any `io::Write`, so tests print into a `Vec<u8>`. Nothing from outside
+//! reaches a terminal with its control characters: [`safe`] is the one
+//! cleaning step every human, Markdown and JSON writer goes through.
 
 pub mod human;
 pub mod json;
+pub mod safe;
 
 use std::io::{self, Write};
 

@@ -48,17 +48,28 @@ impl Default for Weights {
 
 /// The scoring query for `query`, or `None` when it has no searchable term.
 pub fn query(store: &Store, query: &str, w: &Weights) -> Option<Box<dyn Query>> {
-    let (text_boost, context_boost, title_boost) = (w.text, w.context, w.title);
-    let f = store.fields();
     let mut terms = text::terms(store.index(), text::ANALYZER, query);
     terms.truncate(MAX_TERMS);
     let mut seen = std::collections::HashSet::new();
     terms.retain(|t| seen.insert(t.clone()));
+    let weighted: Vec<(String, f32)> = terms.into_iter().map(|t| (t, 1.0)).collect();
+    weighted_query(store, &weighted, w)
+}
+
+/// The scoring query for analysed terms, each with its own weight (query
+/// expansion gives added terms less than the reader's own).
+pub fn weighted_query(
+    store: &Store,
+    terms: &[(String, f32)],
+    w: &Weights,
+) -> Option<Box<dyn Query>> {
     if terms.is_empty() {
         return None;
     }
+    let f = store.fields();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for t in &terms {
+    for (t, tw) in terms {
+        let (text_boost, context_boost, title_boost) = (w.text * tw, w.context * tw, w.title * tw);
         clauses.push((
             Occur::Should,
             Box::new(BoostQuery::new(
@@ -116,7 +127,27 @@ pub fn search(
     limit: usize,
     weights: &Weights,
 ) -> Result<Vec<Ranked>> {
-    let Some(scoring) = query(store, q, weights) else {
+    run(store, query(store, q, weights), filter, limit)
+}
+
+/// Top `limit` passages for weighted analysed terms ([`weighted_query`]).
+pub fn search_weighted(
+    store: &Store,
+    terms: &[(String, f32)],
+    filter: Option<&dyn Query>,
+    limit: usize,
+    weights: &Weights,
+) -> Result<Vec<Ranked>> {
+    run(store, weighted_query(store, terms, weights), filter, limit)
+}
+
+fn run(
+    store: &Store,
+    scoring: Option<Box<dyn Query>>,
+    filter: Option<&dyn Query>,
+    limit: usize,
+) -> Result<Vec<Ranked>> {
+    let Some(scoring) = scoring else {
         return Ok(Vec::new());
     };
     let full: Box<dyn Query> = match filter {

@@ -184,7 +184,7 @@ pub fn search(
     }
     let (dim, words) = (query.len(), sketch.words());
     let qb = sketch.encode(query);
-    let want = (limit * SKETCH_FACTOR).max(SKETCH_MIN);
+    let want = limit.saturating_mul(SKETCH_FACTOR).max(SKETCH_MIN);
     let blocks = blocks(segments);
     // Stage 1: the distance of every row, and their histogram.
     let scanned: Vec<(Vec<u16>, Vec<u32>)> = blocks
@@ -253,9 +253,11 @@ pub fn search(
                 dot8(&q8, &seg.codes()[r * dim..(r + 1) * dim]) as f32 * qscale * seg.scales()[r];
             (approx, s, r as u32)
         })
+        // A damaged row (NaN or infinite scale) is never ranked.
+        .filter(|(approx, ..)| approx.is_finite())
         .collect();
     scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-    scored.truncate((limit * 4).max(200));
+    scored.truncate(limit.saturating_mul(4).max(200));
     rescore(
         segments,
         query,
@@ -425,17 +427,21 @@ impl TopK {
     fn new(k: usize) -> TopK {
         TopK {
             k,
-            items: Vec::with_capacity(k * 2),
+            // Grown as needed: `k` may be far more than there are rows.
+            items: Vec::with_capacity(k.saturating_mul(2).min(4096)),
             min: f32::NEG_INFINITY,
         }
     }
 
+    /// Keep `r` if it may be among the best `k`. A score that is not a
+    /// finite number (a damaged vector: NaN sorts above every number under
+    /// `total_cmp`) is never ranked.
     fn push(&mut self, r: Ranked) {
-        if self.items.len() >= self.k && r.score < self.min {
+        if !r.score.is_finite() || (self.items.len() >= self.k && r.score < self.min) {
             return;
         }
         self.items.push(r);
-        if self.items.len() >= self.k * 2 {
+        if self.items.len() >= self.k.saturating_mul(2) {
             self.shrink();
         }
     }

@@ -17,6 +17,7 @@
 pub mod bm25;
 pub mod dense;
 pub mod fuse;
+pub mod prf;
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -107,6 +108,9 @@ pub struct SearchOptions {
     /// Dense arm: exhaustive f32 scan instead of the sketch scan with int8
     /// and f32 re-scoring (for measuring the approximation).
     pub exact: bool,
+    /// Hybrid mode: terms added to the keyword query from the first
+    /// pass's best passages ([`prf`]); 0 turns feedback off.
+    pub prf_terms: usize,
 }
 
 /// How the two arms are fused in hybrid mode.
@@ -133,6 +137,7 @@ impl Default for SearchOptions {
             weights: bm25::Weights::default(),
             fusion: Fusion::default(),
             exact: false,
+            prf_terms: 0,
         }
     }
 }
@@ -143,7 +148,7 @@ impl SearchOptions {
         if self.depth > 0 {
             self.depth
         } else {
-            (self.limit * 5).max(50)
+            self.limit.saturating_mul(5).max(50)
         }
     }
 }
@@ -386,7 +391,9 @@ fn run(
             Some(f) if has_user_filters(&opts.filters) => Some(allowed_ids(store, f.as_ref())?),
             _ => None,
         };
-        let flagged = (!opts.filters.include_noncontent).then(|| store.flagged());
+        let flagged = (!opts.filters.include_noncontent)
+            .then(|| store.flagged())
+            .transpose()?;
         let segments = store.segments();
         let exclude =
             |s: usize, r: usize| flagged.is_some_and(|f| f.contains(&segments[s].ids()[r]));
@@ -419,18 +426,25 @@ fn run(
     summary.bm25_candidates = keyword.len();
     summary.dense_candidates = semantic.len();
     let t = Instant::now();
-    let fused: Vec<fuse::Fused> = match opts.mode {
-        Mode::Hybrid => match opts.fusion {
-            Fusion::Rrf => fuse::rrf(
-                &[&keyword, &semantic],
-                &[opts.keyword_weight, 1.0],
-                opts.rrf_k,
-            ),
-            Fusion::Convex => fuse::convex(&[&keyword, &semantic], &[opts.keyword_weight, 1.0]),
-        },
+    let fuse_arms = |keyword: &[Ranked]| match opts.fusion {
+        Fusion::Rrf => fuse::rrf(
+            &[keyword, &semantic],
+            &[opts.keyword_weight, 1.0],
+            opts.rrf_k,
+        ),
+        Fusion::Convex => fuse::convex(&[keyword, &semantic], &[opts.keyword_weight, 1.0]),
+    };
+    let mut fused: Vec<fuse::Fused> = match opts.mode {
+        Mode::Hybrid => fuse_arms(&keyword),
         Mode::Keyword => single(&keyword, 0),
         Mode::Semantic => single(&semantic, 1),
     };
+    if opts.mode == Mode::Hybrid && opts.prf_terms > 0 && !fused.is_empty() {
+        let top: Vec<ChunkId> = fused.iter().take(prf::DOCS).map(|f| f.id).collect();
+        let terms = prf::expand(store, query, &top, opts.prf_terms)?;
+        let again = bm25::search_weighted(store, &terms, filter.as_deref(), depth, &opts.weights)?;
+        fused = fuse_arms(&again);
+    }
     let hits = assemble(store, &fused, opts)?;
     summary.fuse_ms = ms(t);
     summary.hits = hits.len();

@@ -43,7 +43,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
 use manifest::Manifest;
-use state::{EpisodeEntry, FileEntry, Payload, SegmentRef, State};
+use state::{EpisodeEntry, FileEntry, Partial, Payload, SegmentRef, State};
 use text::{Fields, StoredChunk};
 use vectors::{Row, Segment};
 
@@ -233,12 +233,21 @@ fn open_tantivy(data: &Path, root: &Path, locks: bool) -> Result<(Index, Fields)
     Ok((index, fields))
 }
 
-fn read_payload(index: &Index) -> Result<Option<Payload>> {
+/// The commit payload naming the state file; none before the first commit.
+/// A payload that does not parse is damage, not "no commit": read as
+/// none, the index would look empty, and a writer would build on nothing.
+fn read_payload(index: &Index, root: &Path) -> Result<Option<Payload>> {
     let metas = index.load_metas()?;
-    Ok(match metas.payload {
-        Some(p) => serde_json::from_str(&p).ok(),
-        None => None,
-    })
+    match metas.payload {
+        Some(p) => serde_json::from_str(&p)
+            .map(Some)
+            .map_err(|e| Error::Corrupt {
+                index: root.to_path_buf(),
+                problem: format!("the last commit's payload is unreadable ({e})"),
+                fix: "podsift index --rebuild PATH",
+            }),
+        None => Ok(None),
+    }
 }
 
 fn read_state(data: &Path, payload: &Option<Payload>, root: &Path) -> Result<State> {
@@ -287,6 +296,19 @@ fn open_segments(data: &Path, state: &State, dim: usize, root: &Path) -> Result<
             Ok(seg)
         })
         .collect()
+}
+
+/// What [`Store::verify`] checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// Vector segments whose checksums match.
+    pub checked: usize,
+    /// Vector segments written before checksums (nothing to check).
+    pub unchecked: usize,
+    /// Rows in all segments.
+    pub rows: u64,
+    /// Full-text segments, every file of which matched its checksum.
+    pub text_files: usize,
 }
 
 /// A read-only view of the last commit.
@@ -340,7 +362,7 @@ impl Store {
         // searcher; retry until both name the same commit.
         for attempt in 0.. {
             let before = index.load_metas()?.opstamp;
-            let payload = read_payload(&index)?;
+            let payload = read_payload(&index, root)?;
             match reader.reload() {
                 Err(_) if attempt < 5 => continue,
                 other => other.map_err(|e| not_loading(root, &e))?,
@@ -476,6 +498,34 @@ impl Store {
         map.get(&id.0).map(|&(s, r)| (s as usize, r as usize))
     }
 
+    /// Check the whole index against its checksums: every vector segment
+    /// ([`Segment::verify`]) and every full-text file (tantivy's own
+    /// checksums). Reads everything once; `podsift stats --verify`.
+    pub fn verify(&self) -> Result<Verified> {
+        let mut v = Verified::default();
+        for seg in &self.segments {
+            if seg.verify()? {
+                v.checked += 1;
+            } else {
+                v.unchecked += 1;
+            }
+            v.rows += seg.rows() as u64;
+        }
+        let damaged = self.index.validate_checksum()?;
+        if let Some(file) = damaged.iter().min() {
+            return Err(Error::Corrupt {
+                index: self.root.clone(),
+                problem: format!(
+                    "full-text file {} does not match its checksum",
+                    self.data.join("text").join(file).display()
+                ),
+                fix: "podsift index --rebuild PATH",
+            });
+        }
+        v.text_files = self.index.searchable_segment_metas()?.len();
+        Ok(v)
+    }
+
     /// The one-bit sketches of the vectors ([`sketch`]), built on first use.
     pub fn sketch(&self) -> &sketch::Sketch {
         self.sketch
@@ -483,32 +533,43 @@ impl Store {
     }
 
     /// Ids of the passages flagged as not content (ads, intros), read once.
-    pub fn flagged(&self) -> &HashSet<u64> {
-        self.flagged.get_or_init(|| {
-            let searcher = self.searcher();
-            let q = RangeQuery::new(
-                std::ops::Bound::Included(Term::from_field_u64(
-                    self.fields.noncontent,
-                    crate::rank::NONCONTENT_THRESHOLD,
-                )),
-                std::ops::Bound::Unbounded,
-            );
-            let mut out = HashSet::new();
-            if let Ok(docs) = searcher.search(&q, &tantivy::collector::DocSetCollector) {
-                for a in docs {
-                    if let Ok(col) = searcher
+    /// A read error is returned, never taken for "none flagged": that would
+    /// put every sponsor read back into the results without a word.
+    pub fn flagged(&self) -> Result<&HashSet<u64>> {
+        if let Some(set) = self.flagged.get() {
+            return Ok(set);
+        }
+        let searcher = self.searcher();
+        let q = RangeQuery::new(
+            std::ops::Bound::Included(Term::from_field_u64(
+                self.fields.noncontent,
+                crate::rank::NONCONTENT_THRESHOLD,
+            )),
+            std::ops::Bound::Unbounded,
+        );
+        let mut out = HashSet::new();
+        let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
+        let mut columns = HashMap::new();
+        for a in docs {
+            let col = match columns.entry(a.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                    searcher
                         .segment_reader(a.segment_ord)
                         .fast_fields()
-                        .u64("chunk_id")
-                    {
-                        if let Some(id) = col.first(a.doc_id) {
-                            out.insert(id);
-                        }
-                    }
-                }
+                        .u64("chunk_id")?,
+                ),
+            };
+            if let Some(id) = col.first(a.doc_id) {
+                out.insert(id);
             }
-            out
-        })
+        }
+        // Another thread may have set it meanwhile: the same set.
+        let _ = self.flagged.set(out);
+        Ok(self
+            .flagged
+            .get()
+            .expect("the flagged set was set just above"))
     }
 
     /// A chunk's vector.
@@ -621,11 +682,35 @@ pub struct Writer {
     removed_episodes: HashSet<u64>,
     dirty: bool,
     switch_current: bool,
-    _lock: File,
+    _lock: Lock,
+}
+
+/// The write lock of an index, held while it lives. `LOCK` holds the
+/// writer's pid while it works and is emptied when the writer ends, by
+/// finishing or by an error; so a pid found there by the next writer means
+/// the last one was killed ([`Lock::after_crash`]).
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    after_crash: bool,
+}
+
+impl Lock {
+    /// Whether the writer before this one was killed mid-run (its pid was
+    /// still in `LOCK`).
+    pub fn after_crash(&self) -> bool {
+        self.after_crash
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = self.file.set_len(0);
+    }
 }
 
 /// Take the write lock of `root`, or say who holds it.
-pub fn lock(root: &Path) -> Result<File> {
+pub fn lock(root: &Path) -> Result<Lock> {
     std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
     let path = root.join("LOCK");
     let mut f = std::fs::OpenOptions::new()
@@ -660,10 +745,17 @@ pub fn lock(root: &Path) -> Result<File> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
     }
+    let mut previous = String::new();
+    let after_crash =
+        std::io::Read::read_to_string(&mut f, &mut previous).is_ok() && !previous.trim().is_empty();
     f.set_len(0).map_err(|e| Error::io(&path, e))?;
+    std::io::Seek::rewind(&mut f).map_err(|e| Error::io(&path, e))?;
     write!(f, "{}", std::process::id()).map_err(|e| Error::io(&path, e))?;
     let _ = f.sync_all();
-    Ok(f)
+    Ok(Lock {
+        file: f,
+        after_crash,
+    })
 }
 
 impl Writer {
@@ -715,9 +807,18 @@ impl Writer {
             }
         };
         let (index, fields) = open_tantivy(&data, root, true)?;
-        let payload = read_payload(&index)?;
+        let payload = read_payload(&index, root)?;
         let state = read_state(&data, &payload, root)?;
-        open_segments(&data, &state, manifest.model.dim, root)?;
+        let segments = open_segments(&data, &state, manifest.model.dim, root)?;
+        // After a writer was killed, check every vector against its
+        // checksum before building on them (a reader's open checks only the
+        // ids: reading every vector on each query would cost too much).
+        if lock.after_crash() {
+            for seg in &segments {
+                seg.verify()?;
+            }
+        }
+        drop(segments);
         // The full-text side must load too, as a reader would load it: a
         // writer that only adds to a damaged index would report success
         // while every search fails.
@@ -820,6 +921,9 @@ impl Writer {
 
     /// Stage the removal of an episode's passages and vectors.
     pub fn remove_episode(&mut self, id: &str) {
+        if self.state.partial.remove(id).is_some() {
+            self.dirty = true;
+        }
         if self.state.episodes.remove(id).is_some() {
             self.writer
                 .delete_term(Term::from_field_text(self.fields.episode, id));
@@ -864,6 +968,20 @@ impl Writer {
             });
         }
         Ok(())
+    }
+
+    /// Record an episode's entry, and how far it got when it is indexed in
+    /// parts (`None` once its last part is staged), for passages staged
+    /// with [`add_passages`](Self::add_passages): an episode too long to
+    /// stage at once is committed part by part, each commit holding whole
+    /// parts and the entry that counts them.
+    pub fn set_episode(&mut self, id: &str, entry: EpisodeEntry, partial: Option<Partial>) {
+        self.state.episodes.insert(id.to_string(), entry);
+        match partial {
+            Some(p) => self.state.partial.insert(id.to_string(), p),
+            None => self.state.partial.remove(id),
+        };
+        self.dirty = true;
     }
 
     /// Hand a document to tantivy's indexing thread. When that thread has

@@ -146,6 +146,21 @@ pub struct State {
     /// pass, so a run killed in between is finished by the next one.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub stale_shows: BTreeSet<String>,
+    /// Episodes indexed in parts (a long file) whose last part is not
+    /// committed yet, by id: what is committed of them stays searchable,
+    /// and the next run with the same file goes on from there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partial: BTreeMap<String, Partial>,
+}
+
+/// How far an episode indexed in parts got ([`State::partial`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partial {
+    /// Parts committed.
+    pub parts: u32,
+    /// The hash of the file they came from ([`FileEntry::hash`]): another
+    /// version of the file starts over.
+    pub hash: String,
 }
 
 impl State {

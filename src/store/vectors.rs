@@ -14,6 +14,18 @@
 //! Segments are written once, to a temporary name, fsynced and renamed; they
 //! are never modified, only replaced, so a reader's memory map stays valid
 //! while a writer works.
+//!
+//! **Checksums.** The header carries two blake3 checksums (the first 8
+//! bytes of each hash), written before the rename: one of the id, episode
+//! and start columns, checked every time a segment is opened (24 bytes a
+//! row: a few milliseconds at a million passages, and those pages are read
+//! anyway), and one of the vectors, codes and scales, checked by
+//! [`Segment::verify`] (`podsift stats --verify`, and the first writer after
+//! one that did not finish). A segment overwritten in place with other ids
+//! fails to open; one with other vectors (NaN rows, say) fails to verify,
+//! and until then the dense arm never ranks a score that is not a finite
+//! number. Segments written before checksums (no tag in the header) open
+//! unchecked and are counted as such by `verify`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -25,6 +37,57 @@ use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"PSVEC002";
 const HEADER: usize = 64;
+/// Header bytes 24..32: checksum of the columns; 32..40: of the vectors,
+/// codes and scales; 40..48: [`SUM_TAG`] when both are there.
+const COLUMNS_SUM: usize = 24;
+const BODY_SUM: usize = 32;
+const TAG_AT: usize = 40;
+const SUM_TAG: &[u8; 8] = b"BLAKE3\x01\0";
+
+/// The first 8 bytes of the blake3 hash of `bytes`.
+fn sum(bytes: &[u8]) -> [u8; 8] {
+    let mut h = blake3::Hasher::new();
+    h.update(bytes);
+    first8(&h)
+}
+
+fn first8(h: &blake3::Hasher) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    out
+}
+
+/// A writer that hashes what passes through it: bytes before `split` into
+/// one checksum, from `split` on into the other; the header is skipped.
+struct Summing<W: Write> {
+    inner: W,
+    at: usize,
+    split: usize,
+    columns: blake3::Hasher,
+    body: blake3::Hasher,
+}
+
+impl<W: Write> Write for Summing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let (start, end) = (self.at, self.at + n);
+        let cols = start.max(HEADER)..end.min(self.split);
+        if cols.start < cols.end {
+            self.columns
+                .update(&buf[cols.start - start..cols.end - start]);
+        }
+        let body = start.max(self.split)..end;
+        if body.start < body.end {
+            self.body.update(&buf[body.start - start..n]);
+        }
+        self.at = end;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// A row to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,8 +189,15 @@ pub fn write_with<'a>(
 ) -> Result<u64> {
     let tmp = path.with_extension("tmp");
     let io = |e| Error::io(&tmp, e);
+    let lay = layout(n, dim).ok_or_else(|| Error::invalid("vectors", "segment too large"))?;
     let file = File::create(&tmp).map_err(io)?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut w = Summing {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        at: 0,
+        split: lay.f32_at,
+        columns: blake3::Hasher::new(),
+        body: blake3::Hasher::new(),
+    };
     let mut header = [0u8; HEADER];
     header[..8].copy_from_slice(MAGIC);
     header[8..12].copy_from_slice(&(dim as u32).to_le_bytes());
@@ -142,7 +212,6 @@ pub fn write_with<'a>(
     for i in 0..n {
         w.write_all(&row(i).start_ms.to_le_bytes()).map_err(io)?;
     }
-    let lay = layout(n, dim).ok_or_else(|| Error::invalid("vectors", "segment too large"))?;
     let mut at = HEADER + n * 24;
     w.write_all(&vec![0u8; lay.f32_at - at]).map_err(io)?;
     for i in 0..n {
@@ -166,9 +235,22 @@ pub fn write_with<'a>(
     at = lay.i8_at + n * dim;
     w.write_all(&vec![0u8; lay.scale_at - at]).map_err(io)?;
     w.write_all(bytemuck::cast_slice(&scales)).map_err(io)?;
-    let file = w
+    let (columns, body) = (first8(&w.columns), first8(&w.body));
+    let mut file = w
+        .inner
         .into_inner()
         .map_err(|e| Error::io(&tmp, e.into_error()))?;
+    // The checksums go into the header before the file is synced and
+    // renamed: a segment in place always has them.
+    let mut sums = [0u8; 24];
+    sums[..8].copy_from_slice(&columns);
+    sums[8..16].copy_from_slice(&body);
+    sums[16..].copy_from_slice(SUM_TAG);
+    {
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::Start(COLUMNS_SUM as u64)).map_err(io)?;
+        file.write_all(&sums).map_err(io)?;
+    }
     file.sync_all().map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     drop(file);
@@ -218,6 +300,13 @@ impl Segment {
                 lay.len
             )));
         }
+        if &map[TAG_AT..TAG_AT + 8] == SUM_TAG
+            && sum(&map[HEADER..lay.f32_at]) != map[COLUMNS_SUM..COLUMNS_SUM + 8]
+        {
+            return Err(bad(
+                "its chunk ids do not match their checksum (changed after it was written)".into(),
+            ));
+        }
         Ok(Segment {
             path: path.to_path_buf(),
             file,
@@ -226,6 +315,31 @@ impl Segment {
             rows,
             lay,
         })
+    }
+
+    /// Check the vectors, codes and scales against their checksum: reads
+    /// the whole segment. `Ok(false)` for a segment written before
+    /// checksums (nothing to check against).
+    pub fn verify(&self) -> Result<bool> {
+        if &self.map[TAG_AT..TAG_AT + 8] != SUM_TAG {
+            return Ok(false);
+        }
+        let body = sum(&self.map[self.lay.f32_at..]);
+        // Pages read to hash stay out of this process's resident memory.
+        self.release();
+        if body != self.map[BODY_SUM..BODY_SUM + 8] {
+            let index = self.path.ancestors().nth(3).unwrap_or(&self.path);
+            return Err(Error::Corrupt {
+                index: index.to_path_buf(),
+                problem: format!(
+                    "vector segment {} is damaged: its vectors do not match their checksum \
+                     (changed after it was written)",
+                    self.path.display()
+                ),
+                fix: "podsift index --rebuild PATH",
+            });
+        }
+        Ok(true)
     }
 
     /// Number of rows.
@@ -365,6 +479,69 @@ mod tests {
         assert_eq!(&s.codes()[4 * 3..4 * 3 + 3], &[127, 127, 127]);
         assert!((s.scales()[4] - 4.0 / 127.0).abs() < 1e-6);
         assert!(Segment::open(&p, 4).is_err());
+    }
+
+    fn overwrite(p: &Path, at: usize, bytes: &[u8]) {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.write_all_at(bytes, at as u64).unwrap();
+    }
+
+    fn sample(p: &Path, rows: u64) {
+        let rows: Vec<Row> = (0..rows)
+            .map(|i| Row {
+                id: i + 100,
+                episode: i % 3,
+                start_ms: i * 1000,
+                vector: vec![0.6, -0.8, i as f32 / 100.0],
+            })
+            .collect();
+        write(p, 3, &rows).unwrap();
+    }
+
+    #[test]
+    fn checksums_catch_same_size_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("seg.vec");
+        sample(&p, 50);
+        assert!(Segment::open(&p, 3).unwrap().verify().unwrap());
+        let lay = layout(50, 3).unwrap();
+        // Random ids over the id column: refused at open.
+        overwrite(&p, HEADER + 8, &0xdead_beef_u64.to_le_bytes());
+        let err = Segment::open(&p, 3).unwrap_err().to_string();
+        assert!(
+            err.contains("checksum") && err.contains("--rebuild"),
+            "{err}"
+        );
+        // NaN over a vector: opens (the fast check), fails to verify.
+        sample(&p, 50);
+        overwrite(&p, lay.f32_at + 4 * 7, &f32::NAN.to_le_bytes());
+        let seg = Segment::open(&p, 3).unwrap();
+        let err = seg.verify().unwrap_err().to_string();
+        assert!(err.contains("vectors do not match their checksum"), "{err}");
+        // A scale changed: the same.
+        sample(&p, 50);
+        overwrite(&p, lay.scale_at, &1e30f32.to_le_bytes());
+        assert!(Segment::open(&p, 3).unwrap().verify().is_err());
+    }
+
+    #[test]
+    fn a_segment_without_checksums_opens_unchecked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("seg.vec");
+        sample(&p, 5);
+        overwrite(&p, COLUMNS_SUM, &[0u8; 24]);
+        let seg = Segment::open(&p, 3).unwrap();
+        assert!(!seg.verify().unwrap());
+        assert_eq!(seg.ids()[4], 104);
+    }
+
+    #[test]
+    fn an_empty_segment_has_checksums_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("seg.vec");
+        sample(&p, 0);
+        assert!(Segment::open(&p, 3).unwrap().verify().unwrap());
     }
 
     #[test]

@@ -123,6 +123,26 @@ fn respond(req: tiny_http::Request, base: &str, log: &Mutex<Vec<Seen>>, flaky: &
             let _ = req
                 .respond(Response::empty(302).with_header(h("Location", &format!("{base}{to}"))));
         }
+        p if p.starts_with("/moved/") => {
+            record(301);
+            // A reference without scheme or host, resolved against the request.
+            let to = p.trim_start_matches("/moved");
+            let _ = req.respond(Response::empty(301).with_header(h("Location", to)));
+        }
+        p if p.starts_with("/to-file.") => {
+            record(302);
+            let _ =
+                req.respond(Response::empty(302).with_header(h("Location", "file:///etc/passwd")));
+        }
+        p if p.starts_with("/to-data.") => {
+            record(302);
+            let _ =
+                req.respond(Response::empty(302).with_header(h("Location", "data:text/plain,x")));
+        }
+        p if p.starts_with("/no-location.") => {
+            record(302);
+            let _ = req.respond(Response::empty(302));
+        }
         "/flaky.xml" if flaky.fetch_add(1, Ordering::SeqCst) == 0 => {
             record(503);
             let _ = req.respond(Response::empty(503));
@@ -398,6 +418,130 @@ fn one_bad_feed_never_stops_the_others_and_the_scan_exits_2() {
     assert_eq!(code, 2);
     assert!(err.contains("podsift: missing: failed:"), "{err}");
     assert!(err.contains("podsift: tide: not modified"), "{err}");
+}
+
+#[test]
+fn redirects_to_local_or_data_urls_fail_one_feed_or_item_never_the_scan() {
+    let server = Server::start();
+    let t = TestDir::new();
+    // `feed add` follows the same rules (it fetched the title and crashed).
+    for bad in ["to-file.xml", "to-data.xml", "no-location.xml"] {
+        let (code, _, err) = run(t
+            .command(Model::None)
+            .args(["feed", "add", &server.url(bad)]));
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert_eq!(err.lines().count(), 1, "{bad}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains("podsift does not follow"), "{err}");
+    }
+    feed_add(&t, &server.url("to-file.xml"), Some("to-file"));
+    feed_add(&t, &server.url("to-data.xml"), Some("to-data"));
+    feed_add(&t, &server.url("redirects.xml"), Some("detour"));
+    // A relative redirect is followed, and the feed's links resolve
+    // against where it ended up.
+    feed_add(&t, &server.url("moved/tide.xml"), Some("tide"));
+    let (code, feeds, summary, err) = scan(&t, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for name in ["to-file", "to-data"] {
+        assert_eq!(feeds[name]["status"], "failed");
+        let e = feeds[name]["error"].as_str().unwrap();
+        assert!(
+            e.contains("only http and https redirects are followed"),
+            "{e}"
+        );
+    }
+    assert_eq!(feeds["tide"]["transcripts_fetched"], 6);
+    let d = &feeds["detour"];
+    assert_eq!(d["status"], "fetched");
+    assert_eq!(d["transcripts_fetched"], 1, "{d:?}");
+    let failures: Vec<&str> = d["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    assert!(failures.iter().any(|f| f.contains("'file:///etc/passwd'")));
+    assert!(failures.iter().any(|f| f.contains("'data:text/plain,x'")));
+    assert!(failures.iter().any(|f| f.contains("it has no Location")));
+    assert_eq!(summary["indexed"], 7, "{err}");
+    assert!(keyword_hits(&t, "passwd").is_empty());
+    assert!(keyword_hits(&t, "root").is_empty());
+    // Every feed's state was saved, the failed ones' too.
+    let list = json_lines(&stdout_ok(
+        t.command(Model::None).args(["--json", "feed", "list"]),
+    ));
+    assert_eq!(list.len(), 4);
+    for f in &list {
+        assert!(f["last_scan"].is_string(), "{f:?}");
+    }
+    let saved = |name: &str| {
+        list.iter().find(|f| f["name"] == name).unwrap()["episodes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(saved("tide"), 6);
+    assert_eq!(saved("detour"), 1);
+}
+
+#[test]
+fn a_local_feed_reads_only_files_in_its_own_folder() {
+    let t = TestDir::new();
+    let absolute = url::Url::from_file_path(t.path().join("secret/other.txt")).unwrap();
+    t.create(
+        "downloads/feed.xml",
+        local_feed(&[
+            "ep1.vtt",
+            "../secret/creds.txt",
+            absolute.as_str(),
+            "inside/../../secret/creds.txt",
+        ]),
+    );
+    t.create(
+        "downloads/ep1.vtt",
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nThe lighthouse keeper climbs the stairs.\n",
+    );
+    t.create("secret/creds.txt", "The vault password is swordfish.\n");
+    t.create("secret/other.txt", "The safe combination is marmalade.\n");
+    feed_add(&t, "downloads/feed.xml", Some("downloads"));
+    let (code, feeds, _, err) = scan(&t, &[]);
+    assert_eq!(code, 2, "{err}");
+    let d = &feeds["downloads"];
+    assert_eq!(d["transcripts_fetched"], 1);
+    let failures = d["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    for f in failures {
+        let f = f.as_str().unwrap();
+        assert!(f.contains("outside the feed file's folder"), "{f}");
+        assert!(f.contains("--allow-local-files"), "{f}");
+    }
+    assert!(keyword_hits(&t, "swordfish").is_empty());
+    assert!(keyword_hits(&t, "marmalade").is_empty());
+    assert_eq!(keyword_hits(&t, "lighthouse").len(), 1);
+    // The explicit opt-in reads them.
+    let (code, feeds, _, err) = scan(&t, &["--allow-local-files"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(feeds["downloads"]["transcripts_fetched"], 3, "{err}");
+    assert_eq!(keyword_hits(&t, "swordfish").len(), 1, "{err}");
+    assert_eq!(keyword_hits(&t, "marmalade").len(), 1, "{err}");
+}
+
+/// A local feed whose items link to `links`, one item each.
+fn local_feed(links: &[&str]) -> String {
+    let mut items = String::new();
+    for (i, l) in links.iter().enumerate() {
+        items.push_str(&format!(
+            "<item><title>Item {i}</title><guid>local-{i}</guid>\
+             <pubDate>Thu, 11 Apr 2024 08:00:00 GMT</pubDate>\
+             <podcast:transcript url=\"{l}\" type=\"text/plain\"/></item>\n"
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\"?>\n<rss version=\"2.0\" \
+         xmlns:podcast=\"https://podcastindex.org/namespace/1.0\"><channel>\
+         <title>Downloads</title>\n{items}</channel></rss>\n"
+    )
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod embedder;
 mod explore;
 mod feeds;
 mod fixtures;
+mod hostile;
 mod index;
 mod insight;
 mod json;

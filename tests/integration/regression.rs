@@ -13,6 +13,56 @@ fn stats(t: &TestDir) -> serde_json::Value {
 // 400 MB, a 64 MB one would pass 1 GB). It is now handled in slices of 1024
 // passages; an episode of more than one slice must index whole.
 #[test]
+fn a_file_over_two_mib_is_indexed_and_committed_in_parts() {
+    let t = TestDir::new();
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < (5 << 20) / 2 {
+        text.push_str(&format!("Paragraph {i} talks about compost and soil.\n\n"));
+        i += 1;
+    }
+    t.create("pods/show/huge.txt", &text);
+    let (code, _, err) = run(t.command(Model::Tiny).args(["-v", "index", "pods"]));
+    assert_eq!(code, 0, "{err}");
+    // One commit per part (1 MiB of text each), then the non-content pass's.
+    let commits = err.matches("committed generation").count();
+    assert!(commits >= 4, "{commits} commits:\n{err}");
+    let s = stats(&t);
+    assert_eq!(s["episodes"], 1);
+    let chunks = s["chunks"].as_u64().unwrap();
+    // Every paragraph is searchable, the last one too.
+    let last = format!("Paragraph {}", i - 1);
+    let out = stdout_ok(
+        t.command(Model::None)
+            .args(["--json", "search", "--mode", "keyword", "-n", "1", &last]),
+    );
+    let hit = json_lines(&out)
+        .into_iter()
+        .find(|h| h["type"] == "hit")
+        .expect("a hit");
+    assert!(hit["text"].as_str().unwrap().contains(&last), "{hit}");
+    // Passages are numbered on across the parts: `show` reads the last one's
+    // neighbours, and they end where the episode does.
+    let out = stdout_ok(t.command(Model::None).args([
+        "--json",
+        "show",
+        "--context",
+        "3",
+        hit["id"].as_str().unwrap(),
+    ]));
+    let seqs: Vec<u64> = json_lines(&out)
+        .iter()
+        .map(|p| p["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.last().copied(), Some(chunks - 1), "{seqs:?}");
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    // Complete: nothing left to go on with.
+    let (code, _, err) = run(t.command(Model::Tiny).args(["index", "pods"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("nothing changed"), "{err}");
+}
+
+#[test]
 fn an_episode_longer_than_one_slice_indexes_whole() {
     let t = TestDir::new();
     let mut text = String::new();

@@ -76,7 +76,11 @@ pub fn run(config: &Config, args: &EmbedArgs) -> Result<Exit> {
         .iter()
         .map(|t| embedder.count_tokens(t).min(embedder_max(&embedder)) + 2)
         .sum();
-    let mut out = std::io::stdout().lock();
+    // JSON Lines whatever --json says.
+    let mut out = podsift::output::safe::Writer::new(
+        std::io::stdout().lock(),
+        podsift::output::safe::Mode::Json,
+    );
     let mut last = Vec::new();
     for run in 0..args.repeat.max(1) {
         let t = Instant::now();
@@ -99,7 +103,7 @@ pub fn run(config: &Config, args: &EmbedArgs) -> Result<Exit> {
             threads: candle_core::utils::get_num_threads(),
         };
         if args.vectors {
-            eprintln!("{}", serde_json::to_string(&r)?);
+            errln!("{}", serde_json::to_string(&r)?);
         } else {
             writeln!(out, "{}", serde_json::to_string(&r)?)?;
         }

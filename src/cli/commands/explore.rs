@@ -544,10 +544,10 @@ fn bench(
         out["related_ms_mean"] = mean(&rel_ms).into();
         out["related_ms_max"] = rel_ms.iter().copied().fold(0.0, f64::max).into();
     }
-    println!("{out}");
+    writeln!(config.stdout(), "{out}")?;
     if config.verbose > 0 {
         for line in view::buffer_lines(term.backend().buffer()) {
-            eprintln!("{line}");
+            errln!("{line}");
         }
     }
     Ok(Exit::Success)

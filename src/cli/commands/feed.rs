@@ -4,6 +4,7 @@
 //! Only `feed add` without `--name` touches the network: it fetches the feed
 //! once (under the same limits as `scan`) to name the show after its title.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use podsift::feed::http::{Client, Fetched, Limits, Tally};
 use podsift::feed::library::slug;
 use podsift::feed::list::{self, FeedEntry, FeedList};
 use podsift::feed::{opml, parse};
+use podsift::output::safe;
 
 /// Run `feed`.
 pub fn run(config: &Config, args: &FeedArgs) -> Result<Exit> {
@@ -112,7 +114,7 @@ fn add(config: &Config, args: &FeedAddArgs) -> Result<Exit> {
                 bail!("--name '{n}': a show name needs letters or digits");
             }
             if s != *n {
-                eprintln!("podsift: the show is named '{s}' (a folder name)");
+                errln!("podsift: the show is named '{s}' (a folder name)");
             }
             Some(s)
         }
@@ -146,20 +148,23 @@ fn add(config: &Config, args: &FeedAddArgs) -> Result<Exit> {
     };
     list::update(&config.index, |l| l.add(entry.clone()))?;
     if config.json {
-        println!(
+        writeln!(
+            config.stdout(),
             "{}",
             serde_json::to_string(&FeedLine::action(&entry, "added"))?
-        );
+        )?;
     }
-    eprintln!(
+    errln!(
         "podsift: following '{}' ({}); `podsift scan` fetches its episodes",
-        entry.name, entry.url
+        entry.name,
+        entry.url
     );
     Ok(Exit::Success)
 }
 
 fn list(config: &Config) -> Result<Exit> {
     let list = FeedList::load(&config.index)?;
+    let mut out = config.stdout();
     if config.json {
         for f in &list.feeds {
             let line = FeedLine {
@@ -173,12 +178,13 @@ fn list(config: &Config) -> Result<Exit> {
                 episodes: Some(f.saved.len()),
                 waiting: Some(f.waiting.len()),
             };
-            println!("{}", serde_json::to_string(&line)?);
+            writeln!(out, "{}", serde_json::to_string(&line)?)?;
         }
     } else {
         let width = list.feeds.iter().map(|f| f.name.len()).max().unwrap_or(4);
         for f in &list.feeds {
-            println!(
+            // One line per feed: a status may hold a server's text.
+            let line = format!(
                 "{:width$}  {:>4} episodes  {:20}  {}  {}",
                 f.name,
                 f.saved.len(),
@@ -186,10 +192,11 @@ fn list(config: &Config) -> Result<Exit> {
                 f.last_status.as_deref().unwrap_or("-"),
                 f.url,
             );
+            writeln!(out, "{}", safe::line(&line))?;
         }
     }
     if list.feeds.is_empty() {
-        eprintln!("podsift: no feeds followed (add one: podsift feed add URL)");
+        errln!("podsift: no feeds followed (add one: podsift feed add URL)");
         return Ok(Exit::NoResults);
     }
     Ok(Exit::Success)
@@ -198,15 +205,17 @@ fn list(config: &Config) -> Result<Exit> {
 fn remove(config: &Config, args: &FeedRemoveArgs) -> Result<Exit> {
     let entry = list::update(&config.index, |l| l.remove(&args.name))?;
     if config.json {
-        println!(
+        writeln!(
+            config.stdout(),
             "{}",
             serde_json::to_string(&FeedLine::action(&entry, "removed"))?
-        );
+        )?;
     }
-    eprintln!(
+    errln!(
         "podsift: no longer following '{}'; its library folder and indexed episodes stay \
          (delete library/{} and run podsift index to drop them)",
-        entry.name, entry.name
+        entry.name,
+        entry.name
     );
     Ok(Exit::Success)
 }
@@ -245,13 +254,17 @@ fn import(config: &Config, args: &FeedImportArgs) -> Result<Exit> {
     })?;
     for e in &added {
         if config.json {
-            println!("{}", serde_json::to_string(&FeedLine::action(e, "added"))?);
+            writeln!(
+                config.stdout(),
+                "{}",
+                serde_json::to_string(&FeedLine::action(e, "added"))?
+            )?;
         }
     }
     for u in &bad {
-        eprintln!("{}: skipped '{u}': not an http(s) URL", args.file.display());
+        errln!("{}: skipped '{u}': not an http(s) URL", args.file.display());
     }
-    eprintln!(
+    errln!(
         "podsift: imported {} feeds from {} · {} already followed · {} skipped",
         added.len(),
         args.file.display(),

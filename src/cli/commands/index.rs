@@ -1,5 +1,6 @@
 //! `podsift index PATH...`
 
+use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -127,15 +128,15 @@ pub fn index_paths(config: &Config, args: &IndexArgs) -> Result<IndexRun> {
                     let rate = chunks_done as f64 / started.elapsed().as_secs_f64().max(1e-3);
                     b.set_message(format!("{chunks_done} passages, {rate:.1}/s"));
                 } else if verbose > 1 {
-                    eprintln!("podsift: indexed {episode} ({chunks} passages)");
+                    errln!("podsift: indexed {episode} ({chunks} passages)");
                 }
             }
             Event::Committed { generation } => {
                 if verbose > 0 {
                     let msg = format!("podsift: committed generation {generation}");
                     match &bar {
-                        Some(b) => b.suspend(|| eprintln!("{msg}")),
-                        None => eprintln!("{msg}"),
+                        Some(b) => b.suspend(|| errln!("{msg}")),
+                        None => errln!("{msg}"),
                     }
                 }
             }
@@ -174,7 +175,7 @@ pub fn run(config: &Config, args: &IndexArgs) -> Result<Exit> {
             passages_per_sec: rate,
             model: &model_id,
         };
-        println!("{}", serde_json::to_string(&s)?);
+        writeln!(config.stdout(), "{}", serde_json::to_string(&s)?)?;
     }
     print_human(&report, t0.elapsed().as_secs_f64());
     Ok(if report.skipped > 0 || messages::errored() {
@@ -192,7 +193,7 @@ pub fn print_human(report: &indexer::Report, total_secs: f64) {
         0.0
     };
     if report.changed() {
-        eprintln!(
+        errln!(
             "podsift: indexed {} episodes ({} passages, {:.1} passages/s) · unchanged {} · skipped {} · folded {} · removed {} · ignored {} · {:.1} s",
             report.indexed,
             report.chunks,
@@ -205,7 +206,7 @@ pub fn print_human(report: &indexer::Report, total_secs: f64) {
             total_secs
         );
     } else {
-        eprintln!(
+        errln!(
             "podsift: nothing changed: {} episodes up to date · skipped {} · folded {} · ignored {}",
             report.unchanged, report.skipped, report.folded, report.ignored
         );

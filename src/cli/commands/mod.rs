@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Index(args) => index::run(&config, &args),
         Command::Search(args) => search::run(&config, &args),
         Command::Show(args) => show::run(&config, &args),
-        Command::Stats => stats::run(&config),
+        Command::Stats(args) => stats::run(&config, &args),
         Command::Related(args) => related::run(&config, &args),
         Command::Top(args) => top::run(&config, &args),
         Command::Brief(args) => brief::run(&config, &args),

@@ -13,6 +13,7 @@ use podsift::error::Error;
 use podsift::ingest::timestamp;
 use podsift::insight::related::{related, RelatedOptions};
 use podsift::output::json::HitKind;
+use podsift::output::safe;
 use podsift::output::Printer;
 use podsift::rank::{Hit, Signals, Summary};
 use podsift::store::text::StoredChunk;
@@ -49,23 +50,22 @@ fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> 
     let opts = RelatedOptions {
         limit: args.limit,
         per_episode: args.per_episode.max(1),
-        same_episode_gap_ms: args.same_episode_after.map(|m| m * 60_000),
+        same_episode_gap_ms: args.same_episode_after.map(|m| m.saturating_mul(60_000)),
         shows: args.show.clone(),
         include_noncontent: args.include_ads,
         ..RelatedOptions::default()
     };
     let (seed_chunk, hits, summary) = related_hits(store, seed, &opts)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = config.hits_out();
     if !config.json {
-        writeln!(
-            out,
-            "related to {} · {} · {} ({})\n",
+        let head = format!(
+            "related to {} · {} · {} ({})",
             seed_chunk.show,
             seed_chunk.title,
             podsift::output::time_range(seed_chunk.start_ms, seed_chunk.end_ms),
             seed_chunk.chunk_id()
-        )?;
+        );
+        writeln!(out, "{}\n", safe::line(&head))?;
     }
     let mut printer = Printer::new(output_format(config, false), out);
     let of = seed_chunk.chunk_id().to_string();

@@ -9,6 +9,7 @@
 //! since the library was last indexed, so a scan that finds nothing new
 //! loads no model and takes a fraction of a second.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     let lock = match ScanLock::acquire(&config.index, Duration::from_secs(args.wait))? {
         Acquired::Held(l) => l,
         Acquired::Busy(pid) => {
-            eprintln!(
+            errln!(
                 "podsift: another scan (pid {pid}) is still running on {}; this one did nothing",
                 config.index.display()
             );
@@ -98,7 +99,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         }
     };
     if FeedList::load(&config.index)?.feeds.is_empty() {
-        eprintln!("podsift: no feeds followed (add one: podsift feed add URL)");
+        errln!("podsift: no feeds followed (add one: podsift feed add URL)");
     }
     let client = Client::new(limits);
     let opts = ScanOptions {
@@ -106,12 +107,13 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         since,
         language: args.language.clone(),
         jobs: args.jobs.max(1),
+        allow_local_files: args.allow_local_files,
     };
     let json = config.json;
     let mut print_err: Option<anyhow::Error> = None;
     let report = scan::scan(&lock, &config.index, &client, &opts, &mut |f| {
         if json {
-            if let Err(e) = print_json(f) {
+            if let Err(e) = print_json(config, f) {
                 print_err.get_or_insert(e);
             }
         } else {
@@ -147,7 +149,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
             }
             Err(e) => {
                 // The files stay pending: the next scan indexes them.
-                eprintln!("podsift: indexing {}: {e:#}", library.display());
+                errln!("podsift: indexing {}: {e:#}", library.display());
                 index_failed = true;
             }
         }
@@ -173,14 +175,14 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         total_secs: t0.elapsed().as_secs_f64(),
     };
     if json {
-        println!("{}", serde_json::to_string(&summary)?);
+        writeln!(config.stdout(), "{}", serde_json::to_string(&summary)?)?;
     } else {
         let pending = if report.index_pending && args.no_index {
             " · new files not indexed (--no-index)"
         } else {
             ""
         };
-        eprintln!(
+        errln!(
             "podsift: scanned {} feeds ({} failed): {} new episodes, {} transcripts fetched, \
              {} without a transcript · {} requests, {} · {:.2} s{pending}",
             summary.feeds,
@@ -202,7 +204,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     )
 }
 
-fn print_json(f: &FeedReport) -> Result<()> {
+fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
     let line = FeedLine {
         kind: "feed",
         name: &f.name,
@@ -222,14 +224,14 @@ fn print_json(f: &FeedReport) -> Result<()> {
         bytes: f.tally.bytes,
         secs: f.secs,
     };
-    println!("{}", serde_json::to_string(&line)?);
+    writeln!(config.stdout(), "{}", serde_json::to_string(&line)?)?;
     Ok(())
 }
 
 fn print_human(f: &FeedReport) {
     match (f.status, &f.error) {
-        (FeedStatus::Failed, Some(e)) => eprintln!("podsift: {}: failed: {e}", f.name),
-        (FeedStatus::NotModified, _) => eprintln!("podsift: {}: not modified", f.name),
+        (FeedStatus::Failed, Some(e)) => errln!("podsift: {}: failed: {e}", f.name),
+        (FeedStatus::NotModified, _) => errln!("podsift: {}: not modified", f.name),
         _ => {
             let older = if f.older > 0 {
                 format!(", {} older than --since", f.older)
@@ -241,7 +243,7 @@ fn print_human(f: &FeedReport) {
                 (n, 0) => format!(", {n} failed (tried again next scan)"),
                 (n, g) => format!(", {n} failed ({g} for the last time, after {MAX_TRIES} tries)"),
             };
-            eprintln!(
+            errln!(
                 "podsift: {}: {} new episodes, {} transcripts fetched, {} without a transcript{older}{failed} · {} requests, {}",
                 f.name,
                 f.new_episodes,
@@ -253,10 +255,10 @@ fn print_human(f: &FeedReport) {
         }
     }
     for e in &f.failures {
-        eprintln!("podsift: {}: {e}", f.name);
+        errln!("podsift: {}: {e}", f.name);
     }
     for w in &f.warnings {
-        eprintln!("podsift: {}: warning: {w}", f.name);
+        errln!("podsift: {}: warning: {w}", f.name);
     }
 }
 

@@ -65,8 +65,7 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
         exact: args.exact,
         ..SearchOptions::default()
     };
-    let stdout = std::io::stdout();
-    let mut printer = Printer::new(output_format(config, args.explain), stdout.lock());
+    let mut printer = Printer::new(output_format(config, args.explain), config.hits_out());
     if args.stdin {
         let mut any = false;
         for line in std::io::stdin().lock().lines() {
@@ -85,7 +84,7 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
     let (hits, summary) = rank::search(&store, embedder.as_ref(), &query, &opts)?;
     printer.hits(&query, HitKind::Hit, &hits, &summary)?;
     if config.verbose > 0 {
-        eprintln!(
+        errln!(
             "podsift: {} hits in {:.1} ms (embed {:.1}, keyword {:.1}, semantic {:.1}, fuse {:.1})",
             summary.hits,
             summary.total_ms,

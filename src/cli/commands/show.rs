@@ -68,7 +68,7 @@ pub fn run(config: &Config, args: &ShowArgs) -> Result<Exit> {
     let from = target.seq.saturating_sub(args.context);
     let to = target.seq.saturating_add(args.context);
     let passages = store.episode_range(&target.episode, from, to)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = config.stdout();
     if !config.json {
         writeln!(out, "{} · {}", target.show, target.title)?;
         if let Some(link) = deep_link(target.url.as_deref(), target.start_ms) {

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
+use crate::cli::StatsArgs;
 use podsift::store::state::{FoldReason, Outcome};
-use podsift::store::Store;
+use podsift::store::{Store, Verified};
 
 #[derive(Serialize, Default)]
 struct ShowStats {
@@ -46,6 +47,18 @@ pub struct StatsJson<'a> {
     digest: String,
     bytes_on_disk: u64,
     per_show: BTreeMap<&'a str, ShowStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<VerifyJson>,
+}
+
+/// `--verify`: what was checked (damage is an error, not a field).
+#[derive(Serialize)]
+struct VerifyJson {
+    vector_segments: usize,
+    without_checksum: usize,
+    rows: u64,
+    text_segments: usize,
+    secs: f64,
 }
 
 fn dir_size(p: &std::path::Path) -> u64 {
@@ -86,8 +99,27 @@ fn digest(store: &Store) -> String {
     h.finalize().to_hex()[..32].to_string()
 }
 
-/// What `store` holds.
-pub fn collect<'a>(config: &Config, store: &'a Store) -> StatsJson<'a> {
+/// What `store` holds; with `verify`, its checksums are checked too
+/// (damage is an error).
+pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<StatsJson<'a>> {
+    let verify = if verify {
+        let t = std::time::Instant::now();
+        let Verified {
+            checked,
+            unchecked,
+            rows,
+            text_files,
+        } = store.verify()?;
+        Some(VerifyJson {
+            vector_segments: checked,
+            without_checksum: unchecked,
+            rows,
+            text_segments: text_files,
+            secs: t.elapsed().as_secs_f64(),
+        })
+    } else {
+        None
+    };
     let state = store.state();
     let counts = state.counts();
     let mut per_show: BTreeMap<&str, ShowStats> = BTreeMap::new();
@@ -126,17 +158,18 @@ pub fn collect<'a>(config: &Config, store: &'a Store) -> StatsJson<'a> {
         folded_by_content,
         generation: state.generation,
         noncontent: state.flagged_noncontent(),
-        digest: digest(&store),
+        digest: digest(store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,
-    }
+        verify,
+    })
 }
 
 /// Run `stats`.
-pub fn run(config: &Config) -> Result<Exit> {
+pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
     let store = Store::open(&config.index)?;
-    let stats = collect(config, &store);
-    let mut out = std::io::stdout().lock();
+    let stats = collect(config, &store, args.verify)?;
+    let mut out = config.stdout();
     if config.json {
         writeln!(out, "{}", serde_json::to_string(&stats)?)?;
         return Ok(Exit::Success);
@@ -163,6 +196,23 @@ pub fn run(config: &Config) -> Result<Exit> {
         stats.files, stats.folded_files, stats.folded_by_name, stats.folded_by_content
     )?;
     writeln!(out, "disk     {:.1} MB", stats.bytes_on_disk as f64 / 1e6)?;
+    if let Some(v) = &stats.verify {
+        let old = if v.without_checksum > 0 {
+            format!(
+                " ({} vector segments written before checksums, not checked: \
+                 `podsift index --rebuild PATH` adds them)",
+                v.without_checksum
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "verified {} vector segments ({} rows) and {} full-text segments: \
+             all match their checksums{old} · {:.1} s",
+            v.vector_segments, v.rows, v.text_segments, v.secs
+        )?;
+    }
     writeln!(out)?;
     for (show, s) in &stats.per_show {
         writeln!(

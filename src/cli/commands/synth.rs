@@ -84,13 +84,13 @@ pub fn run(config: &Config, args: &SynthArgs) -> Result<Exit> {
             writer.add_episode(&new_id, e, &chunks, vecs)?;
             if writer.pending_rows() >= 50_000 {
                 writer.commit()?;
-                eprintln!("podsift synth: {written} passages");
+                errln!("podsift synth: {written} passages");
             }
         }
     }
     writer.commit()?;
     writer.finish()?;
-    eprintln!(
+    errln!(
         "podsift synth: wrote {written} passages to {}",
         config.index.display()
     );

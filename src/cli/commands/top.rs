@@ -43,14 +43,14 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
         window: format!("since {since}"),
         episodes_scanned: summary.episodes,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = config.stdout();
     if config.json {
         write!(out, "{}", brief::render_json(&insights, &meta))?;
     } else {
         write!(out, "{}", brief::render_markdown(&insights, &meta))?;
     }
     if config.verbose > 0 {
-        eprintln!(
+        errln!(
             "podsift: {} episodes, {} passages scored ({} non-content skipped) in {:.0} ms",
             summary.episodes,
             summary.passages,

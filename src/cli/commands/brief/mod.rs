@@ -21,6 +21,7 @@ use podsift::insight::brief::{self, BriefMeta, BriefState, Profile};
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions, TopSummary};
 use podsift::insight::Insight;
+use podsift::output::safe::{self, Mode};
 use podsift::store::Store;
 
 /// The insights of the next brief, and what is needed to record them.
@@ -149,20 +150,26 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     match &args.output {
         Some(path) => {
             podsift::store::write_atomic(path, rendered.as_bytes())?;
-            eprintln!(
+            errln!(
                 "podsift: wrote {} ({} insights)",
                 path.display(),
                 insights.len()
             );
         }
-        None => std::io::stdout().lock().write_all(rendered.as_bytes())?,
+        None => {
+            let mode = match format {
+                BriefFormat::Json => Mode::Json,
+                BriefFormat::Md | BriefFormat::Html => Mode::Text,
+            };
+            safe::Writer::new(std::io::stdout().lock(), mode).write_all(rendered.as_bytes())?
+        }
     }
     if !args.dry_run {
         state.record(&insights, chrono::Utc::now());
         state.save(&state_path)?;
     }
     if config.verbose > 0 {
-        eprintln!(
+        errln!(
             "podsift: brief of {} insights from {} episodes ({} passages) in {:.0} ms{}",
             insights.len(),
             summary.episodes,

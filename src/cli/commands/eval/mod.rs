@@ -74,6 +74,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             depth: args.depth.unwrap_or(0),
             merge_moments: merge,
             fusion: args.fusion.map(Into::into).unwrap_or(d.fusion),
+            prf_terms: args.prf_terms.unwrap_or(d.prf_terms),
             weights: podsift::rank::bm25::Weights {
                 text: args.text_weight.unwrap_or(d.weights.text),
                 context: args.context_weight.unwrap_or(d.weights.context),
@@ -88,7 +89,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             None => Ok(vec![None; texts.len()]),
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = config.stdout();
     if let (Some(qpath), Some(rpath)) = (&args.queries, &args.qrels) {
         let qrels = eval::parse_qrels(
             &std::fs::read_to_string(rpath).with_context(|| rpath.display().to_string())?,
@@ -185,7 +186,7 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                         .iter()
                         .position(|h| eval::hit_matches(m, h))
                         .map(|r| r + 1);
-                    eprintln!(
+                    errln!(
                         "{}\t{}\t{}",
                         mode.name(),
                         rank.map_or("-".into(), |r| r.to_string()),
