@@ -578,8 +578,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// characters.
 pub fn clean(s: &str) -> String {
     let mut out = String::new();
-    for c in s.chars() {
-        let c = if c.is_control() { ' ' } else { c };
+    // The one definition of a control character: crate::output::safe.
+    for c in crate::output::safe::line(s).chars() {
         if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
             continue;
         }

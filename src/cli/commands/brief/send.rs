@@ -21,6 +21,7 @@ use crate::cli::BriefArgs;
 use podsift::insight::brief::{self, Profile};
 use podsift::insight::Insight;
 use podsift::mail::{self, MailError};
+use podsift::output::safe::{self, Mode};
 
 /// Run `brief --send`.
 pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit> {
@@ -65,7 +66,7 @@ pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit>
         args.limit,
     )?;
     if insights.is_empty() {
-        eprintln!("podsift: {} No email sent.", meta.nothing_new());
+        errln!("podsift: {} No email sent.", meta.nothing_new());
         return Ok(Exit::Success);
     }
     let message = mail::compose(
@@ -79,12 +80,16 @@ pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit>
         match &args.output {
             Some(path) => {
                 podsift::store::write_atomic(path, &raw)?;
-                eprintln!(
+                errln!(
                     "podsift: dry run: wrote the message to {} (not sent; state unchanged)",
                     path.display()
                 );
             }
-            None => std::io::stdout().lock().write_all(&raw)?,
+            // The message is 7-bit clean (quoted-printable bodies, a
+            // cleaned subject); like every brief printed, it still goes
+            // through the cleaning writer (line ends print as LF; `-o`
+            // saves the exact bytes).
+            None => safe::Writer::new(std::io::stdout().lock(), Mode::Text).write_all(&raw)?,
         }
         return Ok(Exit::Success);
     }
@@ -101,7 +106,7 @@ pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit>
     if let Some(path) = &args.output {
         podsift::store::write_atomic(path, &raw)?;
     }
-    eprintln!(
+    errln!(
         "podsift: sent the brief ({} insights) to {} via {}",
         insights.len(),
         settings.to.join(", "),
@@ -110,7 +115,7 @@ pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit>
     Ok(Exit::Success)
 }
 
-/// `podsift brief, DATE: N insights (show, show, …)`.
+/// `podsift brief, DATE: N insights (show, show, …)`, on one clean line.
 fn subject(date: &str, insights: &[Insight]) -> String {
     let mut shows: Vec<&str> = Vec::new();
     for i in insights {
@@ -121,9 +126,11 @@ fn subject(date: &str, insights: &[Insight]) -> String {
     let more = if shows.len() > 3 { ", …" } else { "" };
     shows.truncate(3);
     let n = insights.len();
-    format!(
+    // Show names come from feeds: no control character reaches a header.
+    safe::line(&format!(
         "podsift brief, {date}: {n} insight{} ({}{more})",
         if n == 1 { "" } else { "s" },
         shows.join(", ")
-    )
+    ))
+    .into_owned()
 }

@@ -190,7 +190,7 @@ impl ServerHandler for Server {
             }
             Ok(Err(ToolError::Failed(m))) => Ok(error_result(format!("{name} failed: {m}"))),
             Err(join) => {
-                eprintln!("podsift mcp: tool '{name}' panicked: {join}");
+                errln!("podsift mcp: tool '{name}' panicked: {join}");
                 Err(ErrorData::internal_error(
                     format!("tool '{name}' failed unexpectedly (see the server's stderr)"),
                     None,
@@ -215,12 +215,12 @@ pub fn run(config: &Config) -> Result<Exit> {
         match server.serve(transport).await {
             Ok(running) => {
                 if let Err(e) = running.waiting().await {
-                    eprintln!("podsift mcp: {e}");
+                    errln!("podsift mcp: {e}");
                 }
             }
             // Input ended before a session began: nothing to do.
             Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {}
-            Err(e) => eprintln!("podsift mcp: {e}"),
+            Err(e) => errln!("podsift mcp: {e}"),
         }
         writer.finish().await;
     });

@@ -332,7 +332,7 @@ impl Engine {
             }));
         }
         let e = Arc::new(self.config.embedder(&files).map_err(failed)?);
-        eprintln!(
+        errln!(
             "podsift mcp: model {} loaded in {:.0} ms",
             files.id,
             t.elapsed().as_secs_f64() * 1000.0
@@ -352,7 +352,8 @@ impl Engine {
             "stats" => {
                 let StatsArgs {} = parse(name, args)?;
                 let store = self.store()?;
-                serde_json::to_value(stats::collect(&self.config, &store)).map_err(failed)
+                let stats = stats::collect(&self.config, &store, false).map_err(failed)?;
+                serde_json::to_value(stats).map_err(failed)
             }
             other => Err(ToolError::Unknown(other.to_string())),
         }

@@ -31,6 +31,7 @@ use std::time::Duration;
 use rmcp::model::{ErrorCode, ErrorData, JsonRpcMessage, RequestId};
 use rmcp::service::{RoleServer, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
+use podsift::output::safe;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, Notify};
@@ -132,8 +133,14 @@ impl StdioLines {
         )
     }
 
+    /// Queue `message` as one line. Passages, titles and the client's own
+    /// words echoed in an error come from outside: DEL and C1 controls,
+    /// which serde_json passes through raw, are written as `\u00XX`
+    /// escapes ([`safe::json`]; the same JSON value), as every JSON line
+    /// podsift prints.
     fn write(&self, message: &TxJsonRpcMessage<RoleServer>) {
-        let mut line = serde_json::to_vec(message).expect("protocol messages serialise");
+        let text = serde_json::to_string(message).expect("protocol messages serialise");
+        let mut line = safe::json(&text).into_owned().into_bytes();
         line.push(b'\n');
         let _ = self.out.send(line);
     }
@@ -160,7 +167,7 @@ impl StdioLines {
             }
         };
         if tokio::time::timeout(DRAIN, wait).await.is_err() {
-            eprintln!(
+            errln!(
                 "podsift mcp: input ended; gave up waiting for answers after {} s",
                 DRAIN.as_secs()
             );
@@ -178,7 +185,7 @@ fn read_lines(mut input: impl BufRead, max: usize, tx: &mpsc::Sender<Frame>) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                eprintln!("podsift mcp: reading stdin: {e}");
+                errln!("podsift mcp: reading stdin: {e}");
                 break;
             }
         };
@@ -352,12 +359,12 @@ impl Transport<RoleServer> for StdioLines {
                             return Some(*m);
                         }
                         JsonRpcMessage::Notification(_) if !self.started => {
-                            eprintln!("podsift mcp: ignored a notification before initialize");
+                            errln!("podsift mcp: ignored a notification before initialize");
                         }
                         _ => return Some(*m),
                     },
                     Checked::Reply(id, code, message) => self.reply_error(id, code, message),
-                    Checked::Ignore(Some(why)) => eprintln!("podsift mcp: {why}"),
+                    Checked::Ignore(Some(why)) => errln!("podsift mcp: {why}"),
                     Checked::Ignore(None) => {}
                 },
             }
