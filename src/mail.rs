@@ -264,7 +264,9 @@ pub fn parse_settings(text: &str, v: &Spanned<DeValue<'_>>) -> Result<EmailSetti
                     return Err(err(
                         span,
                         key,
-                        format!("key 'email.smtp' must be {must}: a host and a port only (got \"{s}\")"),
+                        format!(
+                            "key 'email.smtp' must be {must}: a host and a port only (got \"{s}\")"
+                        ),
                     ));
                 }
                 smtp = Some((url, span));
@@ -290,7 +292,10 @@ pub fn parse_settings(text: &str, v: &Spanned<DeValue<'_>>) -> Result<EmailSetti
             "user" => user = Some(string("a login name")?),
             "password_env" => {
                 let s = string("the name of an environment variable")?;
-                let ok = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                let ok = s
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !ok {
                     return Err(err(
@@ -339,7 +344,8 @@ pub fn parse_settings(text: &str, v: &Spanned<DeValue<'_>>) -> Result<EmailSetti
     };
     let to = to.ok_or_else(|| missing("to", "\"me@example.com\""))?;
     let from = from.ok_or_else(|| missing("from", "\"podsift <me@example.com>\""))?;
-    let (url, smtp_span) = smtp.ok_or_else(|| missing("smtp", "\"smtp://smtp.example.com:587\""))?;
+    let (url, smtp_span) =
+        smtp.ok_or_else(|| missing("smtp", "\"smtp://smtp.example.com:587\""))?;
     let host = match url.host() {
         Some(url::Host::Ipv6(a)) => a.to_string(),
         Some(h) => h.to_string(),
@@ -508,7 +514,11 @@ fn ca_certificate(path: &Path) -> Result<Certificate> {
 }
 
 /// A lettre error as a [`MailError`].
-fn classify(settings: &EmailSettings, server: &str, e: &lettre::transport::smtp::Error) -> MailError {
+fn classify(
+    settings: &EmailSettings,
+    server: &str,
+    e: &lettre::transport::smtp::Error,
+) -> MailError {
     let server = server.to_string();
     if let Some(code) = e.status() {
         let code = code.to_string();
@@ -602,7 +612,8 @@ mod tests {
     const BASE: &str = "interests = [\"chips\"]\n";
 
     fn email(table: &str) -> Result<EmailSettings, ProfileError> {
-        parse_profile(&format!("{BASE}[email]\n{table}")).map(|p| p.email.expect("an [email] table"))
+        parse_profile(&format!("{BASE}[email]\n{table}"))
+            .map(|p| p.email.expect("an [email] table"))
     }
 
     fn err(table: &str) -> String {
@@ -618,7 +629,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.to.len(), 2);
-        assert_eq!((s.host.as_str(), s.port, s.tls), ("mail.example.com", 465, TlsMode::Tls));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.tls),
+            ("mail.example.com", 465, TlsMode::Tls)
+        );
         assert_eq!(s.login(), "me");
         assert_eq!(s.password_env.as_deref(), Some("PODSIFT_SMTP_PASSWORD"));
         assert_eq!(s.ca_file, Some(PathBuf::from("ca.pem")));
@@ -626,14 +640,19 @@ mod tests {
 
     #[test]
     fn defaults_are_starttls_on_587_and_the_from_address_as_login() {
-        let s = email("to = \"a@example.com\"\nfrom = \"Me <me@example.com>\"\nsmtp = \"smtp://h.example\"\n")
-            .unwrap();
+        let s = email(
+            "to = \"a@example.com\"\nfrom = \"Me <me@example.com>\"\nsmtp = \"smtp://h.example\"\n",
+        )
+        .unwrap();
         assert_eq!((s.port, s.tls), (587, TlsMode::StartTls));
         assert_eq!(s.login(), "me@example.com");
         assert_eq!(s.server(), "h.example:587");
         let s = email("to = \"a@example.com\"\nfrom = \"me@example.com\"\nsmtp = \"smtp://[::1]:2525\"\ntls = \"none\"\n")
             .unwrap();
-        assert_eq!((s.host.as_str(), s.server()), ("::1", "[::1]:2525".to_string()));
+        assert_eq!(
+            (s.host.as_str(), s.server()),
+            ("::1", "[::1]:2525".to_string())
+        );
     }
 
     #[test]
@@ -645,27 +664,35 @@ mod tests {
              put it in an environment variable and name it, e.g. password_env = \"PODSIFT_SMTP_PASSWORD\""
         );
         assert_eq!(
-            err(&format!("{ok}smtp = \"smtp://h.example\"\ntls = \"none\"\n")),
+            err(&format!(
+                "{ok}smtp = \"smtp://h.example\"\ntls = \"none\"\n"
+            )),
             "line 6: key 'email.tls' may be \"none\" only for a relay on a loopback address \
              (127.0.0.1, ::1, localhost), not 'h.example' (line 5): use \"starttls\" or \"tls\""
         );
         assert!(err(&format!("{ok}smtp = \"smtp://u:p@h.example\"\n"))
             .starts_with("line 5: key 'email.smtp' must not hold a user or password"));
-        assert!(err(&format!("{ok}smtp = \"https://h.example\"\n"))
-            .contains("got scheme 'https'"));
-        assert!(err(&format!("{ok}smtp = \"smtp://h.example\"\ntls = \"ssl\"\n"))
-            .starts_with("line 6: key 'email.tls' must be"));
+        assert!(err(&format!("{ok}smtp = \"https://h.example\"\n")).contains("got scheme 'https'"));
+        assert!(
+            err(&format!("{ok}smtp = \"smtp://h.example\"\ntls = \"ssl\"\n"))
+                .starts_with("line 6: key 'email.tls' must be")
+        );
         assert_eq!(
-            err(&format!("{ok}smtp = \"smtp://h.example\"\nca_fle = \"x\"\n")),
+            err(&format!(
+                "{ok}smtp = \"smtp://h.example\"\nca_fle = \"x\"\n"
+            )),
             "line 6: unknown key 'email.ca_fle' (did you mean 'ca_file'?)"
         );
-        assert!(err("to = \"not an address\"\n").starts_with("line 3: key 'email.to': 'not an address' is not an email address"));
+        assert!(err("to = \"not an address\"\n")
+            .starts_with("line 3: key 'email.to': 'not an address' is not an email address"));
         assert_eq!(
             err("to = \"a@example.com\"\n"),
             "line 2: table [email] is missing required key 'from' (e.g. from = \"podsift <me@example.com>\")"
         );
-        assert!(err(&format!("{ok}smtp = \"smtp://h.example\"\npassword_env = \"MY VAR\"\n"))
-            .contains("must be the name of an environment variable"));
+        assert!(err(&format!(
+            "{ok}smtp = \"smtp://h.example\"\npassword_env = \"MY VAR\"\n"
+        ))
+        .contains("must be the name of an environment variable"));
         assert_eq!(
             parse_profile(&format!("{BASE}email = \"me@example.com\"\n"))
                 .unwrap_err()
@@ -676,7 +703,14 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"] {
+        for h in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
         for h in ["10.0.0.1", "example.com", "localhost.example.com", "::2"] {
@@ -696,11 +730,24 @@ mod tests {
         )
         .unwrap();
         let raw = m.formatted();
-        assert!(raw.iter().all(|&b| b == b'\r' || b == b'\n' || (32..127).contains(&b)), "7-bit, no control bytes");
+        assert!(
+            raw.iter()
+                .all(|&b| b == b'\r' || b == b'\n' || (32..127).contains(&b)),
+            "7-bit, no control bytes"
+        );
         let text = String::from_utf8(raw).unwrap();
-        assert!(text.contains("Content-Type: multipart/alternative"), "{text}");
-        assert!(text.contains("Content-Type: text/plain; charset=utf-8"), "{text}");
-        assert!(text.contains("Content-Type: text/html; charset=utf-8"), "{text}");
+        assert!(
+            text.contains("Content-Type: multipart/alternative"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Type: text/plain; charset=utf-8"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Type: text/html; charset=utf-8"),
+            "{text}"
+        );
         assert!(text.contains("Subject: =?utf-8?"), "{text}");
         assert!(text.find("text/plain").unwrap() < text.find("text/html").unwrap());
         assert!(!text.to_ascii_lowercase().contains("list-unsubscribe"));
@@ -708,7 +755,10 @@ mod tests {
 
     #[test]
     fn clean_removes_control_characters() {
-        assert_eq!(clean("550 no\r\n\u{1b}[2Jsuch\tuser "), "550 no [2Jsuch user");
+        assert_eq!(
+            clean("550 no\r\n\u{1b}[2Jsuch\tuser "),
+            "550 no [2Jsuch user"
+        );
         assert_eq!(clean(&"x".repeat(400)).chars().count(), 300);
     }
 

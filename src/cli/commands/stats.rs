@@ -141,7 +141,7 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
         })
         .collect();
     let folded_by_content = fold_reasons.iter().filter(|r| r.is_by_content()).count();
-    let stats = StatsJson {
+    Ok(StatsJson {
         kind: "stats",
         index: config.index.display().to_string(),
         shows: counts.shows,

@@ -177,7 +177,15 @@ pub fn insights() -> Arc<JsonObject> {
         .clone(),
     );
     let mut required: Vec<&str> = PASSAGE_REQUIRED.to_vec();
-    required.extend(["type", "rank", "score", "start", "statement", "why", "related"]);
+    required.extend([
+        "type",
+        "rank",
+        "score",
+        "start",
+        "statement",
+        "why",
+        "related",
+    ]);
     object(json!({
         "type": "object",
         "properties": {

@@ -302,10 +302,10 @@ impl Engine {
             return Ok(Arc::clone(s));
         }
         let s = Store::open(&self.config.index).map_err(|e| {
-            failed(anyhow::Error::from(e).context(format!(
-                "opening index {}",
-                self.config.index.display()
-            )))
+            failed(
+                anyhow::Error::from(e)
+                    .context(format!("opening index {}", self.config.index.display())),
+            )
         })?;
         let s = Arc::new(s);
         *slot = Some(Arc::clone(&s));
@@ -322,7 +322,10 @@ impl Engine {
             }
         }
         let t = std::time::Instant::now();
-        let files = self.config.model_files(Some(store.manifest())).map_err(failed)?;
+        let files = self
+            .config
+            .model_files(Some(store.manifest()))
+            .map_err(failed)?;
         let fp = files.fingerprint().map_err(failed)?;
         if &fp != want {
             return Err(failed(podsift::error::Error::IndexMismatch {
@@ -437,22 +440,23 @@ impl Engine {
     fn related(&self, a: RelatedArgs) -> Result<Value, ToolError> {
         let limit = limit(a.limit, 5, 20)?;
         let store = self.store()?;
-        let seed = match (&a.id, &a.file, &a.at) {
-            (Some(id), None, None) => chunk_id(id)?,
-            (None, Some(file), Some(at)) => {
-                check_len("file", file, MAX_NAME_CHARS)?;
-                check_len("at", at, MAX_NAME_CHARS)?;
-                seed_at(&store, std::path::Path::new(file), at)
-                    .map_err(|e| invalid(format!("arguments 'file' and 'at': {e:#}")))?
-            }
-            _ => {
-                return Err(invalid(
+        let seed =
+            match (&a.id, &a.file, &a.at) {
+                (Some(id), None, None) => chunk_id(id)?,
+                (None, Some(file), Some(at)) => {
+                    check_len("file", file, MAX_NAME_CHARS)?;
+                    check_len("at", at, MAX_NAME_CHARS)?;
+                    seed_at(&store, std::path::Path::new(file), at)
+                        .map_err(|e| invalid(format!("arguments 'file' and 'at': {e:#}")))?
+                }
+                _ => return Err(invalid(
                     "give either 'id', or 'file' and 'at' (the transcript as indexed and a time)",
-                ))
-            }
-        };
+                )),
+            };
         if store.chunk(seed).map_err(failed)?.is_none() {
-            return Err(invalid(format!("argument 'id': no passage {seed} in the index")));
+            return Err(invalid(format!(
+                "argument 'id': no passage {seed} in the index"
+            )));
         }
         let opts = RelatedOptions {
             limit,
@@ -470,9 +474,8 @@ impl Engine {
     fn top(&self, a: TopArgs) -> Result<Value, ToolError> {
         check_texts("for", &a.interests, MAX_TEXT_CHARS)?;
         let limit = limit(a.limit, 5, 20)?;
-        let since = date("since", &a.since)?.unwrap_or(
-            config::resolve_date("since", "7d").map_err(failed)?,
-        );
+        let since = date("since", &a.since)?
+            .unwrap_or(config::resolve_date("since", "7d").map_err(failed)?);
         let store = self.store()?;
         let interests = if a.interests.is_empty() {
             Vec::new()
@@ -594,12 +597,15 @@ mod tests {
             err::<SearchArgs>("search", json!({"query": "x", "mode": "fuzzy"})),
             "invalid arguments for 'search': unknown variant `fuzzy`, expected one of `hybrid`, `keyword`, `semantic`"
         );
-        assert!(err::<SearchArgs>("search", json!({"qurey": "x"})).contains("unknown field `qurey`"));
+        assert!(
+            err::<SearchArgs>("search", json!({"qurey": "x"})).contains("unknown field `qurey`")
+        );
         assert_eq!(
             err::<SearchArgs>("search", json!({"limit": 3})),
             "invalid arguments for 'search': missing field `query`"
         );
-        assert!(err::<TopArgs>("top", json!({"for": 5})).contains("expected a string or an array of strings"));
+        assert!(err::<TopArgs>("top", json!({"for": 5}))
+            .contains("expected a string or an array of strings"));
         let t: TopArgs = parse("top", args(json!({"for": ["a", "b"]}))).unwrap();
         assert_eq!(t.interests, ["a", "b"]);
     }
@@ -613,18 +619,26 @@ mod tests {
         assert_eq!(limit(None, 10, 50), Ok(10));
         assert_eq!(
             check_len("query", &"x".repeat(1 << 20), MAX_TEXT_CHARS),
-            Err(invalid("argument 'query' is 1048576 characters long; at most 2000"))
+            Err(invalid(
+                "argument 'query' is 1048576 characters long; at most 2000"
+            ))
         );
-        assert!(matches!(chunk_id("xyz"), Err(ToolError::Invalid(m)) if m.contains("16 hex digits")));
+        assert!(
+            matches!(chunk_id("xyz"), Err(ToolError::Invalid(m)) if m.contains("16 hex digits"))
+        );
         assert_eq!(chunk_id("00000000000000ff").unwrap(), ChunkId(255));
-        assert!(matches!(date("since", &Some("last tuesday".into())), Err(ToolError::Invalid(m)) if m.starts_with("argument since 'last tuesday'")));
+        assert!(
+            matches!(date("since", &Some("last tuesday".into())), Err(ToolError::Invalid(m)) if m.starts_with("argument since 'last tuesday'"))
+        );
     }
 
     #[test]
     fn schemas_name_every_argument() {
         let s = serde_json::to_value(schemars::schema_for!(SearchArgs)).unwrap();
         let props = s["properties"].as_object().unwrap();
-        for k in ["query", "mode", "limit", "show", "speaker", "since", "until"] {
+        for k in [
+            "query", "mode", "limit", "show", "speaker", "since", "until",
+        ] {
             assert!(props.contains_key(k), "{k}: {s}");
         }
         assert_eq!(s["required"], json!(["query"]));

@@ -28,10 +28,10 @@ use std::io::BufRead;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use podsift::output::safe;
 use rmcp::model::{ErrorCode, ErrorData, JsonRpcMessage, RequestId};
 use rmcp::service::{RoleServer, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
-use podsift::output::safe;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, Notify};
@@ -242,7 +242,8 @@ pub fn check(line: &[u8]) -> Checked {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Checked::Ignore(None);
     }
-    let invalid = |id: Option<RequestId>, m: &str| Checked::Reply(id, ErrorCode::INVALID_REQUEST, m.into());
+    let invalid =
+        |id: Option<RequestId>, m: &str| Checked::Reply(id, ErrorCode::INVALID_REQUEST, m.into());
     let value: Value = match serde_json::from_slice(line) {
         Ok(v) => v,
         Err(e) => {
@@ -280,7 +281,10 @@ pub fn check(line: &[u8]) -> Checked {
         None => None,
     };
     if method.is_none() && !obj.contains_key("result") && !obj.contains_key("error") {
-        return invalid(id, "a message needs a method (or, as a response, a result or error)");
+        return invalid(
+            id,
+            "a message needs a method (or, as a response, a result or error)",
+        );
     }
     if let Some(params) = obj.get("params") {
         if !params.is_object() {
@@ -423,13 +427,17 @@ mod tests {
         let (id, code, m) = reply("{\"jsonrpc\":\"1.0\",\"id\":\"a\",\"method\":\"ping\"}");
         assert_eq!((id, code), (Some(RequestId::String("a".into())), -32600));
         assert_eq!(m, "jsonrpc must be \"2.0\"");
-        assert_eq!(reply("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}").1, -32600);
+        assert_eq!(
+            reply("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}").1,
+            -32600
+        );
         let (id, code, m) =
             reply("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":[1]}");
         assert_eq!((id, code), (Some(RequestId::Number(7)), -32602));
         assert_eq!(m, "params of 'tools/call' must be a JSON object");
-        let (id, code, m) =
-            reply("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":5}}");
+        let (id, code, m) = reply(
+            "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":5}}",
+        );
         assert_eq!((id, code), (Some(RequestId::Number(8)), -32602));
         assert!(m.starts_with("invalid params for 'tools/call'"), "{m}");
     }
@@ -442,7 +450,10 @@ mod tests {
             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}",
             "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"no/such/method\"}",
         ] {
-            assert!(matches!(check(line.as_bytes()), Checked::Message(_)), "{line}");
+            assert!(
+                matches!(check(line.as_bytes()), Checked::Message(_)),
+                "{line}"
+            );
         }
         assert!(matches!(check(b"   "), Checked::Ignore(None)));
     }
