@@ -24,7 +24,7 @@ fn brief_send_delivers_to_a_real_smtp_server_and_only_then_records() {
     python_script(
         "smtp_send.py",
         &[
-            env!("CARGO_BIN_EXE_podsift").as_ref(),
+            std::ffi::OsStr::new(env!("CARGO_BIN_EXE_podsift")),
             t.index().as_os_str(),
             work.as_os_str(),
         ],

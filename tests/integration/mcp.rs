@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 
 use crate::util::{copy_tree, python_script, repo, run, Model, TestDir};
 
-/// A hostile transcript: a C1 CSI (`U+009B`) and an ESC sequence in its text.
+/// A transcript with a C1 CSI (`U+009B`) and an OSC 52 sequence in its
+/// text (ingest turns them into spaces; a rare word finds it).
 const HOSTILE: &str = "WEBVTT\n\n00:00:00.000 --> 00:00:30.000\n<v Mallory>The zanzibarite \u{9b}2J sample \u{1b}]52;c;aGk=\u{7} tested at 68 degrees.\n";
 
 /// The demo corpus, with the hostile transcript when `hostile`.
@@ -225,6 +226,7 @@ fn stdout_carries_no_raw_control_character() {
                 json!({"protocolVersion": "2025-11-25", "capabilities": {},
                        "clientInfo": {"name": "test", "version": "0"}}),
             ),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
             call(
                 2,
                 "search",
@@ -242,14 +244,20 @@ fn stdout_carries_no_raw_control_character() {
         !text.chars().any(|c| c.is_control() && c != '\n'),
         "raw control characters on stdout: {text:?}"
     );
-    assert!(text.contains("\\u009b2J sample"), "{text}");
-    // The text itself is kept (the same JSON value): a client that decodes
-    // it gets what the transcript said.
-    let hit: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
-    assert!(hit["result"]["structuredContent"]["hits"][0]["text"]
-        .as_str()
-        .unwrap()
-        .contains("\u{9b}2J"));
+    // The client's own words echoed in an error: C1 escaped on the wire,
+    // the same JSON value when decoded.
+    assert!(text.contains("\\u009b2J"), "{text}");
+    let values: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let shown = answer(&values, 3);
+    let message = shown["result"]["content"][0]["text"].as_str().unwrap();
+    assert_eq!(shown["result"]["isError"], true, "{shown}");
+    assert!(
+        message.contains("16 hex digits") && message.contains('\u{9b}'),
+        "{message:?}"
+    );
 }
 
 /// The official MCP Python SDK as the client: list the tools, call each,
@@ -265,7 +273,7 @@ fn python_sdk_client_drives_the_server() {
     python_script(
         "mcp_client.py",
         &[
-            env!("CARGO_BIN_EXE_podsift").as_ref(),
+            std::ffi::OsStr::new(env!("CARGO_BIN_EXE_podsift")),
             t.index().as_os_str(),
         ],
     );
