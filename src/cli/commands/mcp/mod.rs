@@ -29,9 +29,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Content, ErrorData, Implementation,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerInfo, Tool,
-    ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
+    Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{RequestContext, RoleServer, ServiceExt};
 use rmcp::ServerHandler;
@@ -136,12 +136,12 @@ fn arguments_errors_are_results(v: Option<&ProtocolVersion>) -> bool {
 }
 
 fn error_result(message: String) -> CallToolResponse {
-    CallToolResult::error(vec![Content::text(message)]).into()
+    CallToolResult::error(vec![ContentBlock::text(message)]).into()
 }
 
 impl ServerHandler for Server {
-    fn get_info(&self) -> ServerInfo {
-        ServerInfo::new(ServerCapabilities::builder().enable_tools().build())
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(
                 Implementation::new("podsift", env!("CARGO_PKG_VERSION"))
                     .with_title("podsift: search podcast transcripts"),
@@ -170,7 +170,7 @@ impl ServerHandler for Server {
         match outcome {
             Ok(Ok(value)) => {
                 let text = serde_json::to_string(&value).expect("results serialise");
-                let mut result = CallToolResult::success(vec![Content::text(text)]);
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
                 result.structured_content = Some(value);
                 Ok(result.into())
             }
