@@ -134,6 +134,9 @@ pub enum Error {
     /// A chunk id that is not in the index.
     #[error("no passage with id {0} in the index")]
     NoSuchChunk(String),
+    /// An email was not delivered (`brief --send`).
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
     /// A user-supplied value is invalid.
     #[error("{what}: {message}")]
     Invalid {

@@ -33,6 +33,7 @@
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
 //! - [`feed`]: following RSS feeds, downloading new transcripts into a library.
 //! - [`insight`]: non-content detection, related passages, top insights, the daily brief.
+//! - [`mail`]: the brief by email: `[email]` settings, the message, SMTP delivery.
 //! - [`explore`]: the terminal explorer's state machine, rendering and task backend.
 //! - [`transcribe`]: Whisper on candle: audio in, timed cues and WebVTT out,
 //!   for podcasts that publish no transcript.
@@ -53,6 +54,7 @@ pub mod feed;
 pub mod indexer;
 pub mod ingest;
 pub mod insight;
+pub mod mail;
 pub mod output;
 pub mod rank;
 pub mod store;

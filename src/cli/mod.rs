@@ -96,6 +96,9 @@ pub enum Command {
     /// Explore in the terminal: search, read a moment in context, hop
     /// through related passages (? in it lists the keys).
     Explore(ExploreArgs),
+    /// Serve the index to AI assistants: a Model Context Protocol server
+    /// on stdin/stdout (search, show, related, top, brief, stats).
+    Mcp,
 }
 
 /// `podsift explore`.
@@ -581,7 +584,7 @@ pub struct TopArgs {
 #[derive(Debug, Args)]
 pub struct BriefArgs {
     /// The profile (TOML): interests = [...] (required), follow, mute,
-    /// related, n, since.
+    /// related, n, since, and [email] for --send.
     #[arg(long, value_name = "FILE")]
     pub profile: PathBuf,
     /// Window: since DATE (YYYY-MM-DD or 1d, 7d, ...) [default: the
@@ -597,9 +600,15 @@ pub struct BriefArgs {
     /// Write the brief to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Do not record what was sent (the next brief may repeat it).
+    /// Do not record what was sent (the next brief may repeat it); with
+    /// --send, print the message (or save it with -o) instead of sending it.
     #[arg(long)]
     pub dry_run: bool,
+    /// Email the brief to the profile's [email] settings (text and HTML in
+    /// one message) instead of printing it; what was sent is recorded only
+    /// once the server accepted it. -o FILE also saves the message (.eml).
+    #[arg(long)]
+    pub send: bool,
 }
 
 /// `brief --format`.

@@ -16,6 +16,13 @@
 //! related = 3                  # related insights per insight, 0 to 10 (default 3)
 //! n = 5                        # insights per brief, 1 to 50 (default 5)
 //! since = "7d"                 # optional: YYYY-MM-DD or a span (7d, 4w, 6m, 1y)
+//!
+//! [email]                      # optional: for `brief --send` (see crate::mail)
+//! to = "me@example.com"
+//! from = "podsift <me@example.com>"
+//! smtp = "smtp://smtp.example.com:587"
+//! tls = "starttls"             # or "tls" (implicit), "none" (loopback relay only)
+//! password_env = "PODSIFT_SMTP_PASSWORD"
 //! ```
 //!
 //! Unknown keys are errors (a typo such as `intrests` must not silently drop
@@ -106,6 +113,8 @@ pub struct Profile {
     /// The window: `YYYY-MM-DD` or a span like `7d` (the grammar of
     /// `--since`), unresolved; `None` means "since the last brief".
     pub since: Option<String>,
+    /// Where `brief --send` delivers the brief (the `[email]` table).
+    pub email: Option<crate::mail::EmailSettings>,
 }
 
 impl Profile {
@@ -139,7 +148,15 @@ impl ProfileError {
     }
 }
 
-const PROFILE_KEYS: [&str; 6] = ["interests", "follow", "mute", "related", "n", "since"];
+const PROFILE_KEYS: [&str; 7] = [
+    "interests",
+    "follow",
+    "mute",
+    "related",
+    "n",
+    "since",
+    "email",
+];
 
 /// Parse and validate a profile.
 ///
@@ -162,6 +179,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, ProfileError> {
         related: 3,
         n: 5,
         since: None,
+        email: None,
     };
     let mut has_interests = false;
     // In source order, so the first problem in the file is the one reported.
@@ -209,6 +227,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, ProfileError> {
                     _ => return Err(at(v.span(), format!("{must} (got {})", kind(v.get_ref())))),
                 }
             }
+            "email" => profile.email = Some(crate::mail::parse_settings(text, v)?),
             other => {
                 let hint = match PROFILE_KEYS
                     .iter()
@@ -233,7 +252,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, ProfileError> {
 }
 
 /// 1-based line of byte `offset` in `text`.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
@@ -243,7 +262,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// A TOML value's kind, for "(got …)".
-fn kind(v: &DeValue<'_>) -> String {
+pub(crate) fn kind(v: &DeValue<'_>) -> String {
     match v {
         DeValue::Integer(i) => i.to_string(),
         DeValue::String(s) => format!("\"{s}\""),
@@ -296,7 +315,7 @@ fn is_since(s: &str) -> bool {
 }
 
 /// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

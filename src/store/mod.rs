@@ -321,6 +321,8 @@ pub struct Store {
     reader: IndexReader,
     fields: Fields,
     segments: Vec<Segment>,
+    /// tantivy's opstamp of the commit this view shows.
+    opstamp: u64,
     by_id: std::sync::OnceLock<HashMap<u64, (u32, u32)>>,
     flagged: std::sync::OnceLock<HashSet<u64>>,
     sketch: std::sync::OnceLock<sketch::Sketch>,
@@ -398,12 +400,25 @@ impl Store {
                 reader,
                 fields,
                 segments,
+                opstamp: after,
                 by_id: std::sync::OnceLock::new(),
                 flagged: std::sync::OnceLock::new(),
                 sketch: std::sync::OnceLock::new(),
             });
         }
         unreachable!("the loop returns")
+    }
+
+    /// Whether this view still shows the index's last commit: `CURRENT`
+    /// names the same data folder and tantivy's last commit is the one
+    /// loaded. A long-lived reader (`podsift mcp`) opens the store again
+    /// when not; it costs two small file reads.
+    pub fn is_current(&self) -> bool {
+        matches!(current_data(&self.root), Ok(Some(d)) if d == self.data)
+            && self
+                .index
+                .load_metas()
+                .is_ok_and(|m| m.opstamp == self.opstamp)
     }
 
     /// The index folder.

@@ -11,6 +11,8 @@ mod hostile;
 mod index;
 mod insight;
 mod json;
+mod mail;
+mod mcp;
 mod real;
 mod regression;
 mod search;

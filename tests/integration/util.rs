@@ -332,3 +332,45 @@ pub fn tiny_model_other() -> &'static Path {
         d
     })
 }
+
+/// The Python of the test venv (`scripts/py-env`: the MCP SDK, aiosmtpd,
+/// cryptography): `PODSIFT_PYTHON` when set (scripts/test sets it), else
+/// `target/pyenv` when an earlier run made it. `None`, with a note on
+/// stderr, when there is none: the test that asked is skipped.
+pub fn python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PODSIFT_PYTHON") {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "PODSIFT_PYTHON={} is not a file", p.display());
+        return Some(p);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map(|t| t.join("pyenv/bin/python"));
+    if let Some(p) = venv.filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    eprintln!(
+        "note: no Python test environment (run scripts/py-env, or scripts/test, which does); \
+         skipping the test that drives podsift with the MCP SDK or an SMTP server"
+    );
+    None
+}
+
+/// Run a script of `tests/py` with the test venv's Python; panics with its
+/// output when it fails. Skips (returns) when there is no venv.
+pub fn python_script(script: &str, args: &[&std::ffi::OsStr]) {
+    let Some(py) = python() else { return };
+    let out = Command::new(&py)
+        .arg(repo().join("tests/py").join(script))
+        .args(args)
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} failed ({})\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}\n{stderr}");
+}

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod explore;
 pub mod feed;
 pub mod index;
+pub mod mcp;
 pub mod related;
 pub mod scan;
 pub mod search;
@@ -61,5 +62,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Scan(args) => scan::run(&config, &args),
         Command::Explore(args) => explore::run(&config, &args),
         Command::Transcribe(args) => transcribe::run(&config, &args),
+        Command::Mcp => mcp::run(&config),
     }
 }

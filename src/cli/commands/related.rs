@@ -16,6 +16,7 @@ use podsift::output::json::HitKind;
 use podsift::output::safe;
 use podsift::output::Printer;
 use podsift::rank::{Hit, Signals, Summary};
+use podsift::store::text::StoredChunk;
 use podsift::store::Store;
 
 /// Run `related`.
@@ -46,7 +47,6 @@ pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
 
 /// Find and print the passages related to `seed`.
 fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> Result<Exit> {
-    let t0 = std::time::Instant::now();
     let opts = RelatedOptions {
         limit: args.limit,
         per_episode: args.per_episode.max(1),
@@ -55,7 +55,37 @@ fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> 
         include_noncontent: args.include_ads,
         ..RelatedOptions::default()
     };
-    let (seed_chunk, rel) = related(store, seed, &opts)?;
+    let (seed_chunk, hits, summary) = related_hits(store, seed, &opts)?;
+    let mut out = config.hits_out();
+    if !config.json {
+        let head = format!(
+            "related to {} · {} · {} ({})",
+            seed_chunk.show,
+            seed_chunk.title,
+            podsift::output::time_range(seed_chunk.start_ms, seed_chunk.end_ms),
+            seed_chunk.chunk_id()
+        );
+        writeln!(out, "{}\n", safe::line(&head))?;
+    }
+    let mut printer = Printer::new(output_format(config, false), out);
+    let of = seed_chunk.chunk_id().to_string();
+    printer.hits(&of, HitKind::Related { of: of.clone() }, &hits, &summary)?;
+    Ok(if hits.is_empty() {
+        Exit::NoResults
+    } else {
+        Exit::Success
+    })
+}
+
+/// The passages related to `seed` as search hits (the `related` lines of
+/// the JSON schema), with the seed and a summary.
+pub fn related_hits(
+    store: &Store,
+    seed: ChunkId,
+    opts: &RelatedOptions,
+) -> Result<(StoredChunk, Vec<Hit>, Summary)> {
+    let t0 = std::time::Instant::now();
+    let (seed_chunk, rel) = related(store, seed, opts)?;
     let hits: Vec<Hit> = rel
         .into_iter()
         .enumerate()
@@ -81,29 +111,11 @@ fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> 
         total_ms: t0.elapsed().as_secs_f64() * 1000.0,
         ..Summary::default()
     };
-    let mut out = config.hits_out();
-    if !config.json {
-        let head = format!(
-            "related to {} · {} · {} ({})",
-            seed_chunk.show,
-            seed_chunk.title,
-            podsift::output::time_range(seed_chunk.start_ms, seed_chunk.end_ms),
-            seed_chunk.chunk_id()
-        );
-        writeln!(out, "{}\n", safe::line(&head))?;
-    }
-    let mut printer = Printer::new(output_format(config, false), out);
-    let of = seed_chunk.chunk_id().to_string();
-    printer.hits(&of, HitKind::Related { of: of.clone() }, &hits, &summary)?;
-    Ok(if hits.is_empty() {
-        Exit::NoResults
-    } else {
-        Exit::Success
-    })
+    Ok((seed_chunk, hits, summary))
 }
 
 /// The passage of `file` that covers `at`.
-fn seed_at(store: &Store, file: &std::path::Path, at: &str) -> Result<ChunkId> {
+pub fn seed_at(store: &Store, file: &std::path::Path, at: &str) -> Result<ChunkId> {
     let ms = timestamp::parse(at)
         .or_else(|| {
             at.trim()

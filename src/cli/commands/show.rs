@@ -11,10 +11,12 @@ use crate::cli::ShowArgs;
 use podsift::chunk::ChunkId;
 use podsift::error::Error;
 use podsift::output::{deep_link, time_range};
+use podsift::store::text::StoredChunk;
 use podsift::store::Store;
 
+/// A `passage` line of `show --json` (also the `show` tool's result items).
 #[derive(Serialize)]
-struct PassageJson<'a> {
+pub struct PassageJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     id: String,
@@ -31,6 +33,29 @@ struct PassageJson<'a> {
     text: &'a str,
     url: Option<&'a str>,
     link: Option<String>,
+}
+
+impl<'a> PassageJson<'a> {
+    /// The line for passage `p`.
+    pub fn new(p: &'a StoredChunk, is_target: bool) -> PassageJson<'a> {
+        PassageJson {
+            kind: "passage",
+            id: p.chunk_id().to_string(),
+            is_target,
+            seq: p.seq,
+            show: &p.show,
+            episode_id: &p.episode,
+            title: &p.title,
+            date: p.date.as_deref(),
+            path: &p.path,
+            start_ms: p.start_ms,
+            end_ms: p.end_ms,
+            speaker: p.speaker.as_deref(),
+            text: &p.text,
+            url: p.url.as_deref(),
+            link: deep_link(p.url.as_deref(), p.start_ms),
+        }
+    }
 }
 
 /// Run `show`.
@@ -54,23 +79,7 @@ pub fn run(config: &Config, args: &ShowArgs) -> Result<Exit> {
     for p in &passages {
         let is_target = p.id == target.id;
         if config.json {
-            let j = PassageJson {
-                kind: "passage",
-                id: p.chunk_id().to_string(),
-                is_target,
-                seq: p.seq,
-                show: &p.show,
-                episode_id: &p.episode,
-                title: &p.title,
-                date: p.date.as_deref(),
-                path: &p.path,
-                start_ms: p.start_ms,
-                end_ms: p.end_ms,
-                speaker: p.speaker.as_deref(),
-                text: &p.text,
-                url: p.url.as_deref(),
-                link: deep_link(p.url.as_deref(), p.start_ms),
-            };
+            let j = PassageJson::new(p, is_target);
             writeln!(out, "{}", serde_json::to_string(&j)?)?;
         } else {
             let mark = if is_target { ">>" } else { "  " };

@@ -19,8 +19,9 @@ struct ShowStats {
     hours: f64,
 }
 
+/// The `stats --json` object (also the `stats` tool's result).
 #[derive(Serialize)]
-struct StatsJson<'a> {
+pub struct StatsJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     index: String,
@@ -98,10 +99,10 @@ fn digest(store: &Store) -> String {
     h.finalize().to_hex()[..32].to_string()
 }
 
-/// Run `stats`.
-pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
-    let store = Store::open(&config.index)?;
-    let verify = if args.verify {
+/// What `store` holds; with `verify`, its checksums are checked too
+/// (damage is an error).
+pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<StatsJson<'a>> {
+    let verify = if verify {
         let t = std::time::Instant::now();
         let Verified {
             checked,
@@ -140,7 +141,7 @@ pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
         })
         .collect();
     let folded_by_content = fold_reasons.iter().filter(|r| r.is_by_content()).count();
-    let stats = StatsJson {
+    Ok(StatsJson {
         kind: "stats",
         index: config.index.display().to_string(),
         shows: counts.shows,
@@ -157,11 +158,17 @@ pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
         folded_by_content,
         generation: state.generation,
         noncontent: state.flagged_noncontent(),
-        digest: digest(&store),
+        digest: digest(store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,
         verify,
-    };
+    })
+}
+
+/// Run `stats`.
+pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
+    let store = Store::open(&config.index)?;
+    let stats = collect(config, &store, args.verify)?;
     let mut out = config.stdout();
     if config.json {
         writeln!(out, "{}", serde_json::to_string(&stats)?)?;

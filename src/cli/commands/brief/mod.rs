@@ -1,7 +1,14 @@
-//! `podsift brief --profile profile.toml`
+//! `podsift brief --profile profile.toml [--send]`
+//!
+//! [`prepare`] chooses the insights (also used by the `brief` tool of
+//! `podsift mcp`, which never records anything); `run` renders them, or
+//! hands them to [`send`] to be emailed, and records what was delivered.
+
+pub mod send;
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -9,29 +16,49 @@ use super::search::open;
 use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::{BriefArgs, BriefFormat};
-use podsift::insight::brief::{self, BriefMeta, BriefState};
+use podsift::embed::Embedder;
+use podsift::insight::brief::{self, BriefMeta, BriefState, Profile};
 use podsift::insight::relevance::Interest;
-use podsift::insight::top::{top, TopOptions};
+use podsift::insight::top::{top, TopOptions, TopSummary};
+use podsift::insight::Insight;
 use podsift::output::safe::{self, Mode};
+use podsift::store::Store;
 
-/// Run `brief`.
-pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
-    let t0 = std::time::Instant::now();
-    let text = std::fs::read_to_string(&args.profile)
-        .with_context(|| format!("reading profile {}", args.profile.display()))?;
-    let profile =
-        brief::parse_profile(&text).map_err(|e| anyhow::anyhow!(e.located(&args.profile)))?;
-    let (store, embedder) = open(config, true)?;
-    let embedder = embedder.context("the brief needs the model to read your interests")?;
+/// The insights of the next brief, and what is needed to record them.
+pub struct Prepared {
+    /// The insights, ranked.
+    pub insights: Vec<Insight>,
+    /// What the brief says about itself.
+    pub meta: BriefMeta,
+    /// What `top` looked at.
+    pub summary: TopSummary,
+    /// What earlier briefs sent (not yet updated).
+    pub state: BriefState,
+    /// Where that state lives.
+    pub state_path: PathBuf,
+}
+
+/// Choose the next brief's insights for `profile`: new since `since` (else
+/// the profile's window, else the last brief, else one day), never one
+/// already sent or from an episode already covered. Reads the brief state,
+/// never writes it.
+pub fn prepare(
+    config: &Config,
+    store: &Store,
+    embedder: &Embedder,
+    profile: &Profile,
+    since: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Prepared> {
     let interests = profile
         .interests
         .iter()
         .map(|i| Ok(Interest::new(i, embedder.embed_query(i)?)))
         .collect::<podsift::error::Result<Vec<_>>>()?;
     let state_path = BriefState::path_in(&config.index);
-    let mut state = BriefState::load(&state_path)?;
+    let state = BriefState::load(&state_path)?;
     // The window: the flag, the profile, the last brief, or one day.
-    let since = match (&args.since, &profile.since, state.last_brief()) {
+    let since = match (since, &profile.since, state.last_brief()) {
         (Some(s), _, _) => config::resolve_date("--since", s)?,
         (None, Some(s), _) => config::resolve_date("since (profile)", s)?,
         (None, None, Some(last)) => last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -59,14 +86,14 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     let opts = TopOptions {
         since: Some(since.clone()),
         interests,
-        limit: args.limit.unwrap_or(profile.n),
+        limit: limit.unwrap_or(profile.n),
         per_episode: 1,
         not_shows: muted,
         exclude_episodes: covered,
         related: profile.related,
         ..TopOptions::default()
     };
-    let (mut insights, summary) = top(&store, &opts)?;
+    let (mut insights, summary) = top(store, &opts)?;
     insights.retain(|i| !state.is_sent(i.chunk.id));
     let meta = BriefMeta {
         title: "podsift brief".into(),
@@ -75,6 +102,41 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
         window: format!("since {}", since.get(..10).unwrap_or(&since)),
         episodes_scanned: summary.episodes,
     };
+    Ok(Prepared {
+        insights,
+        meta,
+        summary,
+        state,
+        state_path,
+    })
+}
+
+/// Run `brief`.
+pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
+    let t0 = std::time::Instant::now();
+    let text = std::fs::read_to_string(&args.profile)
+        .with_context(|| format!("reading profile {}", args.profile.display()))?;
+    let profile =
+        brief::parse_profile(&text).map_err(|e| anyhow::anyhow!(e.located(&args.profile)))?;
+    if args.send {
+        return send::run(config, args, &profile);
+    }
+    let (store, embedder) = open(config, true)?;
+    let embedder = embedder.context("the brief needs the model to read your interests")?;
+    let Prepared {
+        insights,
+        meta,
+        summary,
+        mut state,
+        state_path,
+    } = prepare(
+        config,
+        &store,
+        &embedder,
+        &profile,
+        args.since.as_deref(),
+        args.limit,
+    )?;
     let format = if config.json {
         BriefFormat::Json
     } else {
