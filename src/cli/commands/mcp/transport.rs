@@ -435,11 +435,10 @@ mod tests {
             reply("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":[1]}");
         assert_eq!((id, code), (Some(RequestId::Number(7)), -32602));
         assert_eq!(m, "params of 'tools/call' must be a JSON object");
-        let (id, code, m) = reply(
-            "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":{\"name\":5}}",
-        );
-        assert_eq!((id, code), (Some(RequestId::Number(8)), -32602));
-        assert!(m.starts_with("invalid params for 'tools/call'"), "{m}");
+        // A well-framed call with a wrong argument type (`"name": 5`) passes
+        // the frame check (rmcp 3.11 reads it as a custom request); the
+        // server answers it with -32602, which tests/integration/mcp.rs
+        // checks end to end.
     }
 
     #[test]
