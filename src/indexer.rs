@@ -757,20 +757,7 @@ pub fn run(
             let mut entry = Some(entry);
             while lo < chunks.len() || entry.is_some() {
                 let hi = (lo + SLICE_ROWS).min(chunks.len());
-                let stored: Vec<StoredChunk> = (lo..hi)
-                    .map(|i| {
-                        let mut st = stored(&t.episode, &chunks[i]);
-                        let (a, b) = (i.saturating_sub(1), (i + 2).min(chunks.len()));
-                        st.context = chunks[a..b]
-                            .iter()
-                            .map(|c| c.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        st.noncontent_base = base[i];
-                        st.noncontent = scores[i];
-                        st
-                    })
-                    .collect();
+                let stored = stored_slice(&t.episode, &chunks, &base, &scores, lo..hi);
                 let v: Vec<Vec<f32>> = vecs.by_ref().take(hi - lo).collect();
                 match entry.take() {
                     Some(entry) => writer.add_episode(&t.episode.id, entry, &stored, v)?,
@@ -887,6 +874,31 @@ fn prepare(
                 });
                 (t, chunks)
             }))
+        })
+        .collect()
+}
+
+/// Passages `range` of an episode's `chunks` as stored: each with its
+/// neighbours as context and its non-content scores.
+fn stored_slice(
+    episode: &Episode,
+    chunks: &[chunk::Chunk],
+    base: &[u64],
+    scores: &[u64],
+    range: std::ops::Range<usize>,
+) -> Vec<StoredChunk> {
+    range
+        .map(|i| {
+            let mut st = stored(episode, &chunks[i]);
+            let (a, b) = (i.saturating_sub(1), (i + 2).min(chunks.len()));
+            st.context = chunks[a..b]
+                .iter()
+                .map(|c| c.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            st.noncontent_base = base[i];
+            st.noncontent = scores[i];
+            st
         })
         .collect()
 }
@@ -1056,20 +1068,7 @@ impl Part<'_> {
             let mut vectors = vectors.into_iter();
             for lo in (0..chunks.len()).step_by(SLICE_ROWS) {
                 let hi = (lo + SLICE_ROWS).min(chunks.len());
-                let stored: Vec<StoredChunk> = (lo..hi)
-                    .map(|i| {
-                        let mut st = stored(&t.episode, &chunks[i]);
-                        let (a, b) = (i.saturating_sub(1), (i + 2).min(chunks.len()));
-                        st.context = chunks[a..b]
-                            .iter()
-                            .map(|c| c.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        st.noncontent_base = base[i];
-                        st.noncontent = scores[i];
-                        st
-                    })
-                    .collect();
+                let stored = stored_slice(&t.episode, &chunks, &base, &scores, lo..hi);
                 let v: Vec<Vec<f32>> = vectors.by_ref().take(hi - lo).collect();
                 writer.add_passages(id, &stored, v)?;
             }
