@@ -555,7 +555,7 @@ pub fn score_ads(
     labels: &[AdLabel],
     dump: bool,
 ) -> Result<AdMetrics> {
-    use crate::rank::NONCONTENT_THRESHOLD as T;
+    use crate::insight::noncontent::NONCONTENT_THRESHOLD as T;
     let mut by_file: HashMap<&str, Vec<&AdLabel>> = HashMap::new();
     for l in labels {
         by_file.entry(l.file.as_str()).or_default().push(l);

@@ -25,6 +25,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::noncontent::NONCONTENT_THRESHOLD;
 use super::related::{related_to, RelatedOptions};
 use super::relevance::{self, Interest};
 use super::statement::Statement;
@@ -33,7 +34,7 @@ use super::{Insight, InsightSignals};
 use crate::chunk::{sentence_spans, ChunkId};
 use crate::error::Result;
 use crate::rank::dense::dot;
-use crate::rank::{Filters, Mode, SearchOptions, NONCONTENT_THRESHOLD};
+use crate::rank::{Filters, Mode, SearchOptions};
 use crate::store::text::StoredChunk;
 use crate::store::Store;
 

@@ -32,6 +32,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::store::text::{self, StoredChunk};
 use crate::store::Store;
+use crate::store::NONCONTENT_THRESHOLD;
 use fuse::Ranked;
 
 /// Which arms run.
@@ -80,9 +81,6 @@ pub struct Filters {
     /// Include passages flagged as not content (ads, intros).
     pub include_noncontent: bool,
 }
-
-/// Non-content scores at or above this are excluded unless asked for.
-pub const NONCONTENT_THRESHOLD: u64 = 500;
 
 /// How to search.
 #[derive(Debug, Clone)]

@@ -47,6 +47,14 @@ use state::{EpisodeEntry, FileEntry, Partial, Payload, SegmentRef, State};
 use text::{Fields, StoredChunk};
 use vectors::{Row, Segment};
 
+/// A passage whose stored non-content score (0..=1000, from
+/// [`crate::insight::noncontent`]) is at or above this is flagged as not
+/// content ([`Store::flagged`]): left out of searches unless asked for.
+/// It lives with the store, which applies it to what it stores, so that
+/// neither the store nor the query side imports the detector;
+/// [`crate::insight::noncontent`] re-exports it.
+pub const NONCONTENT_THRESHOLD: u64 = 500;
+
 /// Merge vector segments when a commit leaves more than this many.
 const MAX_SEGMENTS: usize = 12;
 
@@ -543,7 +551,7 @@ impl Store {
         let q = RangeQuery::new(
             std::ops::Bound::Included(Term::from_field_u64(
                 self.fields.noncontent,
-                crate::rank::NONCONTENT_THRESHOLD,
+                NONCONTENT_THRESHOLD,
             )),
             std::ops::Bound::Unbounded,
         );

@@ -12,12 +12,12 @@ use crate::cli::config::Config;
 use crate::cli::EvalArgs;
 use podsift::embed::Embedder;
 use podsift::eval::{self, InsightLabel, Split};
+use podsift::insight::noncontent::NONCONTENT_THRESHOLD;
 use podsift::insight::related::{related_to, RelatedOptions};
 use podsift::insight::relevance::{self, Interest};
 use podsift::insight::top::{self, WORTH_FLOOR};
 use podsift::insight::worth;
 use podsift::insight::InsightSignals;
-use podsift::rank::NONCONTENT_THRESHOLD;
 use podsift::store::text::StoredChunk;
 use podsift::store::Store;
 
