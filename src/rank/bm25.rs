@@ -165,7 +165,7 @@ fn run(
     let mut out = Vec::with_capacity(top.len());
     for (score, addr) in top {
         let reader = searcher.segment_reader(addr.segment_ord);
-        let ids = reader.fast_fields().u64("chunk_id")?;
+        let ids = reader.fast_fields().u64(text::CHUNK_ID)?;
         if let Some(id) = ids.first(addr.doc_id) {
             out.push(Ranked {
                 id: ChunkId(id),

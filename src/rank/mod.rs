@@ -300,7 +300,7 @@ pub fn allowed_ids(store: &Store, filter: &dyn Query) -> Result<HashSet<u64>> {
                 searcher
                     .segment_reader(addr.segment_ord)
                     .fast_fields()
-                    .u64("chunk_id")?,
+                    .u64(text::CHUNK_ID)?,
             ),
         };
         if let Some(id) = col.first(addr.doc_id) {

@@ -565,7 +565,7 @@ impl Store {
                     searcher
                         .segment_reader(a.segment_ord)
                         .fast_fields()
-                        .u64("chunk_id")?,
+                        .u64(text::CHUNK_ID)?,
                 ),
             };
             if let Some(id) = col.first(a.doc_id) {

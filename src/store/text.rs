@@ -22,6 +22,10 @@ use tantivy::{Index, TantivyDocument};
 
 use crate::chunk::ChunkId;
 
+/// The name of the passage-id field: the fast column every full-text hit
+/// is joined to vectors and stored text by. The one place it is spelled.
+pub(crate) const CHUNK_ID: &str = "chunk_id";
+
 /// The analyzer name used by stemmed text fields.
 pub const ANALYZER: &str = "podsift_en";
 /// The analyzer of the speaker field (lower-cased words, no stemming).
@@ -87,7 +91,7 @@ pub fn schema() -> (Schema, Fields) {
         .set_stored();
     let stored_num = NumericOptions::default().set_stored().set_fast();
     let fields = Fields {
-        chunk_id: b.add_u64_field("chunk_id", INDEXED | STORED | FAST),
+        chunk_id: b.add_u64_field(CHUNK_ID, INDEXED | STORED | FAST),
         episode: b.add_text_field("episode", STRING | STORED | FAST),
         show: b.add_text_field("show", STRING | STORED | FAST),
         title: b.add_text_field("title", stemmed.clone()),
