@@ -75,9 +75,9 @@ pub enum Error {
         /// Why it is not available.
         message: String,
     },
-    /// tantivy failed.
+    /// The full-text index failed.
     #[error("full-text index: {0}")]
-    Index(#[from] tantivy::TantivyError),
+    Index(#[from] IndexError),
     /// The index was built with another model.
     #[error("the index at {} was built with model '{index_model}', not '{requested_model}'; search with --model {index_model}, or rebuild with: podsift index --rebuild --model {requested_model} PATH", index.display())]
     IndexMismatch {
@@ -163,23 +163,6 @@ impl Error {
         }
     }
 
-    /// A tantivy error while writing the full-text index in `dir`: a full
-    /// disk or a read-only file system becomes [`Error::NoSpace`] or
-    /// [`Error::NotWritable`] (tantivy's own message names neither the folder
-    /// nor the fix), anything else stays [`Error::Index`].
-    pub fn tantivy_at(dir: &std::path::Path, e: tantivy::TantivyError) -> Error {
-        match tantivy_io_kind(&e) {
-            Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => Error::NoSpace {
-                path: dir.to_path_buf(),
-            },
-            Some(io::ErrorKind::ReadOnlyFilesystem) => Error::NotWritable {
-                path: dir.to_path_buf(),
-                reason: "read-only file system",
-            },
-            _ => Error::Index(e),
-        }
-    }
-
     /// A candle error while doing `what`.
     pub fn model(what: &'static str) -> impl FnOnce(candle_core::Error) -> Error {
         move |source| Error::Model { what, source }
@@ -194,18 +177,30 @@ impl Error {
     }
 }
 
-/// The kind of the I/O error inside a tantivy error, if there is one.
-pub fn tantivy_io_kind(e: &tantivy::TantivyError) -> Option<io::ErrorKind> {
-    use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
-    use tantivy::TantivyError as T;
-    Some(match e {
-        T::IoError(io) => io.kind(),
-        T::OpenWriteError(OpenWriteError::IoError { io_error, .. })
-        | T::OpenReadError(OpenReadError::IoError { io_error, .. })
-        | T::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. }) => io_error.kind(),
-        T::LockFailure(LockError::IoError(io), _) => io.kind(),
-        _ => return None,
-    })
+/// An error of the engine under the full-text index, opaque to all but the
+/// store (which converts its engine's errors into [`Error::Index`]): its
+/// message and sources are the engine's own. Boxed so that this module
+/// names no engine, and a second backend's errors fit too.
+#[derive(Debug)]
+pub struct IndexError(Box<dyn std::error::Error + Send + Sync>);
+
+impl IndexError {
+    /// Wrap an engine's error.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> IndexError {
+        IndexError(Box::new(e))
+    }
+}
+
+impl std::fmt::Display for IndexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IndexError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// A transcript file that cannot be read as its format.

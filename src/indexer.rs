@@ -1113,7 +1113,7 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
     /// What scoring needs of a passage; its text is read again only if its
     /// score changes (a show's passages are never all in memory at once).
     struct Light {
-        addr: tantivy::DocAddress,
+        addr: crate::store::PassageRef,
         episode: u32,
         seq: u64,
         noncontent: u64,

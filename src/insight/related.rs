@@ -328,8 +328,8 @@ fn show_filter(store: &Store, opts: &RelatedOptions) -> Result<Option<HashSet<u6
         include_noncontent: true,
         ..Default::default()
     };
-    match crate::rank::filter_query(store, &filters)? {
-        Some(q) => Ok(Some(crate::rank::allowed_ids(store, q.as_ref())?)),
+    match store.filter(&filters)? {
+        Some(q) => Ok(Some(store.allowed(&q)?)),
         None => Ok(None),
     }
 }

@@ -1,7 +1,7 @@
 //! Ranking: a query and [`SearchOptions`] in, [`Hit`]s out.
 //!
 //! ```text
-//! query ─┬─ bm25::search  (tantivy, stemmed terms) ──────────────────────────────┐
+//! query ─┬─ bm25::search  (the store's BM25, stemmed terms) ──────────────────────┐
 //!        └─ embed query ─ dense::search (1-bit sketch scan, int8, f32 re-score) ┴─ fuse ─ fetch ─ merge moments ─ Vec<Hit>
 //! ```
 //!
@@ -19,20 +19,14 @@ pub mod dense;
 pub mod fuse;
 pub mod prf;
 
-use std::collections::HashSet;
 use std::time::Instant;
-
-use tantivy::collector::DocSetCollector;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
 
 use crate::chunk::ChunkId;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::store::text::{self, StoredChunk};
+use crate::store::text::StoredChunk;
+pub use crate::store::Filters;
 use crate::store::Store;
-use crate::store::NONCONTENT_THRESHOLD;
 use fuse::Ranked;
 
 /// Which arms run.
@@ -61,25 +55,6 @@ impl Mode {
     pub fn needs_model(self) -> bool {
         self != Mode::Keyword
     }
-}
-
-/// Restrictions on which passages may be returned.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    /// Only these shows (any of them).
-    pub shows: Vec<String>,
-    /// Not these shows.
-    pub not_shows: Vec<String>,
-    /// Only these episode ids (any of them).
-    pub episodes: Vec<String>,
-    /// Only passages whose speaker has all these words.
-    pub speaker: Option<String>,
-    /// Episodes dated on or after, `YYYY-MM-DD`.
-    pub since: Option<String>,
-    /// Episodes dated on or before, `YYYY-MM-DD`.
-    pub until: Option<String>,
-    /// Include passages flagged as not content (ads, intros).
-    pub include_noncontent: bool,
 }
 
 /// How to search.
@@ -212,104 +187,6 @@ pub struct Summary {
     pub total_ms: f64,
 }
 
-fn term_query(field: tantivy::schema::Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, value),
-        IndexRecordOption::Basic,
-    ))
-}
-
-/// The tantivy query that selects what `filters` allow, or `None` for all.
-pub fn filter_query(store: &Store, filters: &Filters) -> Result<Option<Box<dyn Query>>> {
-    let f = store.fields();
-    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let any_of = |field, values: &[String]| -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(
-            values
-                .iter()
-                .map(|v| (Occur::Should, term_query(field, v)))
-                .collect(),
-        ))
-    };
-    if !filters.shows.is_empty() {
-        must.push((Occur::Must, any_of(f.show, &filters.shows)));
-    }
-    for s in &filters.not_shows {
-        must.push((Occur::MustNot, term_query(f.show, s)));
-    }
-    if !filters.episodes.is_empty() {
-        must.push((Occur::Must, any_of(f.episode, &filters.episodes)));
-    }
-    if let Some(sp) = &filters.speaker {
-        let words = text::terms(store.index(), text::NAME_ANALYZER, sp);
-        if words.is_empty() {
-            return Err(Error::invalid("--speaker", "has no letters or digits"));
-        }
-        for w in words {
-            must.push((Occur::Must, term_query(f.speaker, &w)));
-        }
-    }
-    let day = |d: &Option<String>, what: &str| -> Result<Option<i64>> {
-        d.as_deref()
-            .map(|s| {
-                text::date_days(s).ok_or_else(|| {
-                    Error::invalid(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
-                })
-            })
-            .transpose()
-    };
-    let (since, until) = (
-        day(&filters.since, "--since")?,
-        day(&filters.until, "--until")?,
-    );
-    if since.is_some() || until.is_some() {
-        let b = |d: Option<i64>| match d {
-            Some(v) => std::ops::Bound::Included(Term::from_field_i64(f.date_days, v)),
-            None => std::ops::Bound::Unbounded,
-        };
-        must.push((Occur::Must, Box::new(RangeQuery::new(b(since), b(until)))));
-    }
-    if !filters.include_noncontent {
-        must.push((
-            Occur::MustNot,
-            Box::new(RangeQuery::new(
-                std::ops::Bound::Included(Term::from_field_u64(f.noncontent, NONCONTENT_THRESHOLD)),
-                std::ops::Bound::Unbounded,
-            )),
-        ));
-    }
-    if must.is_empty() {
-        return Ok(None);
-    }
-    if must.iter().all(|(o, _)| *o == Occur::MustNot) {
-        must.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
-    }
-    Ok(Some(Box::new(BooleanQuery::new(must))))
-}
-
-/// The chunk ids a filter allows (for the dense arm).
-pub fn allowed_ids(store: &Store, filter: &dyn Query) -> Result<HashSet<u64>> {
-    let searcher = store.searcher();
-    let docs = searcher.search(filter, &DocSetCollector)?;
-    let mut out = HashSet::with_capacity(docs.len());
-    let mut readers = std::collections::HashMap::new();
-    for addr in docs {
-        let col = match readers.entry(addr.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .u64(text::CHUNK_ID)?,
-            ),
-        };
-        if let Some(id) = col.first(addr.doc_id) {
-            out.insert(id);
-        }
-    }
-    Ok(out)
-}
-
 /// Whether the filters restrict anything beyond non-content (which the dense
 /// arm handles with the store's cached set of flagged ids, instead of
 /// materialising the allowed set for every query).
@@ -368,13 +245,13 @@ fn run(
         ..Summary::default()
     };
     let depth = opts.depth();
-    let filter = filter_query(store, &opts.filters)?;
+    let filter = store.filter(&opts.filters)?;
     let keyword_arm = || -> Result<(Vec<Ranked>, f64)> {
         if opts.mode == Mode::Semantic {
             return Ok((Vec::new(), 0.0));
         }
         let t = Instant::now();
-        let hits = bm25::search(store, query, filter.as_deref(), depth, &opts.weights)?;
+        let hits = bm25::search(store, query, filter.as_ref(), depth, &opts.weights)?;
         Ok((hits, ms(t)))
     };
     let dense_arm = || -> Result<(Vec<Ranked>, f64, f64)> {
@@ -386,7 +263,7 @@ fn run(
         };
         let t = Instant::now();
         let allowed = match &filter {
-            Some(f) if has_user_filters(&opts.filters) => Some(allowed_ids(store, f.as_ref())?),
+            Some(f) if has_user_filters(&opts.filters) => Some(store.allowed(f)?),
             _ => None,
         };
         let flagged = (!opts.filters.include_noncontent)
@@ -440,7 +317,7 @@ fn run(
     if opts.mode == Mode::Hybrid && opts.prf_terms > 0 && !fused.is_empty() {
         let top: Vec<ChunkId> = fused.iter().take(prf::DOCS).map(|f| f.id).collect();
         let terms = prf::expand(store, query, &top, opts.prf_terms)?;
-        let again = bm25::search_weighted(store, &terms, filter.as_deref(), depth, &opts.weights)?;
+        let again = bm25::search_weighted(store, &terms, filter.as_ref(), depth, &opts.weights)?;
         fused = fuse_arms(&again);
     }
     let hits = assemble(store, &fused, opts)?;
@@ -633,7 +510,7 @@ mod tests {
             .1
     }
 
-    /// Queries people type by mistake or on purpose: tantivy syntax,
+    /// Queries people type by mistake or on purpose: query-parser syntax,
     /// unbalanced quotes, field prefixes, control characters, emoji.
     fn query() -> impl Strategy<Value = String> {
         let pieces = prop::sample::select(vec![

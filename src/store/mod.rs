@@ -24,7 +24,8 @@
 //! retries if a commit lands while it opens.
 
 pub mod manifest;
-pub mod readonly;
+pub mod query;
+pub(crate) mod readonly;
 pub mod sketch;
 pub mod state;
 pub mod text;
@@ -46,6 +47,8 @@ use manifest::Manifest;
 use state::{EpisodeEntry, FileEntry, Partial, Payload, SegmentRef, State};
 use text::{Fields, StoredChunk};
 use vectors::{Row, Segment};
+
+pub use query::{Filter, Filters, PassageRef};
 
 /// A passage whose stored non-content score (0..=1000, from
 /// [`crate::insight::noncontent`]) is at or above this is flagged as not
@@ -449,18 +452,8 @@ impl Store {
         &self.state
     }
 
-    /// Schema fields.
-    pub fn fields(&self) -> &Fields {
-        &self.fields
-    }
-
-    /// The tantivy index.
-    pub fn index(&self) -> &Index {
-        &self.index
-    }
-
-    /// A searcher on the last commit.
-    pub fn searcher(&self) -> Searcher {
+    /// A searcher on the last commit (for [`query`] and the readers here).
+    fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }
 
@@ -540,46 +533,6 @@ impl Store {
             .get_or_init(|| sketch::Sketch::build(&self.segments, self.manifest.model.dim))
     }
 
-    /// Ids of the passages flagged as not content (ads, intros), read once.
-    /// A read error is returned, never taken for "none flagged": that would
-    /// put every sponsor read back into the results without a word.
-    pub fn flagged(&self) -> Result<&HashSet<u64>> {
-        if let Some(set) = self.flagged.get() {
-            return Ok(set);
-        }
-        let searcher = self.searcher();
-        let q = RangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_u64(
-                self.fields.noncontent,
-                NONCONTENT_THRESHOLD,
-            )),
-            std::ops::Bound::Unbounded,
-        );
-        let mut out = HashSet::new();
-        let docs = searcher.search(&q, &tantivy::collector::DocSetCollector)?;
-        let mut columns = HashMap::new();
-        for a in docs {
-            let col = match columns.entry(a.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                    searcher
-                        .segment_reader(a.segment_ord)
-                        .fast_fields()
-                        .u64(text::CHUNK_ID)?,
-                ),
-            };
-            if let Some(id) = col.first(a.doc_id) {
-                out.insert(id);
-            }
-        }
-        // Another thread may have set it meanwhile: the same set.
-        let _ = self.flagged.set(out);
-        Ok(self
-            .flagged
-            .get()
-            .expect("the flagged set was set just above"))
-    }
-
     /// A chunk's vector.
     pub fn vector(&self, id: ChunkId) -> Option<&[f32]> {
         self.locate(id).map(|(s, r)| self.segments[s].vector(r))
@@ -623,7 +576,7 @@ impl Store {
 
     /// Where the passages of a show are, in index order: to read them one
     /// at a time with [`Store::passage_at`] instead of all at once.
-    pub fn show_addresses(&self, show: &str) -> Result<Vec<tantivy::DocAddress>> {
+    pub fn show_addresses(&self, show: &str) -> Result<Vec<PassageRef>> {
         let q = TermQuery::new(
             Term::from_field_text(self.fields.show, show),
             IndexRecordOption::Basic,
@@ -631,14 +584,14 @@ impl Store {
         let docs = self
             .searcher()
             .search(&q, &tantivy::collector::DocSetCollector)?;
-        let mut addrs: Vec<_> = docs.into_iter().collect();
+        let mut addrs: Vec<PassageRef> = docs.into_iter().map(PassageRef).collect();
         addrs.sort();
         Ok(addrs)
     }
 
     /// The passage at `addr` (from [`Store::show_addresses`]).
-    pub fn passage_at(&self, addr: tantivy::DocAddress) -> Result<StoredChunk> {
-        let doc: TantivyDocument = self.searcher().doc(addr)?;
+    pub fn passage_at(&self, addr: PassageRef) -> Result<StoredChunk> {
+        let doc: TantivyDocument = self.searcher().doc(addr.0)?;
         Ok(StoredChunk::from_doc(&doc, &self.fields))
     }
 
@@ -804,7 +757,7 @@ impl Writer {
                         }
                     })?;
                 Index::create(dir, schema, tantivy::IndexSettings::default())
-                    .map_err(|e| Error::tantivy_at(&data.join("text"), e))?;
+                    .map_err(|e| text::error_at(&data.join("text"), e))?;
                 manifest.write(&data.join("manifest.json"))?;
                 // A brand-new index becomes current at once (empty until the
                 // first commit); a rebuild waits until it is complete.
@@ -848,7 +801,7 @@ impl Writer {
         let text_dir = data.join("text");
         let writer: IndexWriter = index
             .writer_with_num_threads(1, 64 << 20)
-            .map_err(|e| Error::tantivy_at(&text_dir, e))?;
+            .map_err(|e| text::error_at(&text_dir, e))?;
         writer.set_merge_policy(Box::new(CappedMerges::new(MAX_MERGE_DOCS)));
         let w = Writer {
             root: root.to_path_buf(),
@@ -1011,7 +964,7 @@ impl Writer {
             },
             e => e,
         };
-        Err(Error::tantivy_at(&self.data.join("text"), e))
+        Err(text::error_at(&self.data.join("text"), e))
     }
 
     /// Record that `show`'s non-content scores wait for the pass across its
@@ -1105,11 +1058,11 @@ impl Writer {
         let mut prepared = self
             .writer
             .prepare_commit()
-            .map_err(|e| Error::tantivy_at(&text_dir, e))?;
+            .map_err(|e| text::error_at(&text_dir, e))?;
         prepared.set_payload(&payload);
         prepared
             .commit()
-            .map_err(|e| Error::tantivy_at(&text_dir, e))?;
+            .map_err(|e| text::error_at(&text_dir, e))?;
         self.state = state;
         self.pending.clear();
         self.removed_episodes.clear();
@@ -1168,7 +1121,7 @@ impl Writer {
         // Let tantivy's background merges end before the lock is released.
         writer
             .wait_merging_threads()
-            .map_err(|e| Error::tantivy_at(&data.join("text"), e))?;
+            .map_err(|e| text::error_at(&data.join("text"), e))?;
         if switch_current {
             let old = current_data(&root)?;
             set_current(&root, &data)?;

@@ -8,7 +8,7 @@
 //! The analyzer `podsift_en`: tantivy's simple tokenizer, long tokens removed,
 //! lower-cased, ASCII-folded (`Cissé` matches `cisse`), English stop words
 //! removed, Snowball English stemming. Analyzers are not persisted by
-//! tantivy, so [`register`] runs on every open.
+//! tantivy, so `register` runs on every open.
 
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions,
@@ -20,7 +20,10 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, TantivyDocument};
 
+use std::io;
+
 use crate::chunk::ChunkId;
+use crate::error::{Error, IndexError};
 
 /// The name of the passage-id field: the fast column every full-text hit
 /// is joined to vectors and stored text by. The one place it is spelled.
@@ -33,7 +36,7 @@ pub const NAME_ANALYZER: &str = "podsift_name";
 
 /// Handles to the schema's fields.
 #[derive(Debug, Clone, Copy)]
-pub struct Fields {
+pub(crate) struct Fields {
     /// Passage id (u64; indexed for lookups, fast for joins).
     pub chunk_id: Field,
     /// Episode id (raw string; deletes and filters).
@@ -73,7 +76,7 @@ pub struct Fields {
 }
 
 /// Build the schema.
-pub fn schema() -> (Schema, Fields) {
+pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let stemmed = TextOptions::default()
         .set_indexing_options(
@@ -120,7 +123,7 @@ pub fn schema() -> (Schema, Fields) {
 }
 
 /// The analyzer for passage text and queries.
-pub fn analyzer() -> TextAnalyzer {
+pub(crate) fn analyzer() -> TextAnalyzer {
     let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -147,7 +150,7 @@ pub fn analyse(text: &str) -> Vec<String> {
 }
 
 /// Register our analyzers on an index (needed on every open).
-pub fn register(index: &Index) {
+pub(crate) fn register(index: &Index) {
     index.tokenizers().register(ANALYZER, analyzer());
     index.tokenizers().register(
         NAME_ANALYZER,
@@ -159,7 +162,7 @@ pub fn register(index: &Index) {
 }
 
 /// Analyzed terms of `text` with an analyzer registered on `index`.
-pub fn terms(index: &Index, analyzer_name: &str, text: &str) -> Vec<String> {
+pub(crate) fn terms(index: &Index, analyzer_name: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(mut a) = index.tokenizers().get(analyzer_name) {
         let mut stream = a.token_stream(text);
@@ -214,7 +217,7 @@ impl StoredChunk {
     }
 
     /// Build the tantivy document.
-    pub fn to_doc(&self, f: &Fields) -> TantivyDocument {
+    pub(crate) fn to_doc(&self, f: &Fields) -> TantivyDocument {
         let mut d = TantivyDocument::default();
         d.add_u64(f.chunk_id, self.id);
         d.add_text(f.episode, &self.episode);
@@ -253,7 +256,7 @@ impl StoredChunk {
     }
 
     /// Read a stored document back.
-    pub fn from_doc(doc: &TantivyDocument, f: &Fields) -> StoredChunk {
+    pub(crate) fn from_doc(doc: &TantivyDocument, f: &Fields) -> StoredChunk {
         let text = |field: Field| -> Option<String> {
             doc.get_first(field)
                 .and_then(|v| Value::as_str(&v).map(str::to_string))
@@ -291,6 +294,44 @@ pub fn date_days(date: &str) -> Option<i64> {
     let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
     Some((d - epoch).num_days())
+}
+
+/// Engine errors become [`Error::Index`], message and sources unchanged.
+impl From<tantivy::TantivyError> for Error {
+    fn from(e: tantivy::TantivyError) -> Error {
+        Error::Index(IndexError::new(e))
+    }
+}
+
+/// A full-text error while writing the index in `dir`: a full disk or a
+/// read-only file system becomes [`Error::NoSpace`] or
+/// [`Error::NotWritable`] (the engine's own message names neither the
+/// folder nor the fix), anything else stays [`Error::Index`].
+pub(crate) fn error_at(dir: &std::path::Path, e: tantivy::TantivyError) -> Error {
+    match io_kind(&e) {
+        Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => Error::NoSpace {
+            path: dir.to_path_buf(),
+        },
+        Some(io::ErrorKind::ReadOnlyFilesystem) => Error::NotWritable {
+            path: dir.to_path_buf(),
+            reason: "read-only file system",
+        },
+        _ => Error::from(e),
+    }
+}
+
+/// The kind of the I/O error inside a full-text error, if there is one.
+fn io_kind(e: &tantivy::TantivyError) -> Option<io::ErrorKind> {
+    use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
+    use tantivy::TantivyError as T;
+    Some(match e {
+        T::IoError(io) => io.kind(),
+        T::OpenWriteError(OpenWriteError::IoError { io_error, .. })
+        | T::OpenReadError(OpenReadError::IoError { io_error, .. })
+        | T::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. }) => io_error.kind(),
+        T::LockFailure(LockError::IoError(io), _) => io.kind(),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
