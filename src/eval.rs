@@ -381,12 +381,10 @@ pub struct SpanIndex<'a> {
 impl<'a> SpanIndex<'a> {
     /// Index the store's episodes by source path.
     pub fn new(store: &'a crate::store::Store) -> Self {
-        let state = store.state();
-        let mut paths: Vec<(String, String)> = state
-            .episodes
-            .iter()
+        let mut paths: Vec<(String, String)> = store
+            .episodes()
             .filter_map(|(id, e)| {
-                let f = state.files.get(&e.file)?;
+                let f = store.file(&e.file)?;
                 Some((f.path.replace('\\', "/").nfc().collect(), id.clone()))
             })
             .collect();
@@ -568,14 +566,11 @@ pub fn score_ads(
     // Repetition across the episodes of each show that has labels.
     let mut rep: HashMap<u64, f32> = HashMap::new();
     let shows: HashSet<String> = store
-        .state()
-        .episodes
-        .values()
+        .episodes()
+        .map(|(_, e)| e)
         .filter(|e| {
             let p: String = store
-                .state()
-                .files
-                .get(&e.file)
+                .file(&e.file)
                 .map(|f| f.path.nfc().collect())
                 .unwrap_or_default();
             by_file
@@ -605,11 +600,9 @@ pub fn score_ads(
     for file in files {
         let ls = &by_file[*file];
         let want: String = file.nfc().collect();
-        let Some((episode, _)) = store.state().episodes.iter().find(|(_, e)| {
+        let Some((episode, _)) = store.episodes().find(|(_, e)| {
             let p: String = store
-                .state()
-                .files
-                .get(&e.file)
+                .file(&e.file)
                 .map(|f| f.path.nfc().collect())
                 .unwrap_or_default();
             p == want || p.ends_with(&format!("/{want}"))

@@ -330,7 +330,7 @@ pub fn run(
     let root_keys: Vec<String> = roots.iter().map(|r| key_of(r)).collect();
 
     // 2. Diff against the file table.
-    let old_files = writer.state().files.clone();
+    let old_files = writer.files().clone();
     let mut table: BTreeMap<String, FileEntry> = BTreeMap::new();
     let mut candidates: HashMap<String, &Candidate> = HashMap::new();
     let mut to_read: Vec<(String, &Candidate)> = Vec::new();
@@ -500,7 +500,7 @@ pub fn run(
     let mut changed_collections: Vec<(String, &Candidate, Vec<ingest::beir::Doc>)> = Vec::new();
     let mut resumed_collections: Vec<(&Candidate, Vec<ingest::beir::Doc>)> = Vec::new();
     let mut present: HashMap<&str, u64> = HashMap::new();
-    for e in writer.state().episodes.values() {
+    for (_, e) in writer.episodes() {
         *present.entry(e.file.as_str()).or_default() += 1;
     }
     // (A count of 0 is unknown, from an index written before counts were
@@ -551,12 +551,9 @@ pub fn run(
                 table.insert(key.clone(), entry);
                 match docs {
                     Some(docs) if resume => {
-                        let state = writer.state();
                         let missing: Vec<ingest::beir::Doc> = docs
                             .into_iter()
-                            .filter(|d| {
-                                !state.episodes.contains_key(&format!("{}/{}", c.show, d.id))
-                            })
+                            .filter(|d| writer.episode(&format!("{}/{}", c.show, d.id)).is_none())
                             .collect();
                         kept_collections.insert(key.clone());
                         resumed_collections.push((c, missing));
@@ -581,9 +578,7 @@ pub fn run(
     // 4. Apply: removals first, then additions.
 
     let current: Vec<(String, EpisodeEntry)> = writer
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut todo: Vec<Source> = Vec::new();
@@ -604,7 +599,7 @@ pub fn run(
             Some((key, fe))
                 if *key == entry.file
                     && old_files.get(key).is_some_and(|o| o.hash == fe.hash)
-                    && !writer.state().partial.contains_key(id) =>
+                    && writer.partial(id).is_none() =>
             {
                 report.unchanged += 1;
             }
@@ -617,7 +612,7 @@ pub fn run(
         }
     }
     for (id, (key, fe)) in &wanted {
-        let same = !writer.state().partial.contains_key(id)
+        let same = writer.partial(id).is_none()
             && current.iter().any(|(cid, ce)| {
                 cid == id
                     && ce.file == *key
@@ -781,7 +776,7 @@ pub fn run(
             last_commit = Instant::now();
         }
     }
-    let files_changed = writer.state().files != old_files;
+    let files_changed = *writer.files() != old_files;
     if report.changed() || files_changed || writer.is_dirty() {
         let generation = writer.commit()?;
         on_event(Event::Committed { generation });
@@ -991,16 +986,12 @@ impl Part<'_> {
         }
         let key = key_of(&t.episode.path);
         let hash = writer
-            .state()
-            .files
+            .files()
             .get(&key)
             .map(|f| f.hash.clone())
             .unwrap_or_default();
         // Go on where a killed run stopped, if it was this same file.
-        let done = match (
-            writer.state().partial.get(id),
-            writer.state().episodes.get(id),
-        ) {
+        let done = match (writer.partial(id), writer.episode(id)) {
             (Some(p), Some(e)) if p.hash == hash && e.file == key => Some((p.parts, e.clone())),
             _ => None,
         };
@@ -1202,13 +1193,7 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
         }
         i = j;
     }
-    counts.retain(|ep, n| {
-        writer
-            .state()
-            .episodes
-            .get(ep)
-            .is_some_and(|e| e.noncontent != *n)
-    });
+    counts.retain(|ep, n| writer.episode(ep).is_some_and(|e| e.noncontent != *n));
     writer.replace_chunks(&changed, &counts)?;
     Ok(total + changed.len())
 }

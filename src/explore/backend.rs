@@ -106,9 +106,7 @@ impl<'a> StoreBackend<'a> {
 /// title).
 pub fn episodes(store: &Store, show: &str) -> Vec<EpisodeInfo> {
     let mut out: Vec<EpisodeInfo> = store
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .filter(|(_, e)| e.show == show)
         .map(|(id, e)| EpisodeInfo {
             id: id.clone(),
@@ -132,12 +130,7 @@ pub fn episodes(store: &Store, show: &str) -> Vec<EpisodeInfo> {
 
 /// The shows of the index, sorted.
 pub fn shows(store: &Store) -> Vec<String> {
-    let mut s: Vec<String> = store
-        .state()
-        .episodes
-        .values()
-        .map(|e| e.show.clone())
-        .collect();
+    let mut s: Vec<String> = store.episodes().map(|(_, e)| e.show.clone()).collect();
     s.sort();
     s.dedup();
     s

@@ -164,7 +164,6 @@ struct Window {
 }
 
 fn window(store: &Store, opts: &TopOptions) -> Window {
-    let state = store.state();
     let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.since {
         None => true,
         Some(since) => {
@@ -174,7 +173,7 @@ fn window(store: &Store, opts: &TopOptions) -> Window {
     };
     let mut keys: HashSet<u64> = HashSet::new();
     let mut ids = Vec::new();
-    for (id, e) in &state.episodes {
+    for (id, e) in store.episodes() {
         if in_window(e)
             && !opts.exclude_episodes.contains(id)
             && (opts.shows.is_empty() || opts.shows.contains(&e.show))
@@ -340,7 +339,7 @@ fn by_interest(
         summary.relevant = vec![0; opts.interests.len()];
         return Ok(Vec::new());
     }
-    let all = w.ids.len() == store.state().episodes.len();
+    let all = w.ids.len() == store.episodes().len();
     let filters = Filters {
         episodes: if all { Vec::new() } else { w.ids.clone() },
         ..Filters::default()

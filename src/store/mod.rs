@@ -447,9 +447,39 @@ impl Store {
         &self.manifest
     }
 
-    /// The committed state.
-    pub fn state(&self) -> &State {
-        &self.state
+    /// The indexed episodes, by id (sorted).
+    pub fn episodes(&self) -> std::collections::btree_map::Iter<'_, String, EpisodeEntry> {
+        self.state.episodes.iter()
+    }
+
+    /// An indexed episode.
+    pub fn episode(&self, id: &str) -> Option<&EpisodeEntry> {
+        self.state.episodes.get(id)
+    }
+
+    /// The source files seen, by key (sorted).
+    pub fn files(&self) -> std::collections::btree_map::Iter<'_, String, FileEntry> {
+        self.state.files.iter()
+    }
+
+    /// A source file by its key ([`EpisodeEntry::file`]).
+    pub fn file(&self, key: &str) -> Option<&FileEntry> {
+        self.state.files.get(key)
+    }
+
+    /// The generation of the commit this view shows.
+    pub fn generation(&self) -> u64 {
+        self.state.generation
+    }
+
+    /// Shows, episodes, passages and hours of the commit this view shows.
+    pub fn counts(&self) -> manifest::Counts {
+        self.state.counts()
+    }
+
+    /// Passages flagged as not content, over all episodes.
+    pub fn flagged_noncontent(&self) -> u64 {
+        self.state.flagged_noncontent()
     }
 
     /// A searcher on the last commit (for [`query`] and the readers here).
@@ -865,9 +895,25 @@ impl Writer {
         &self.manifest
     }
 
-    /// The state as committed plus the changes staged so far.
-    pub fn state(&self) -> &State {
-        &self.state
+    /// The file table as committed plus the changes staged so far.
+    pub fn files(&self) -> &std::collections::BTreeMap<String, FileEntry> {
+        &self.state.files
+    }
+
+    /// The indexed episodes, as committed plus the changes staged so far.
+    pub fn episodes(&self) -> std::collections::btree_map::Iter<'_, String, EpisodeEntry> {
+        self.state.episodes.iter()
+    }
+
+    /// An indexed episode (staged changes included).
+    pub fn episode(&self, id: &str) -> Option<&EpisodeEntry> {
+        self.state.episodes.get(id)
+    }
+
+    /// How far an episode indexed in parts got, while it is not whole
+    /// ([`set_episode`](Self::set_episode)).
+    pub fn partial(&self, id: &str) -> Option<&Partial> {
+        self.state.partial.get(id)
     }
 
     /// Record a source file.

@@ -72,7 +72,7 @@ pub fn run(config: &Config, args: &ExploreArgs) -> Result<Exit> {
         ModeArg::Keyword => Mode::Keyword,
         ModeArg::Semantic => Mode::Semantic,
     };
-    let episodes: Vec<&str> = store.state().episodes.keys().map(String::as_str).collect();
+    let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
     let filters = config::filters(&args.filters, &episodes)?;
     let bench = args.bench_first_screen || args.bench_moves.is_some();
     let settings = Settings {

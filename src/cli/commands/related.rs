@@ -128,15 +128,11 @@ pub fn seed_at(store: &Store, file: &std::path::Path, at: &str) -> Result<ChunkI
     let want_s = want.to_string_lossy();
     let given = file.to_string_lossy();
     let episode = store
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .find(|(_, e)| {
             e.file == want_s
                 || store
-                    .state()
-                    .files
-                    .get(&e.file)
+                    .file(&e.file)
                     .is_some_and(|f| f.path == given || f.path.ends_with(&format!("/{given}")))
         })
         .map(|(id, _)| id.clone())

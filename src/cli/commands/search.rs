@@ -56,7 +56,7 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
         ModeArg::Semantic => Mode::Semantic,
     };
     let (store, embedder) = open(config, mode.needs_model())?;
-    let episodes: Vec<&str> = store.state().episodes.keys().map(String::as_str).collect();
+    let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
     let opts = SearchOptions {
         mode,
         limit: args.limit,

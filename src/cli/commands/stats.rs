@@ -92,7 +92,7 @@ fn digest(store: &Store) -> String {
     for id in ids {
         h.update(format!("{id:016x}\n").as_bytes());
     }
-    for episode in store.state().episodes.keys() {
+    for (episode, _) in store.episodes() {
         h.update(episode.as_bytes());
         h.update(b"\n");
     }
@@ -120,10 +120,9 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
     } else {
         None
     };
-    let state = store.state();
-    let counts = state.counts();
+    let counts = store.counts();
     let mut per_show: BTreeMap<&str, ShowStats> = BTreeMap::new();
-    for e in state.episodes.values() {
+    for (_, e) in store.episodes() {
         let s = per_show.entry(e.show.as_str()).or_default();
         s.episodes += 1;
         s.chunks += e.chunks;
@@ -132,10 +131,9 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
     for s in per_show.values_mut() {
         s.hours = (s.hours * 10.0).round() / 10.0;
     }
-    let fold_reasons: Vec<FoldReason> = state
-        .files
-        .values()
-        .filter_map(|f| match f.outcome {
+    let fold_reasons: Vec<FoldReason> = store
+        .files()
+        .filter_map(|(_, f)| match f.outcome {
             Outcome::Folded { by, .. } => Some(by),
             _ => None,
         })
@@ -152,12 +150,12 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
         dim: store.manifest().model.dim,
         embedded_by: &store.manifest().engines,
         engine: config.engine.on_this_cpu(),
-        files: state.files.len(),
+        files: store.files().len(),
         folded_files: fold_reasons.len(),
         folded_by_name: fold_reasons.len() - folded_by_content,
         folded_by_content,
-        generation: state.generation,
-        noncontent: state.flagged_noncontent(),
+        generation: store.generation(),
+        noncontent: store.flagged_noncontent(),
         digest: digest(store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,

@@ -44,9 +44,7 @@ pub fn run(config: &Config, args: &SynthArgs) -> Result<Exit> {
     let mut writer = Writer::open(&config.index, manifest, true)?;
     let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
     let episodes: Vec<(String, EpisodeEntry)> = src
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut written = 0usize;

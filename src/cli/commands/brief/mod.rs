@@ -65,10 +65,8 @@ pub fn prepare(
         (None, None, None) => config::resolve_date("--since", "1d")?,
     };
     let shows: Vec<String> = store
-        .state()
-        .episodes
-        .values()
-        .map(|e| e.show.clone())
+        .episodes()
+        .map(|(_, e)| e.show.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -77,9 +75,8 @@ pub fn prepare(
         .filter(|s| !profile.wants_show(s))
         .collect();
     let covered: HashSet<String> = store
-        .state()
-        .episodes
-        .keys()
+        .episodes()
+        .map(|(id, _)| id)
         .filter(|e| state.is_covered(e))
         .cloned()
         .collect();

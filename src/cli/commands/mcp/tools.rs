@@ -390,7 +390,7 @@ impl Engine {
         } else {
             None
         };
-        let episodes: Vec<&str> = store.state().episodes.keys().map(String::as_str).collect();
+        let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
         let opts = SearchOptions {
             mode,
             limit,
