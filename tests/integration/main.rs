@@ -11,6 +11,7 @@ mod hostile;
 mod index;
 mod insight;
 mod json;
+mod layout;
 mod mail;
 mod mcp;
 mod real;
