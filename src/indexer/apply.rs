@@ -152,12 +152,7 @@ impl Apply<'_> {
         chunks: &[chunk::Chunk],
         vecs: Vec<Vec<f32>>,
     ) -> Result<()> {
-        let base: Vec<u64> = chunks
-            .iter()
-            .zip(&vecs)
-            .map(|(c, v)| self.detector.score(&c.text, v))
-            .collect();
-        let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
+        let (base, scores, flagged) = score_alone(self.detector, chunks, &vecs);
         writer.mark_noncontent_stale(&t.episode.show);
         let key = key_of(&t.episode.path);
         let entry = EpisodeEntry {
@@ -167,10 +162,7 @@ impl Apply<'_> {
             date: t.episode.meta.date.clone(),
             url: t.episode.meta.url.clone(),
             chunks: chunks.len() as u64,
-            noncontent: scores
-                .iter()
-                .filter(|s| **s >= NONCONTENT_THRESHOLD)
-                .count() as u64,
+            noncontent: flagged,
             duration_ms: t.duration_ms(),
             added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
@@ -189,6 +181,28 @@ impl Apply<'_> {
         }
         Ok(())
     }
+}
+
+/// Non-content scores of passages from themselves alone (their text and
+/// vector; repetition across episodes comes later, in `refresh`): the
+/// base scores, the stored scores (smoothed over neighbours), and how many
+/// are flagged.
+fn score_alone(
+    detector: &Detector,
+    chunks: &[chunk::Chunk],
+    vectors: &[Vec<f32>],
+) -> (Vec<u64>, Vec<u64>, u64) {
+    let base: Vec<u64> = chunks
+        .iter()
+        .zip(vectors)
+        .map(|(c, v)| detector.score(&c.text, v))
+        .collect();
+    let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
+    let flagged = scores
+        .iter()
+        .filter(|s| **s >= NONCONTENT_THRESHOLD)
+        .count() as u64;
+    (base, scores, flagged)
 }
 
 /// The next sources from `todo[*i..]`, until their estimated passages
@@ -440,12 +454,7 @@ impl Part<'_> {
                 vectors.extend(self.embedder.embed_passages(&refs)?);
             }
             report.embed_secs += te.elapsed().as_secs_f64();
-            let base: Vec<u64> = chunks
-                .iter()
-                .zip(&vectors)
-                .map(|(c, v)| self.detector.score(&c.text, v))
-                .collect();
-            let scores = noncontent::finalize(&base, &vec![0.0; base.len()], NONCONTENT_THRESHOLD);
+            let (base, scores, flagged) = score_alone(self.detector, &chunks, &vectors);
             let mut vectors = vectors.into_iter();
             for lo in (0..chunks.len()).step_by(SLICE_ROWS) {
                 let hi = (lo + SLICE_ROWS).min(chunks.len());
@@ -454,10 +463,7 @@ impl Part<'_> {
                 writer.add_passages(id, &stored, v)?;
             }
             entry.chunks += chunks.len() as u64;
-            entry.noncontent += scores
-                .iter()
-                .filter(|s| **s >= NONCONTENT_THRESHOLD)
-                .count() as u64;
+            entry.noncontent += flagged;
             added += chunks.len();
             let partial = more.then(|| Partial {
                 parts: (k + 1) as u32,

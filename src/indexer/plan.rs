@@ -543,6 +543,13 @@ mod tests {
             .collect()
     }
 
+    fn folded(into: &str, by: FoldReason) -> Outcome {
+        Outcome::Folded {
+            into: into.to_string(),
+            by,
+        }
+    }
+
     fn candidate(path: &str, id: &str, format: Format) -> Candidate {
         Candidate {
             path: PathBuf::from(path),
@@ -567,10 +574,7 @@ mod tests {
         assert_eq!(wanted["show/a"].0, "/r/show/a.vtt");
         assert_eq!(
             t["/r/show/a.srt"].outcome,
-            Outcome::Folded {
-                into: "/r/show/a.vtt".into(),
-                by: FoldReason::EpisodeId
-            }
+            folded("/r/show/a.vtt", FoldReason::EpisodeId)
         );
         assert_eq!(t["/r/show/a.vtt"].outcome, Outcome::Indexed);
         assert_eq!(t["/r/show/b.txt"].outcome, Outcome::Indexed);
@@ -590,17 +594,11 @@ mod tests {
         assert_eq!(wanted["other/c"].0, "/r/other/c.json");
         assert_eq!(
             t["/r/show/a.vtt"].outcome,
-            Outcome::Folded {
-                into: "/r/other/c.json".into(),
-                by: FoldReason::SameWords
-            }
+            folded("/r/other/c.json", FoldReason::SameWords)
         );
         assert_eq!(
             t["/r/show/a.srt"].outcome,
-            Outcome::Folded {
-                into: "/r/other/c.json".into(),
-                by: FoldReason::EpisodeId
-            }
+            folded("/r/other/c.json", FoldReason::EpisodeId)
         );
     }
 
