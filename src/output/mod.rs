@@ -7,6 +7,7 @@
 
 pub mod human;
 pub mod json;
+pub mod lines;
 pub mod safe;
 
 use std::io::{self, Write};

@@ -5,31 +5,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::messages;
 use crate::cli::IndexArgs;
 use podsift::indexer::{self, Event, IndexOptions, WriterOptions};
-
-#[derive(Serialize)]
-struct IndexSummary<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: String,
-    indexed: usize,
-    unchanged: usize,
-    skipped: usize,
-    folded: usize,
-    removed: usize,
-    ignored: usize,
-    chunks: usize,
-    embed_secs: f64,
-    total_secs: f64,
-    passages_per_sec: f64,
-    model: &'a str,
-}
+use podsift::output::lines::IndexSummary;
 
 /// What [`index_paths`] did.
 pub struct IndexRun {

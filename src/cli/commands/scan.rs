@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::index::{self, IndexRun};
 use super::Exit;
@@ -29,52 +28,7 @@ use podsift::feed::audio::AudioLimits;
 use podsift::feed::http::Client;
 use podsift::feed::list::{Acquired, FeedList, ScanLock, MAX_TRIES};
 use podsift::feed::scan::{self, FeedReport, FeedStatus, ScanOptions, Transcribe};
-
-#[derive(Serialize)]
-struct FeedLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    name: &'a str,
-    url: &'a str,
-    status: &'static str,
-    error: Option<String>,
-    items: usize,
-    new_episodes: usize,
-    transcripts_fetched: usize,
-    transcribed: usize,
-    audio_s: f64,
-    without_transcript: usize,
-    older: usize,
-    failures: Vec<String>,
-    given_up: usize,
-    warnings: Vec<String>,
-    files: Vec<String>,
-    requests: u64,
-    bytes: u64,
-    secs: f64,
-}
-
-#[derive(Serialize)]
-struct Summary {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    library: String,
-    feeds: usize,
-    failed_feeds: usize,
-    new_episodes: usize,
-    transcripts_fetched: usize,
-    transcribed: usize,
-    without_transcript: usize,
-    older: usize,
-    failures: usize,
-    requests: u64,
-    bytes: u64,
-    fetch_secs: f64,
-    indexed: usize,
-    chunks: usize,
-    index_secs: f64,
-    total_secs: f64,
-}
+use podsift::output::lines::{ScanFeedLine, ScanSummary};
 
 /// The library folder: `--library`, else `library/` beside the index folder.
 pub fn library_dir(index: &Path, flag: Option<&Path>) -> PathBuf {
@@ -201,7 +155,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     }
     let index_secs = t_index.elapsed().as_secs_f64();
 
-    let summary = Summary {
+    let summary = ScanSummary {
         kind: "summary",
         library: library.display().to_string(),
         feeds: report.feeds.len(),
@@ -256,7 +210,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
 }
 
 fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
-    let line = FeedLine {
+    let line = ScanFeedLine {
         kind: "feed",
         name: &f.name,
         url: &f.url,

@@ -4,62 +4,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::StatsArgs;
+use podsift::output::lines::{ShowStats, StatsJson, VerifyJson};
 use podsift::store::state::{FoldReason, Outcome};
 use podsift::store::{Store, Verified};
-
-#[derive(Serialize, Default)]
-struct ShowStats {
-    episodes: u64,
-    chunks: u64,
-    hours: f64,
-}
-
-/// The `stats --json` object (also the `stats` tool's result).
-#[derive(Serialize)]
-pub struct StatsJson<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: String,
-    shows: u64,
-    episodes: u64,
-    chunks: u64,
-    hours: f64,
-    model: &'a str,
-    dim: usize,
-    /// The engines that embedded the index's passages.
-    embedded_by: &'a [String],
-    /// The engine that would embed here now (`PODSIFT_ENGINE` or the
-    /// fastest tier of this CPU).
-    engine: String,
-    files: usize,
-    folded_files: usize,
-    /// Of those, folded because their episode id matched another file's.
-    folded_by_name: usize,
-    /// Of those, folded because their words were the same or nearly so.
-    folded_by_content: usize,
-    generation: u64,
-    noncontent: u64,
-    digest: String,
-    bytes_on_disk: u64,
-    per_show: BTreeMap<&'a str, ShowStats>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verify: Option<VerifyJson>,
-}
-
-/// `--verify`: what was checked (damage is an error, not a field).
-#[derive(Serialize)]
-struct VerifyJson {
-    vector_segments: usize,
-    without_checksum: usize,
-    rows: u64,
-    text_segments: usize,
-    secs: f64,
-}
 
 fn dir_size(p: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(p) else {

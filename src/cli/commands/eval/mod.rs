@@ -4,7 +4,6 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use super::search::open;
 
@@ -13,36 +12,8 @@ use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::{EvalArgs, ModeArg};
 use podsift::eval::{self, MomentHit};
+use podsift::output::lines::{BeirLine, MomentLine};
 use podsift::rank::{self, Mode, SearchOptions};
-
-#[derive(Serialize)]
-struct BeirLine<'a> {
-    mode: &'a str,
-    #[serde(rename = "ndcg@10")]
-    ndcg10: f64,
-    #[serde(rename = "recall@100")]
-    recall100: f64,
-    #[serde(rename = "mrr@10")]
-    mrr10: f64,
-    queries: usize,
-    ms_per_query: f64,
-}
-
-#[derive(Serialize)]
-struct MomentLine<'a> {
-    set: &'static str,
-    mode: &'a str,
-    #[serde(rename = "success@1")]
-    success1: f64,
-    #[serde(rename = "success@5")]
-    success5: f64,
-    #[serde(rename = "success@10")]
-    success10: f64,
-    #[serde(rename = "mrr@10")]
-    mrr10: f64,
-    queries: usize,
-    ms_per_query: f64,
-}
 
 fn mode_of(m: ModeArg) -> Mode {
     match m {
