@@ -180,10 +180,84 @@ mod tests {
             // Sorted by score, deterministic.
             prop_assert!(f.windows(2).all(|w| w[0].score >= w[1].score));
             prop_assert_eq!(f.clone(), rrf(&[&la, &lb], &[1.0, 1.0], 60.0));
-            // Pagination is a prefix.
-            let first = f.iter().take(5).map(|x| x.id).collect::<Vec<_>>();
-            let more = f.iter().take(10).map(|x| x.id).collect::<Vec<_>>();
-            prop_assert_eq!(&first[..], &more[..first.len()]);
+        }
+    }
+
+    /// `ids` without repeats, first occurrence kept.
+    fn unique(ids: &[u64]) -> Vec<u64> {
+        let mut seen = std::collections::HashSet::new();
+        ids.iter().copied().filter(|i| seen.insert(*i)).collect()
+    }
+
+    #[test]
+    fn convex_scales_each_arm_to_its_candidates() {
+        // Arm a: 1 (max) and 2 (min); arm b: 2 alone (full weight).
+        let a = [
+            Ranked {
+                id: ChunkId(1),
+                score: 12.0,
+            },
+            Ranked {
+                id: ChunkId(2),
+                score: 2.0,
+            },
+        ];
+        let b = [Ranked {
+            id: ChunkId(2),
+            score: 0.4,
+        }];
+        let f = convex(&[&a, &b], &[1.0, 1.0]);
+        let got: Vec<(u64, f32)> = f.iter().map(|x| (x.id.0, x.score)).collect();
+        // 2: 0 + 1 = 1; 1: 1 + 0 = 1; the tie goes to the better best rank
+        // (both first in an arm), then the smaller id.
+        assert_eq!(got, vec![(1, 1.0), (2, 1.0)]);
+        assert_eq!(f[1].arms, vec![Some((2, 2.0)), Some((1, 0.4))]);
+        // A weight scales its arm.
+        let f = convex(&[&a, &b], &[1.0, 0.5]);
+        assert_eq!(f[0].id, ChunkId(1));
+        assert!((f[1].score - 0.5).abs() < 1e-6);
+    }
+
+    proptest! {
+        #[test]
+        fn convex_properties(a in prop::collection::vec(0u64..40, 0..30), b in prop::collection::vec(0u64..40, 0..30), pick in 0usize..30) {
+            let (a, b) = (unique(&a), unique(&b));
+            let (la, lb) = (list(&a), list(&b));
+            let f = convex(&[&la, &lb], &[1.0, 1.0]);
+            // Each id once, and every candidate is there.
+            let mut ids: Vec<u64> = f.iter().map(|x| x.id.0).collect();
+            ids.sort();
+            let mut all: Vec<u64> = a.iter().chain(&b).copied().collect();
+            all.sort();
+            all.dedup();
+            prop_assert_eq!(&ids, &all);
+            // The order of the arms does not matter.
+            let g = convex(&[&lb, &la], &[1.0, 1.0]);
+            let fi: Vec<(u64, f32)> = f.iter().map(|x| (x.id.0, x.score)).collect();
+            let gi: Vec<(u64, f32)> = g.iter().map(|x| (x.id.0, x.score)).collect();
+            prop_assert_eq!(&fi, &gi);
+            // Sorted by score; ties by best rank in any arm, then id.
+            for w in f.windows(2) {
+                let key = |x: &Fused| (best_rank(x), x.id);
+                prop_assert!(
+                    w[0].score > w[1].score || (w[0].score == w[1].score && key(&w[0]) < key(&w[1])),
+                    "{:?} before {:?}", w[0], w[1]
+                );
+            }
+            // Monotone in an arm: a passage raised to the top of arm a
+            // scores no less and ranks no lower than before.
+            if !a.is_empty() {
+                let d = a[pick % a.len()];
+                let before_pos = f.iter().position(|x| x.id.0 == d).unwrap();
+                let before = f[before_pos].score;
+                let mut raised = la.clone();
+                raised.retain(|r| r.id.0 != d);
+                raised.insert(0, Ranked { id: ChunkId(d), score: 101.0 });
+                let h = convex(&[&raised, &lb], &[1.0, 1.0]);
+                let pos = h.iter().position(|x| x.id.0 == d).unwrap();
+                prop_assert!(h[pos].score >= before - 1e-6);
+                prop_assert!(pos <= before_pos, "{} ranked {} then {}", d, before_pos, pos);
+            }
         }
     }
 }

@@ -570,10 +570,33 @@ mod tests {
                 opts.filters.shows = show.clone().into_iter().collect();
                 opts.filters.since = since.clone();
                 let vector = (mode != Mode::Keyword).then_some(qv.as_slice());
-                if let Ok((hits, _)) = search_with_vector(store, vector, &q, &opts) {
-                    prop_assert!(hits.len() <= limit);
+                match search_with_vector(store, vector, &q, &opts) {
+                    Ok((hits, _)) => prop_assert!(hits.len() <= limit),
+                    // The only errors are the values the user typed.
+                    Err(e) => prop_assert!(matches!(e, Error::Invalid { .. }), "{}", e),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_shorter_page_is_a_prefix_of_a_longer_one() {
+        for mode in [Mode::Keyword, Mode::Semantic, Mode::Hybrid] {
+            let page = |limit| {
+                let opts = SearchOptions {
+                    mode,
+                    limit,
+                    depth: 50,
+                    ..SearchOptions::default()
+                };
+                let q = "compost chips index funds";
+                let (hits, _) = search_with_vector(store(), Some(&unit(3)), q, &opts).unwrap();
+                hits.iter().map(|h| h.chunk.id).collect::<Vec<u64>>()
+            };
+            let (short, long) = (page(2), page(5));
+            assert_eq!(short.len(), 2, "{mode:?}");
+            assert_eq!(long.len(), 5, "{mode:?}");
+            assert_eq!(short[..], long[..2], "{mode:?}");
         }
     }
 
