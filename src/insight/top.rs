@@ -379,7 +379,12 @@ fn by_interest(
             continue;
         };
         let terms = relevance::passage_terms(&chunk.text);
-        let (rel, best) = relevance::best(&cal, &opts.interests, v, &terms);
+        let evidence = relevance::Evidence {
+            vector: v,
+            terms: &terms,
+            episode: centroid,
+        };
+        let (rel, best) = relevance::best(&cal, &opts.interests, evidence);
         if rel < cal.floor {
             continue;
         }
