@@ -13,6 +13,7 @@ mod insight;
 mod json;
 mod mail;
 mod mcp;
+mod pg;
 mod real;
 mod regression;
 mod search;
