@@ -53,20 +53,13 @@ pub fn term_share(terms: &[String], passage_terms: &HashSet<String>) -> f32 {
     terms.iter().filter(|t| passage_terms.contains(*t)).count() as f32 / terms.len() as f32
 }
 
-/// The fitted curve: `p = 1 / (1 + e^-(cosine·cos + terms·share +
-/// episode·episode_cos + bias))`.
+/// The fitted curve: `p = 1 / (1 + e^-(cosine·cos + terms·share + bias))`.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct Calibration {
     /// Weight of the cosine.
     pub cosine: f32,
     /// Weight of the term share.
     pub terms: f32,
-    /// Weight of the cosine between the interest and the passage's episode
-    /// (the centroid of its passages): what the conversation is about, so
-    /// that a passage that mentions a topic in passing within an episode
-    /// about something else ranks below one from an episode on it.
-    #[serde(default)]
-    pub episode: f32,
     /// Intercept.
     pub bias: f32,
     /// Probability below which a passage is not relevant.
@@ -82,51 +75,39 @@ fn half() -> f32 {
 }
 
 impl Calibration {
-    /// Probability that a passage with this cosine, term share and episode
-    /// cosine is on the interest's topic.
-    pub fn probability(&self, cosine: f32, share: f32, episode: f32) -> f32 {
-        let z = self.cosine * cosine + self.terms * share + self.episode * episode + self.bias;
+    /// Probability that a passage with this cosine and term share is on
+    /// the interest's topic.
+    pub fn probability(&self, cosine: f32, share: f32) -> f32 {
+        let z = self.cosine * cosine + self.terms * share + self.bias;
         1.0 / (1.0 + (-z).exp())
     }
 }
 
-/// What [`best`] weighs of one passage.
-#[derive(Debug, Clone, Copy)]
-pub struct Evidence<'a> {
-    /// The passage's vector.
-    pub vector: &'a [f32],
-    /// Its analysed terms.
-    pub terms: &'a HashSet<String>,
-    /// Its episode's centroid (unit length).
-    pub episode: &'a [f32],
-}
-
 /// The passage's relevance to the reader's interests: the curve at the
-/// best cosine, the best term share and the best episode cosine over the
-/// interests (a profile's interests cover a topic together, so the
-/// evidence is pooled), and the index of the interest it is closest to in
-/// meaning.
-pub fn best(cal: &Calibration, interests: &[Interest], e: Evidence<'_>) -> (f32, usize) {
+/// best cosine and the best term share over the interests (a profile's
+/// interests cover a topic together, so the evidence is pooled), and the
+/// index of the interest it is closest to in meaning.
+pub fn best(
+    cal: &Calibration,
+    interests: &[Interest],
+    vector: &[f32],
+    passage_terms: &HashSet<String>,
+) -> (f32, usize) {
     let mut cos = f32::NEG_INFINITY;
     let mut at = 0;
     let mut share = 0f32;
-    let mut episode = f32::NEG_INFINITY;
     for (i, it) in interests.iter().enumerate() {
-        let c = dot(e.vector, &it.vector);
+        let c = dot(vector, &it.vector);
         if c > cos {
             cos = c;
             at = i;
         }
-        share = share.max(term_share(&it.terms, e.terms));
-        if !e.episode.is_empty() {
-            episode = episode.max(dot(e.episode, &it.vector));
-        }
+        share = share.max(term_share(&it.terms, passage_terms));
     }
     if interests.is_empty() {
         return (0.0, 0);
     }
-    let episode = if episode.is_finite() { episode } else { 0.0 };
-    (cal.probability(cos, share, episode), at)
+    (cal.probability(cos, share), at)
 }
 
 /// A passage's analysed terms, as a set.
@@ -153,14 +134,12 @@ mod tests {
         let c = Calibration {
             cosine: 8.0,
             terms: 2.0,
-            episode: 4.0,
             bias: -3.0,
             floor: 0.5,
             mix: 0.5,
         };
-        assert!(c.probability(0.6, 0.0, 0.0) > c.probability(0.2, 0.0, 0.0));
-        assert!(c.probability(0.3, 1.0, 0.0) > c.probability(0.3, 0.0, 0.0));
-        assert!(c.probability(0.3, 0.0, 0.5) > c.probability(0.3, 0.0, 0.1));
+        assert!(c.probability(0.6, 0.0) > c.probability(0.2, 0.0));
+        assert!(c.probability(0.3, 1.0) > c.probability(0.3, 0.0));
         let (p, i) = best(
             &c,
             &[
@@ -175,13 +154,10 @@ mod tests {
                     terms: vec![],
                 },
             ],
-            Evidence {
-                vector: &[0.0, 1.0],
-                terms: &HashSet::new(),
-                episode: &[0.6, 0.8],
-            },
+            &[0.0, 1.0],
+            &HashSet::new(),
         );
         assert_eq!(i, 1);
-        assert!((p - c.probability(1.0, 0.0, 0.8)).abs() < 1e-6);
+        assert!((p - c.probability(1.0, 0.0)).abs() < 1e-6);
     }
 }

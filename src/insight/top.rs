@@ -379,12 +379,7 @@ fn by_interest(
             continue;
         };
         let terms = relevance::passage_terms(&chunk.text);
-        let evidence = relevance::Evidence {
-            vector: v,
-            terms: &terms,
-            episode: centroid,
-        };
-        let (rel, best) = relevance::best(&cal, &opts.interests, evidence);
+        let (rel, best) = relevance::best(&cal, &opts.interests, v, &terms);
         if rel < cal.floor {
             continue;
         }

@@ -26,8 +26,6 @@ struct Labelled {
     label: InsightLabel,
     chunk: StoredChunk,
     vector: Vec<f32>,
-    /// Its episode's centroid.
-    episode: Vec<f32>,
     signals: InsightSignals,
     terms: HashSet<String>,
 }
@@ -67,7 +65,6 @@ fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usi
         out.push(Labelled {
             terms: relevance::passage_terms(&chunk.text),
             vector: v.to_vec(),
-            episode: centroid.clone(),
             label: l,
             chunk,
             signals,
@@ -139,12 +136,7 @@ pub fn run(
                 .iter()
                 .filter(|l| !l.shut_out())
                 .filter_map(|l| {
-                    let evidence = relevance::Evidence {
-                        vector: &l.vector,
-                        terms: &l.terms,
-                        episode: &l.episode,
-                    };
-                    let (rel, _) = relevance::best(&cal, &interests, evidence);
+                    let (rel, _) = relevance::best(&cal, &interests, &l.vector, &l.terms);
                     (rel >= cal.floor).then(|| {
                         (
                             top::score(Some(rel), l.signals.worth, l.signals.salience),
@@ -154,14 +146,7 @@ pub fn run(
                 })
                 .collect();
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.chunk.id.cmp(&b.1.chunk.id)));
-            // As `top` shows them: at most one per episode (its default).
-            let mut episodes: HashSet<&str> = HashSet::new();
-            let top5: Vec<&Labelled> = ranked
-                .iter()
-                .map(|(_, l)| *l)
-                .filter(|l| episodes.insert(l.chunk.episode.as_str()))
-                .take(5)
-                .collect();
+            let top5: Vec<&Labelled> = ranked.iter().take(5).map(|(_, l)| *l).collect();
             let on_topic = |l: &Labelled| p.topics.contains(&l.label.topic);
             let good: Vec<bool> = top5
                 .iter()
@@ -242,7 +227,6 @@ fn dump(
             "noncontent": l.signals.noncontent, "salience": l.signals.salience,
             "intro": worth::is_intro_or_outro(&l.chunk.text),
             "terms": l.terms.iter().collect::<Vec<_>>(), "vector": l.vector,
-            "episode_vector": l.episode,
         });
         writeln!(f, "{line}")?;
     }
