@@ -27,7 +27,7 @@ use super::fuse::{sort_ranked, Ranked};
 use super::{assemble, bm25, fuse_arms, Filters, Hit, Mode, SearchOptions, Summary};
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
-use crate::store::pg::{fail, Db};
+use crate::store::pg::{fail, push_lexeme, Db};
 use crate::store::text::{self, StoredChunk};
 
 /// Most candidates the HNSW scan is asked to keep (pgvector's limit on
@@ -104,15 +104,8 @@ fn where_clause(filters: &Filters, params: &mut Params) -> Result<String> {
 
 /// A tsquery literal for one term, optionally restricted to a weight label.
 fn tsquery_term(term: &str, label: Option<char>) -> String {
-    let mut out = String::from("'");
-    for ch in term.chars() {
-        match ch {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
+    let mut out = String::new();
+    push_lexeme(&mut out, term);
     if let Some(l) = label {
         out.push(':');
         out.push(l);

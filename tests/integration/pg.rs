@@ -40,18 +40,14 @@ impl Server {
         set_mode(dir.path(), 0o755);
         let data = dir.path().join("data");
         let port = free_port();
-        let out = Command::new(&script)
-            .args(["start"])
-            .arg(&data)
-            .arg(port.to_string())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scripts/pg start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let url = stdout_ok(
+            Command::new(&script)
+                .args(["start"])
+                .arg(&data)
+                .arg(port.to_string()),
+        )
+        .trim()
+        .to_string();
         Some(Server {
             _dir: dir,
             data,
@@ -63,29 +59,25 @@ impl Server {
 
     /// One value from `sql`, by psql.
     fn sql(&self, sql: &str) -> String {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-X",
-                "-At",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "podsift",
-                "-d",
-                "podsift",
-            ])
-            .arg("-p")
-            .arg(self.port.to_string())
-            .arg("-c")
-            .arg(sql)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "psql {sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        stdout_ok(
+            Command::new(self.bin.join("psql"))
+                .args([
+                    "-X",
+                    "-At",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "podsift",
+                    "-d",
+                    "podsift",
+                ])
+                .arg("-p")
+                .arg(self.port.to_string())
+                .arg("-c")
+                .arg(sql),
+        )
+        .trim()
+        .to_string()
     }
 }
 

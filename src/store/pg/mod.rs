@@ -371,6 +371,21 @@ impl Db {
     }
 }
 
+/// Appends `term` to `out` as a quoted tsvector/tsquery lexeme (`'…'`,
+/// a quote doubled, a backslash escaped), as PostgreSQL's text input reads
+/// it; the passages' lexemes and the query's terms are quoted alike.
+pub fn push_lexeme(out: &mut String, term: &str) {
+    out.push('\'');
+    for ch in term.chars() {
+        match ch {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+}
+
 /// An error-mapping closure: the store at `url` failed at `what`.
 pub fn fail(url: &str, what: &'static str) -> impl FnOnce(postgres::Error) -> Error {
     let url = url.to_string();

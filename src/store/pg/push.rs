@@ -281,15 +281,7 @@ pub fn tsvector(fields: &[Vec<String>; 4]) -> (String, [i32; 4]) {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push('\'');
-        for ch in term.chars() {
-            match ch {
-                '\'' => out.push_str("''"),
-                '\\' => out.push_str("\\\\"),
-                c => out.push(c),
-            }
-        }
-        out.push('\'');
+        super::push_lexeme(&mut out, term);
         for (i, (p, l)) in ps.iter().enumerate() {
             out.push(if i == 0 { ':' } else { ',' });
             out.push_str(&p.to_string());
