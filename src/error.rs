@@ -134,6 +134,27 @@ pub enum Error {
     /// A chunk id that is not in the index.
     #[error("no passage with id {0} in the index")]
     NoSuchChunk(String),
+    /// A PostgreSQL store could not be reached, or answered with an error
+    /// (its message is cleaned of control characters when printed).
+    #[error("PostgreSQL store {url}: {what}")]
+    Postgres {
+        /// The URL, password hidden.
+        url: String,
+        /// What podsift was doing.
+        what: &'static str,
+        /// The driver's error (the server's message among its causes).
+        #[source]
+        source: postgres::Error,
+    },
+    /// A PostgreSQL store whose schema or contents this podsift cannot use
+    /// as asked.
+    #[error("PostgreSQL store {url}: {message}")]
+    StoreSchema {
+        /// The URL, password hidden.
+        url: String,
+        /// What is wrong and what to run.
+        message: String,
+    },
     /// An email was not delivered (`brief --send`).
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),

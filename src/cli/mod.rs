@@ -99,6 +99,61 @@ pub enum Command {
     /// Serve the index to AI assistants: a Model Context Protocol server
     /// on stdin/stdout (search, show, related, top, brief, stats).
     Mcp,
+    /// A shared PostgreSQL store: `store init URL` makes or upgrades its
+    /// schema.
+    Store(StoreArgs),
+    /// Copy this index into a PostgreSQL store (only what changed since
+    /// the last push).
+    Push(PushArgs),
+}
+
+/// `podsift store`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: StoreAction,
+}
+
+/// `podsift store ...`.
+#[derive(Debug, Subcommand)]
+pub enum StoreAction {
+    /// Make the schema in a PostgreSQL database with pgvector (or apply
+    /// the migrations it lacks; a no-op when up to date), and a read-only
+    /// role for readers.
+    Init(StoreInitArgs),
+}
+
+/// `podsift store init`.
+#[derive(Debug, Args)]
+pub struct StoreInitArgs {
+    /// The database: postgres://USER[:PASSWORD]@HOST:PORT/DB.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The read-only role to make (may log in, may only read).
+    #[arg(long, default_value = "podsift_reader", value_name = "ROLE")]
+    pub reader: String,
+    /// Make no read-only role.
+    #[arg(long)]
+    pub no_reader: bool,
+    /// Make no HNSW index: the semantic arm scans every vector (exact; for
+    /// small stores, or a pgvector build that cannot build indexes here).
+    #[arg(long)]
+    pub no_hnsw: bool,
+}
+
+/// `podsift push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The database: postgres://USER[:PASSWORD]@HOST:PORT/DB.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Passages per transaction (whole episodes).
+    #[arg(long, default_value_t = 2000, value_name = "NUM", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch_rows: u64,
+    /// Wait this many milliseconds after each batch (for tests).
+    #[arg(long, hide = true, value_name = "MS")]
+    pub pause_ms: Option<u64>,
 }
 
 /// `podsift explore`.
@@ -320,6 +375,10 @@ pub struct EvalArgs {
     /// non-content detector.
     #[arg(long, value_name = "FILE")]
     pub ads: Option<PathBuf>,
+    /// With --queries: answer them from this PostgreSQL store (pushed
+    /// from the index) instead of the index itself.
+    #[arg(long, value_name = "URL", requires = "queries")]
+    pub store: Option<String>,
     /// Modes to score (repeatable) [default: keyword, semantic, hybrid].
     #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Vec<ModeArg>,
@@ -519,6 +578,10 @@ pub struct SearchArgs {
     /// Dense arm: exact f32 scan (no int8 stage), to measure recall.
     #[arg(long, hide = true)]
     pub exact: bool,
+    /// Search a PostgreSQL store (see `podsift push`) instead of the local
+    /// index: postgres://USER[:PASSWORD]@HOST:PORT/DB.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Filters.
     #[command(flatten)]
     pub filters: FilterArgs,

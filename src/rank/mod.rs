@@ -17,6 +17,7 @@
 pub mod bm25;
 pub mod dense;
 pub mod fuse;
+pub mod pg;
 pub mod prf;
 
 use std::time::Instant;
@@ -301,30 +302,40 @@ fn run(
     summary.bm25_candidates = keyword.len();
     summary.dense_candidates = semantic.len();
     let t = Instant::now();
-    let fuse_arms = |keyword: &[Ranked]| match opts.fusion {
-        Fusion::Rrf => fuse::rrf(
-            &[keyword, &semantic],
-            &[opts.keyword_weight, 1.0],
-            opts.rrf_k,
-        ),
-        Fusion::Convex => fuse::convex(&[keyword, &semantic], &[opts.keyword_weight, 1.0]),
-    };
-    let mut fused: Vec<fuse::Fused> = match opts.mode {
-        Mode::Hybrid => fuse_arms(&keyword),
-        Mode::Keyword => single(&keyword, 0),
-        Mode::Semantic => single(&semantic, 1),
-    };
+    let mut fused = fuse_arms(opts, &keyword, &semantic);
     if opts.mode == Mode::Hybrid && opts.prf_terms > 0 && !fused.is_empty() {
         let top: Vec<ChunkId> = fused.iter().take(prf::DOCS).map(|f| f.id).collect();
         let terms = prf::expand(store, query, &top, opts.prf_terms)?;
         let again = bm25::search_weighted(store, &terms, filter.as_ref(), depth, &opts.weights)?;
-        fused = fuse_arms(&again);
+        fused = fuse_arms(opts, &again, &semantic);
     }
-    let hits = assemble(store, &fused, opts)?;
+    let hits = assemble(&fused, opts, |id| store.chunk(id))?;
     summary.fuse_ms = ms(t);
     summary.hits = hits.len();
     summary.total_ms = ms(t0);
     Ok((hits, summary))
+}
+
+/// The arms' candidates in the order `opts.mode` ranks them: fused in
+/// hybrid mode, one arm's list otherwise (shared by the local store and
+/// the PostgreSQL store, [`pg`]).
+pub fn fuse_arms(
+    opts: &SearchOptions,
+    keyword: &[Ranked],
+    semantic: &[Ranked],
+) -> Vec<fuse::Fused> {
+    match opts.mode {
+        Mode::Hybrid => match opts.fusion {
+            Fusion::Rrf => fuse::rrf(
+                &[keyword, semantic],
+                &[opts.keyword_weight, 1.0],
+                opts.rrf_k,
+            ),
+            Fusion::Convex => fuse::convex(&[keyword, semantic], &[opts.keyword_weight, 1.0]),
+        },
+        Mode::Keyword => single(keyword, 0),
+        Mode::Semantic => single(semantic, 1),
+    }
 }
 
 fn single(list: &[Ranked], arm: usize) -> Vec<fuse::Fused> {
@@ -346,14 +357,19 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
-/// Fetch candidates in order and merge overlapping moments until `limit`.
-fn assemble(store: &Store, fused: &[fuse::Fused], opts: &SearchOptions) -> Result<Vec<Hit>> {
+/// Fetch candidates in order (by `fetch`) and merge overlapping moments
+/// until `limit`.
+pub fn assemble(
+    fused: &[fuse::Fused],
+    opts: &SearchOptions,
+    mut fetch: impl FnMut(ChunkId) -> Result<Option<StoredChunk>>,
+) -> Result<Vec<Hit>> {
     let mut hits: Vec<Hit> = Vec::new();
     for f in fused {
         if hits.len() >= opts.limit {
             break;
         }
-        let Some(chunk) = store.chunk(f.id)? else {
+        let Some(chunk) = fetch(f.id)? else {
             continue;
         };
         let signals = Signals {

@@ -24,6 +24,7 @@
 //! retries if a commit lands while it opens.
 
 pub mod manifest;
+pub mod pg;
 pub mod query;
 pub(crate) mod readonly;
 pub mod sketch;

@@ -152,13 +152,26 @@ pub fn analyse(text: &str) -> Vec<String> {
 /// Register our analyzers on an index (needed on every open).
 pub(crate) fn register(index: &Index) {
     index.tokenizers().register(ANALYZER, analyzer());
-    index.tokenizers().register(
-        NAME_ANALYZER,
-        TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .build(),
-    );
+    index.tokenizers().register(NAME_ANALYZER, name_analyzer());
+}
+
+/// The analyzer for speaker names: words, lower-cased, ASCII-folded.
+pub fn name_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The words `--speaker` matches in `name` (as [`name_analyzer`] splits it).
+pub fn name_terms(name: &str) -> Vec<String> {
+    let mut a = name_analyzer();
+    let mut stream = a.token_stream(name);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
 }
 
 /// Analyzed terms of `text` with an analyzer registered on `index`.

@@ -1,20 +1,31 @@
 //! related, top, brief and the non-content detector, through the binary.
 
+use std::sync::OnceLock;
+
 use crate::util::{json_lines, run, stdout_ok, Model, TestDir};
 
 const SPONSORED: &str = "WEBVTT\n\n00:00:00.000 --> 00:00:20.000\n<v Host>This episode is brought to you by Northwind. Go to northwind.com/pods and use promo code PODS for twenty percent off your first order.\n\n00:00:20.000 --> 00:01:00.000\n<v Guest>Let me tell you how we rebuilt our compost sifter from an old bicycle wheel and a window screen. It took two weekends and cost eleven dollars.\n";
 
 const HOSTILE: &str = "WEBVTT\n\n00:00:00.000 --> 00:00:30.000\n<v Mallory &amp; Co>We tested &lt;script&gt;alert(1)&lt;/script&gt; and \"quotes\" and 'single' &amp; ampersands in our compost heap temperature logs, which peaked at 68 degrees on day four.\n";
 
-fn demo(t: &TestDir, model: Model) {
-    crate::util::copy_tree(
-        &crate::util::repo().join("tests/demo"),
-        &t.path().join("pods"),
-    );
-    t.create("pods/ads-show/sponsored.vtt", SPONSORED);
-    t.create("pods/ads-show/hostile.vtt", HOSTILE);
-    let (code, _, err) = run(t.command(model).args(["index", "pods"]));
-    assert_eq!(code, 0, "{err}");
+/// The demo corpus plus an ad and a hostile show, indexed with the real
+/// model once per test run (indexing is most of these tests' time); each
+/// test gets its own copy of the index, which names the shared corpus.
+fn demo(t: &TestDir) {
+    static BUILT: OnceLock<TestDir> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let b = TestDir::new();
+        crate::util::copy_tree(
+            &crate::util::repo().join("tests/demo"),
+            &b.path().join("pods"),
+        );
+        b.create("pods/ads-show/sponsored.vtt", SPONSORED);
+        b.create("pods/ads-show/hostile.vtt", HOSTILE);
+        let (code, _, err) = run(b.command(Model::Real).args(["index", "pods"]));
+        assert_eq!(code, 0, "{err}");
+        b
+    });
+    crate::util::copy_tree(&built.index(), &t.index());
 }
 
 fn lines_of(out: &str, kind: &str) -> Vec<serde_json::Value> {
@@ -27,7 +38,7 @@ fn lines_of(out: &str, kind: &str) -> Vec<serde_json::Value> {
 #[test]
 fn sponsor_reads_are_kept_out_of_search_unless_asked() {
     let t = TestDir::new();
-    demo(&t, Model::Real);
+    demo(&t);
     let q = [
         "--json",
         "search",
@@ -55,7 +66,7 @@ fn sponsor_reads_are_kept_out_of_search_unless_asked() {
 #[test]
 fn related_comes_from_other_episodes_with_reasons() {
     let t = TestDir::new();
-    demo(&t, Model::Real);
+    demo(&t);
     let out = stdout_ok(
         t.command(Model::None)
             .args(["--json", "search", "--mode", "keyword", "-n", "1", "Tern"]),
@@ -120,7 +131,7 @@ fn related_comes_from_other_episodes_with_reasons() {
 #[test]
 fn top_gives_one_insight_per_episode_without_ads() {
     let t = TestDir::new();
-    demo(&t, Model::Real);
+    demo(&t);
     let out = stdout_ok(t.command(Model::None).args([
         "--json",
         "top",
@@ -159,7 +170,7 @@ fn top_gives_one_insight_per_episode_without_ads() {
 #[test]
 fn brief_remembers_what_it_sent_and_escapes_html() {
     let t = TestDir::new();
-    demo(&t, Model::Real);
+    demo(&t);
     t.create("profile.toml", "interests = [\"composting at home\", \"computer chips\"]\nrelated = 2\nn = 3\nsince = \"30d\"\n");
     let first =
         stdout_ok(
@@ -233,7 +244,7 @@ fn brief_remembers_what_it_sent_and_escapes_html() {
 #[test]
 fn malformed_profile_names_the_line_and_key() {
     let t = TestDir::new();
-    demo(&t, Model::Real);
+    demo(&t);
     t.create("bad.toml", "interests = [\"x\"]\nrelated = \"three\"\n");
     let (code, _, err) = run(t
         .command(Model::None)

@@ -14,6 +14,7 @@ mod json;
 mod layout;
 mod mail;
 mod mcp;
+mod pg;
 mod real;
 mod regression;
 mod search;

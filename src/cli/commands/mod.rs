@@ -7,6 +7,7 @@ pub mod explore;
 pub mod feed;
 pub mod index;
 pub mod mcp;
+pub mod pg;
 pub mod related;
 pub mod scan;
 pub mod search;
@@ -63,5 +64,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Explore(args) => explore::run(&config, &args),
         Command::Transcribe(args) => transcribe::run(&config, &args),
         Command::Mcp => mcp::run(&config),
+        Command::Store(args) => pg::init(&config, &args),
+        Command::Push(args) => pg::push(&config, &args),
     }
 }

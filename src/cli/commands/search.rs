@@ -48,6 +48,19 @@ pub fn output_format(config: &Config, explain: bool) -> OutputFormat {
     }
 }
 
+/// The search options `args` ask for (`episodes`: the ids `--episode`
+/// may name).
+pub fn options(args: &SearchArgs, mode: Mode, episodes: &[&str]) -> Result<SearchOptions> {
+    Ok(SearchOptions {
+        mode,
+        limit: args.limit,
+        filters: config::filters(&args.filters, episodes)?,
+        fusion: args.fusion.into(),
+        exact: args.exact,
+        ..SearchOptions::default()
+    })
+}
+
 /// Run `search`.
 pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
     let mode = match args.mode {
@@ -55,16 +68,12 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
         ModeArg::Keyword => Mode::Keyword,
         ModeArg::Semantic => Mode::Semantic,
     };
+    if let Some(url) = &args.store {
+        return super::pg::search(config, args, url, mode);
+    }
     let (store, embedder) = open(config, mode.needs_model())?;
     let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
-    let opts = SearchOptions {
-        mode,
-        limit: args.limit,
-        filters: config::filters(&args.filters, &episodes)?,
-        fusion: args.fusion.into(),
-        exact: args.exact,
-        ..SearchOptions::default()
-    };
+    let opts = options(args, mode, &episodes)?;
     let mut printer = Printer::new(output_format(config, args.explain), config.hits_out());
     if args.stdin {
         let mut any = false;

@@ -35,6 +35,16 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
         || args.profiles.is_some()
         || args.dump.is_some();
     let (store, embedder) = open(config, needs_model)?;
+    // BEIR queries through a PostgreSQL store (the model is still the
+    // local index's).
+    let mut db = match &args.store {
+        Some(url) => {
+            let mut db = podsift::store::pg::Db::connect(url)?;
+            db.check_schema()?;
+            Some(db)
+        }
+        None => None,
+    };
     let base = |mode: Mode, limit: usize, merge: bool| {
         let d = SearchOptions::default();
         SearchOptions {
@@ -89,7 +99,10 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             let t = Instant::now();
             let mut run = Vec::with_capacity(queries.len());
             for ((qid, q), v) in queries.iter().zip(&vectors) {
-                let (hits, _) = rank::search_with_vector(&store, v.as_deref(), q, &opts)?;
+                let (hits, _) = match db.as_mut() {
+                    Some(db) => rank::pg::search(db, v.as_deref(), q, &opts)?,
+                    None => rank::search_with_vector(&store, v.as_deref(), q, &opts)?,
+                };
                 let docs = eval::docs_from_passages(hits.iter().map(|h| h.chunk.episode.as_str()));
                 run.push((qid.clone(), docs));
             }

