@@ -396,7 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn idf_matches_tantivy() {
+    fn idf_is_the_local_bm25_idf() {
         // ln(1 + (10 - 1 + 0.5) / (1 + 0.5))
         assert!((idf(1, 10) - (1.0f64 + 9.5 / 1.5).ln()).abs() < 1e-12);
     }
