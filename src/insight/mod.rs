@@ -17,6 +17,8 @@ pub mod phrases;
 pub mod related;
 pub mod relevance;
 pub mod statement;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod top;
 pub mod worth;
 

@@ -8,9 +8,9 @@ use super::search::open;
 use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::TopArgs;
-use podsift::insight::brief::{self, BriefMeta};
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
+use podsift::output::brief::{render_json, render_markdown, BriefMeta};
 
 /// Run `top`.
 pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
@@ -45,9 +45,9 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
     };
     let mut out = config.stdout();
     if config.json {
-        write!(out, "{}", brief::render_json(&insights, &meta))?;
+        write!(out, "{}", render_json(&insights, &meta))?;
     } else {
-        write!(out, "{}", brief::render_markdown(&insights, &meta))?;
+        write!(out, "{}", render_markdown(&insights, &meta))?;
     }
     if config.verbose > 0 {
         errln!(

@@ -17,10 +17,11 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::{BriefArgs, BriefFormat};
 use podsift::embed::Embedder;
-use podsift::insight::brief::{self, BriefMeta, BriefState, Profile};
+use podsift::insight::brief::{self, BriefState, Profile};
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions, TopSummary};
 use podsift::insight::Insight;
+use podsift::output::brief::{render_html, render_json, render_markdown, BriefMeta};
 use podsift::output::safe::{self, Mode};
 use podsift::store::Store;
 
@@ -140,9 +141,9 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
         args.format
     };
     let rendered = match format {
-        BriefFormat::Md => brief::render_markdown(&insights, &meta),
-        BriefFormat::Html => brief::render_html(&insights, &meta),
-        BriefFormat::Json => brief::render_json(&insights, &meta),
+        BriefFormat::Md => render_markdown(&insights, &meta),
+        BriefFormat::Html => render_html(&insights, &meta),
+        BriefFormat::Json => render_json(&insights, &meta),
     };
     match &args.output {
         Some(path) => {

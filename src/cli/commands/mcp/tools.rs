@@ -33,10 +33,11 @@ use crate::cli::config::{self, Config};
 use crate::cli::FilterArgs;
 use podsift::chunk::ChunkId;
 use podsift::embed::Embedder;
-use podsift::insight::brief::{self, BriefMeta, Profile};
+use podsift::insight::brief::{self, Profile};
 use podsift::insight::related::RelatedOptions;
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
+use podsift::output::brief::{render_json, BriefMeta};
 use podsift::output::json::{HitJson, HitKind, SummaryJson};
 use podsift::rank::{self, Mode, SearchOptions};
 use podsift::store::Store;
@@ -501,7 +502,7 @@ impl Engine {
             window: format!("since {since}"),
             episodes_scanned: summary.episodes,
         };
-        Ok(insights_json(&brief::render_json(&insights, &meta)))
+        Ok(insights_json(&render_json(&insights, &meta)))
     }
 
     fn brief(&self, a: BriefArgs) -> Result<Value, ToolError> {
@@ -550,7 +551,7 @@ impl Engine {
             limit,
         )
         .map_err(failed)?;
-        Ok(insights_json(&brief::render_json(&insights, &meta)))
+        Ok(insights_json(&render_json(&insights, &meta)))
     }
 }
 
