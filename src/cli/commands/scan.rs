@@ -125,34 +125,11 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     let fetch_secs = report.secs;
 
     let t_index = Instant::now();
-    let mut indexed: Option<IndexRun> = None;
-    let mut index_failed = false;
-    if report.index_pending && !args.no_index && library.is_dir() {
-        let index_args = IndexArgs {
-            paths: vec![library.clone()],
-            rebuild: false,
-            max_tokens: None,
-            overlap_tokens: None,
-            embed_context: None,
-            batch_size: None,
-            exclude: Vec::new(),
-            commit_rows: None,
-        };
-        match index::index_paths(config, &index_args) {
-            Ok(run) => {
-                scan::mark_indexed(&config.index)?;
-                if !json {
-                    index::print_human(&run.report, t_index.elapsed().as_secs_f64());
-                }
-                indexed = Some(run);
-            }
-            Err(e) => {
-                // The files stay pending: the next scan indexes them.
-                errln!("podsift: indexing {}: {e:#}", library.display());
-                index_failed = true;
-            }
-        }
-    }
+    let (indexed, index_failed) = if report.index_pending && !args.no_index && library.is_dir() {
+        index_library(config, &library)?
+    } else {
+        (None, false)
+    };
     let index_secs = t_index.elapsed().as_secs_f64();
 
     let summary = ScanSummary {
@@ -174,10 +151,59 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         index_secs,
         total_secs: t0.elapsed().as_secs_f64(),
     };
-    if json {
-        writeln!(config.stdout(), "{}", serde_json::to_string(&summary)?)?;
+    print_summary(config, args, &summary, report.index_pending)?;
+    Ok(
+        if summary.failed_feeds > 0 || index_failed || messages::errored() {
+            Exit::Error
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+/// Index the library as `podsift index` would; on success the scan's
+/// pending mark is cleared. A failure is reported, not returned: the files
+/// stay pending and the next scan indexes them. Returns the run and
+/// whether indexing failed.
+fn index_library(config: &Config, library: &Path) -> Result<(Option<IndexRun>, bool)> {
+    let t_index = Instant::now();
+    let index_args = IndexArgs {
+        paths: vec![library.to_path_buf()],
+        rebuild: false,
+        max_tokens: None,
+        overlap_tokens: None,
+        embed_context: None,
+        batch_size: None,
+        exclude: Vec::new(),
+        commit_rows: None,
+    };
+    match index::index_paths(config, &index_args) {
+        Ok(run) => {
+            scan::mark_indexed(&config.index)?;
+            if !config.json {
+                index::print_human(&run.report, t_index.elapsed().as_secs_f64());
+            }
+            Ok((Some(run), false))
+        }
+        Err(e) => {
+            // The files stay pending: the next scan indexes them.
+            errln!("podsift: indexing {}: {e:#}", library.display());
+            Ok((None, true))
+        }
+    }
+}
+
+/// The scan's summary: a JSON line on stdout, or one line on stderr.
+fn print_summary(
+    config: &Config,
+    args: &ScanArgs,
+    summary: &ScanSummary,
+    index_pending: bool,
+) -> Result<()> {
+    if config.json {
+        writeln!(config.stdout(), "{}", serde_json::to_string(summary)?)?;
     } else {
-        let pending = if report.index_pending && args.no_index {
+        let pending = if index_pending && args.no_index {
             " · new files not indexed (--no-index)"
         } else {
             ""
@@ -200,13 +226,7 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
             summary.total_secs,
         );
     }
-    Ok(
-        if summary.failed_feeds > 0 || index_failed || messages::errored() {
-            Exit::Error
-        } else {
-            Exit::Success
-        },
-    )
+    Ok(())
 }
 
 fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
