@@ -149,6 +149,25 @@ mod tests {
     }
 
     #[test]
+    fn every_span_unit_and_its_limit() {
+        // d = 1 day, w = 7, m = 30, y = 365, each at most 100 years.
+        for (span, want) in [
+            ("3d", "2026-11-25"),
+            ("3w", "2026-11-07"),
+            ("6m", "2026-06-01"),
+            ("2y", "2024-11-28"),
+            ("36500d", "1926-12-23"),
+            ("5214w", "1926-12-25"),
+            ("1216m", "1927-01-12"),
+        ] {
+            assert_eq!(date(span, today()).unwrap(), want, "{span}");
+        }
+        for bad in ["36501d", "5215w", "1217m", "101y", "6M", "6mo", "m"] {
+            assert!(date(bad, today()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn limits() {
         assert_eq!(limit("10").unwrap(), 10);
         assert_eq!(limit(" 1000 ").unwrap(), MAX_LIMIT);
