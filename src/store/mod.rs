@@ -43,7 +43,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::chunk::ChunkId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use manifest::Manifest;
 use state::{EpisodeEntry, FileEntry, Partial, Payload, SegmentRef, State};
 use text::{Fields, StoredChunk};
@@ -181,7 +181,7 @@ pub fn current_data(root: &Path) -> Result<Option<PathBuf>> {
                 return Err(Error::Corrupt {
                     index: root.to_path_buf(),
                     problem: format!("{} names no data folder", cur.display()),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 });
             }
             Ok(Some(root.join(name)))
@@ -208,7 +208,7 @@ fn not_loading(root: &Path, e: &tantivy::TantivyError) -> Error {
     Error::Corrupt {
         index: root.to_path_buf(),
         problem: format!("full-text index does not load ({})", tantivy_problem(e)),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     }
 }
 
@@ -231,14 +231,14 @@ fn open_tantivy(data: &Path, root: &Path, locks: bool) -> Result<(Index, Fields)
             text_dir.display(),
             tantivy_problem(&e)
         ),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     })?;
     let (schema, fields) = text::schema();
     if index.schema() != schema {
         return Err(Error::Corrupt {
             index: root.to_path_buf(),
             problem: "full-text schema differs from this podsift's".into(),
-            fix: "podsift index --rebuild PATH",
+            remedy: Remedy::Rebuild,
         });
     }
     text::register(&index);
@@ -256,7 +256,7 @@ fn read_payload(index: &Index, root: &Path) -> Result<Option<Payload>> {
             .map_err(|e| Error::Corrupt {
                 index: root.to_path_buf(),
                 problem: format!("the last commit's payload is unreadable ({e})"),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             }),
         None => Ok(None),
     }
@@ -270,12 +270,12 @@ fn read_state(data: &Path, payload: &Option<Payload>, root: &Path) -> Result<Sta
     let bytes = std::fs::read(&path).map_err(|e| Error::Corrupt {
         index: root.to_path_buf(),
         problem: format!("state file {} is missing ({e})", path.display()),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
         index: root.to_path_buf(),
         problem: format!("state file {} is unreadable ({e})", path.display()),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     })
 }
 
@@ -289,7 +289,7 @@ fn open_segments(data: &Path, state: &State, dim: usize, root: &Path) -> Result<
                 Error::Io { source, .. } => Error::Corrupt {
                     index: root.to_path_buf(),
                     problem: format!("vector segment {} is missing ({source})", path.display()),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 },
                 other => other,
             })?;
@@ -302,7 +302,7 @@ fn open_segments(data: &Path, state: &State, dim: usize, root: &Path) -> Result<
                         seg.rows(),
                         s.rows
                     ),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 });
             }
             Ok(seg)
@@ -400,7 +400,7 @@ impl Store {
                 return Err(Error::Corrupt {
                     index: root.to_path_buf(),
                     problem: format!("{docs} passages in the full-text index but {rows} vectors"),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 });
             }
             return Ok(Store {
@@ -551,7 +551,7 @@ impl Store {
                     "full-text file {} does not match its checksum",
                     self.data.join("text").join(file).display()
                 ),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             });
         }
         v.text_files = self.index.searchable_segment_metas()?.len();
@@ -784,7 +784,7 @@ impl Writer {
                         Error::Corrupt {
                             index: root.to_path_buf(),
                             problem: e.to_string(),
-                            fix: "check the folder's permissions",
+                            remedy: Remedy::CheckPermissions,
                         }
                     })?;
                 Index::create(dir, schema, tantivy::IndexSettings::default())
@@ -825,7 +825,7 @@ impl Writer {
             return Err(Error::Corrupt {
                 index: root.to_path_buf(),
                 problem: format!("{docs} passages in the full-text index but {rows} vectors"),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             });
         }
         drop(reader);

@@ -217,7 +217,10 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
         let labels = eval::parse_ad_labels(&text)?;
         let embedder = embedder.as_ref().context("the detector needs the model")?;
         let detector = podsift::insight::noncontent::Detector::new(embedder)?;
-        let r = eval::score_ads(&store, &detector, &labels, args.per_query)?;
+        // Transcript text: no control characters to the terminal.
+        let mut print = |line: String| eprintln!("{}", podsift::output::safe::text(&line));
+        let dump: Option<&mut dyn FnMut(String)> = args.per_query.then_some(&mut print);
+        let r = eval::score_ads(&store, &detector, &labels, dump)?;
         if config.json {
             let line = serde_json::json!({
                 "set": "ads", "precision": round(r.precision), "recall": round(r.recall), "f1": round(r.f1),
