@@ -592,7 +592,7 @@ mod tests {
                 match search_with_vector(store, vector, &q, &opts) {
                     Ok((hits, _)) => prop_assert!(hits.len() <= limit),
                     // The only errors are the values the user typed.
-                    Err(e) => prop_assert!(matches!(e, Error::Invalid { .. }), "{}", e),
+                    Err(e) => prop_assert!(matches!(e, Error::Setting { .. }), "{}", e),
                 }
             }
         }
