@@ -546,12 +546,14 @@ pub struct AdMetrics {
 /// when at least half of its time span lies inside an `ad` (`content`)
 /// window; others are not scored. Scores are recomputed from the stored text
 /// and vector with the current detector (so it can be tuned without
-/// re-indexing), smoothed per episode as at index time.
+/// re-indexing), smoothed per episode as at index time. With `dump`, each
+/// scored passage is handed to it as one tab-separated line (label, kind,
+/// signals, file, time, text: transcript text, for the caller to clean).
 pub fn score_ads(
     store: &crate::store::Store,
     detector: &crate::insight::noncontent::Detector,
     labels: &[AdLabel],
-    dump: bool,
+    mut dump: Option<&mut dyn FnMut(String)>,
 ) -> Result<AdMetrics> {
     use crate::insight::noncontent::NONCONTENT_THRESHOLD as T;
     let mut by_file: HashMap<&str, Vec<&AdLabel>> = HashMap::new();
@@ -662,7 +664,7 @@ pub fn score_ads(
             } else {
                 m.labelled_content += 1;
             }
-            if dump {
+            if let Some(dump) = dump.as_mut() {
                 let kind = ls
                     .iter()
                     .filter(|l| inside(l) > 0.0)
@@ -679,8 +681,7 @@ pub fn score_ads(
                     c.text.chars().take(100).collect::<String>(),
                     parts[i].0.ad_similarity
                 );
-                // Transcript text: no control characters to the terminal.
-                eprintln!("{}", crate::output::safe::text(&line));
+                dump(line);
             }
         }
     }

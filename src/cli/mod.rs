@@ -5,6 +5,7 @@
 // First, so that its `errln!` is in scope in the modules below.
 #[macro_use]
 pub mod messages;
+pub mod advice;
 pub mod commands;
 pub mod config;
 

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::chunk::ChunkId;
 use crate::embed::Embedder;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::store::text::StoredChunk;
 pub use crate::store::Filters;
 use crate::store::Store;
@@ -213,7 +213,10 @@ pub fn search(
         (false, _) => None,
         (true, Some(e)) => Some(e),
         (true, None) => {
-            return Err(Error::invalid("--mode", "semantic search needs the model"));
+            return Err(Error::setting(
+                Setting::Mode,
+                "semantic search needs the model",
+            ));
         }
     };
     run(store, query, opts, || {
@@ -589,7 +592,7 @@ mod tests {
                 match search_with_vector(store, vector, &q, &opts) {
                     Ok((hits, _)) => prop_assert!(hits.len() <= limit),
                     // The only errors are the values the user typed.
-                    Err(e) => prop_assert!(matches!(e, Error::Invalid { .. }), "{}", e),
+                    Err(e) => prop_assert!(matches!(e, Error::Setting { .. }), "{}", e),
                 }
             }
         }

@@ -44,7 +44,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::chunk::ChunkId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use manifest::Manifest;
 use state::{EpisodeEntry, FileEntry, Payload, State};
 use text::{Fields, StoredChunk};
@@ -92,7 +92,7 @@ pub fn current_data(root: &Path) -> Result<Option<PathBuf>> {
                 return Err(Error::Corrupt {
                     index: root.to_path_buf(),
                     problem: format!("{} names no data folder", cur.display()),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 });
             }
             Ok(Some(root.join(name)))
@@ -119,7 +119,7 @@ fn not_loading(root: &Path, e: &tantivy::TantivyError) -> Error {
     Error::Corrupt {
         index: root.to_path_buf(),
         problem: format!("full-text index does not load ({})", tantivy_problem(e)),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     }
 }
 
@@ -142,14 +142,14 @@ fn open_tantivy(data: &Path, root: &Path, locks: bool) -> Result<(Index, Fields)
             text_dir.display(),
             tantivy_problem(&e)
         ),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     })?;
     let (schema, fields) = text::schema();
     if index.schema() != schema {
         return Err(Error::Corrupt {
             index: root.to_path_buf(),
             problem: "full-text schema differs from this podsift's".into(),
-            fix: "podsift index --rebuild PATH",
+            remedy: Remedy::Rebuild,
         });
     }
     text::register(&index);
@@ -167,7 +167,7 @@ fn read_payload(index: &Index, root: &Path) -> Result<Option<Payload>> {
             .map_err(|e| Error::Corrupt {
                 index: root.to_path_buf(),
                 problem: format!("the last commit's payload is unreadable ({e})"),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             }),
         None => Ok(None),
     }
@@ -181,12 +181,12 @@ fn read_state(data: &Path, payload: &Option<Payload>, root: &Path) -> Result<Sta
     let bytes = std::fs::read(&path).map_err(|e| Error::Corrupt {
         index: root.to_path_buf(),
         problem: format!("state file {} is missing ({e})", path.display()),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
         index: root.to_path_buf(),
         problem: format!("state file {} is unreadable ({e})", path.display()),
-        fix: "podsift index --rebuild PATH",
+        remedy: Remedy::Rebuild,
     })
 }
 
@@ -200,7 +200,7 @@ fn open_segments(data: &Path, state: &State, dim: usize, root: &Path) -> Result<
                 Error::Io { source, .. } => Error::Corrupt {
                     index: root.to_path_buf(),
                     problem: format!("vector segment {} is missing ({source})", path.display()),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 },
                 other => other,
             })?;
@@ -213,7 +213,7 @@ fn open_segments(data: &Path, state: &State, dim: usize, root: &Path) -> Result<
                         seg.rows(),
                         s.rows
                     ),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 });
             }
             Ok(seg)
@@ -311,7 +311,7 @@ impl Store {
                 return Err(Error::Corrupt {
                     index: root.to_path_buf(),
                     problem: format!("{docs} passages in the full-text index but {rows} vectors"),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 });
             }
             return Ok(Store {
@@ -462,7 +462,7 @@ impl Store {
                     "full-text file {} does not match its checksum",
                     self.data.join("text").join(file).display()
                 ),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             });
         }
         v.text_files = self.index.searchable_segment_metas()?.len();

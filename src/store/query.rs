@@ -21,7 +21,7 @@ use tantivy::{DocAddress, Searcher, Term};
 use super::text::{self, CHUNK_ID};
 use super::{Store, NONCONTENT_THRESHOLD};
 use crate::chunk::ChunkId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 
 /// Restrictions on which passages may be returned.
 #[derive(Debug, Clone, Default)]
@@ -139,24 +139,24 @@ impl Store {
         if let Some(sp) = &filters.speaker {
             let words = text::terms(&self.index, text::NAME_ANALYZER, sp);
             if words.is_empty() {
-                return Err(Error::invalid("--speaker", "has no letters or digits"));
+                return Err(Error::setting(Setting::Speaker, "has no letters or digits"));
             }
             for w in words {
                 must.push((Occur::Must, term_query(f.speaker, &w)));
             }
         }
-        let day = |d: &Option<String>, what: &str| -> Result<Option<i64>> {
+        let day = |d: &Option<String>, what: Setting| -> Result<Option<i64>> {
             d.as_deref()
                 .map(|s| {
                     text::date_days(s).ok_or_else(|| {
-                        Error::invalid(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
+                        Error::setting(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
                     })
                 })
                 .transpose()
         };
         let (since, until) = (
-            day(&filters.since, "--since")?,
-            day(&filters.until, "--until")?,
+            day(&filters.since, Setting::Since)?,
+            day(&filters.until, Setting::Until)?,
         );
         if since.is_some() || until.is_some() {
             let b = |d: Option<i64>| match d {

@@ -16,7 +16,7 @@ use super::text::{self, Fields, StoredChunk};
 use super::vectors::{self, Row, Segment};
 use super::write_atomic;
 use super::{current_data, not_loading, open_segments, open_tantivy, read_payload, read_state};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 
 /// Merge vector segments when a commit leaves more than this many.
 const MAX_SEGMENTS: usize = 12;
@@ -231,7 +231,7 @@ impl Writer {
                         Error::Corrupt {
                             index: root.to_path_buf(),
                             problem: e.to_string(),
-                            fix: "check the folder's permissions",
+                            remedy: Remedy::CheckPermissions,
                         }
                     })?;
                 Index::create(dir, schema, tantivy::IndexSettings::default())
@@ -272,7 +272,7 @@ impl Writer {
             return Err(Error::Corrupt {
                 index: root.to_path_buf(),
                 problem: format!("{docs} passages in the full-text index but {rows} vectors"),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             });
         }
         drop(reader);

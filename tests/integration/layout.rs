@@ -380,3 +380,41 @@ fn item_end(lines: &[&str], start: usize) -> usize {
     }
     lines.len().saturating_sub(1)
 }
+
+/// The library's messages name no flag of the binary: an error carries what
+/// the fix needs and `src/cli/advice.rs` words it (issue 15). A cargo
+/// command line (how to build podsift) names cargo's flags, not ours.
+#[test]
+fn the_library_names_no_flag_of_the_binary() {
+    let root = src();
+    let mut files = Vec::new();
+    sources(&root, &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&root).unwrap();
+        if rel.starts_with("cli") || rel == Path::new("main.rs") || rel.ends_with("tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        // Production code only: unit tests may name what the binary prints.
+        let production = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in production.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for (i, _) in code.match_indices("--") {
+                let before = code[..i].chars().last();
+                let after = code[i + 2..].chars().next();
+                if matches!(before, Some(' ' | '"' | '`'))
+                    && after.is_some_and(|c| c.is_ascii_lowercase())
+                    && !code.contains("cargo build")
+                {
+                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "flags named in the library:\n{}",
+        found.join("\n")
+    );
+}

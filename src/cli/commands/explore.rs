@@ -376,7 +376,7 @@ fn load_model(config: &Config, store: &Store, jobs: &Sender<Job>, tx: &Sender<Ms
         // A device fallback warning has nowhere to go on a full screen; the
         // device still works.
         let (dev, _warning) = device::open(config.device)?;
-        Ok(Embedder::load_with(&files, &dev, config.engine)?)
+        Ok(Embedder::load_with(&files, &dev, config.engine_on(&dev))?)
     })();
     let action = match loaded {
         Ok(e) => {

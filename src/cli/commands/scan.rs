@@ -22,7 +22,7 @@ use anyhow::Result;
 use super::index::{self, IndexRun};
 use super::Exit;
 use crate::cli::config::{resolve_date, Config};
-use crate::cli::messages;
+use crate::cli::{advice, messages};
 use crate::cli::{IndexArgs, ScanArgs};
 use podsift::feed::audio::AudioLimits;
 use podsift::feed::http::Client;
@@ -187,7 +187,11 @@ fn index_library(config: &Config, library: &Path) -> Result<(Option<IndexRun>, b
         }
         Err(e) => {
             // The files stay pending: the next scan indexes them.
-            errln!("podsift: indexing {}: {e:#}", library.display());
+            errln!(
+                "podsift: indexing {}: {}",
+                library.display(),
+                advice::chain(&e)
+            );
             Ok((None, true))
         }
     }
@@ -235,7 +239,7 @@ fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
         name: &f.name,
         url: &f.url,
         status: f.status.name(),
-        error: f.error.as_ref().map(ToString::to_string),
+        error: f.error.as_ref().map(advice::feed),
         items: f.items,
         new_episodes: f.new_episodes,
         transcripts_fetched: f.transcripts_fetched,
@@ -243,7 +247,7 @@ fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
         audio_s: f.audio_s,
         without_transcript: f.without_transcript,
         older: f.older,
-        failures: f.failures.iter().map(ToString::to_string).collect(),
+        failures: f.failures.iter().map(advice::feed).collect(),
         given_up: f.given_up,
         warnings: f.warnings.iter().map(ToString::to_string).collect(),
         files: f.files.iter().map(|p| p.display().to_string()).collect(),
@@ -257,7 +261,9 @@ fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
 
 fn print_human(f: &FeedReport) {
     match (f.status, &f.error) {
-        (FeedStatus::Failed, Some(e)) => errln!("podsift: {}: failed: {e}", f.name),
+        (FeedStatus::Failed, Some(e)) => {
+            errln!("podsift: {}: failed: {}", f.name, advice::feed(e))
+        }
         (FeedStatus::NotModified, _) => errln!("podsift: {}: not modified", f.name),
         _ => {
             let older = if f.older > 0 {
@@ -291,7 +297,7 @@ fn print_human(f: &FeedReport) {
         }
     }
     for e in &f.failures {
-        errln!("podsift: {}: {e}", f.name);
+        errln!("podsift: {}: {}", f.name, advice::feed(e));
     }
     for w in &f.warnings {
         errln!("podsift: {}: warning: {w}", f.name);

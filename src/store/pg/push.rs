@@ -24,7 +24,7 @@ use pgvector::Vector;
 use tantivy::fieldnorm::FieldNormReader;
 
 use super::{fail, Db, DIM};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::store::text::{self, StoredChunk};
 use crate::store::Store;
 
@@ -188,6 +188,7 @@ fn check_model(db: &mut Db, store: &Store) -> Result<()> {
                 "it holds {DIM}-dimensional vectors; the index's model '{}' makes {}",
                 m.id, m.dim
             ),
+            remedy: None,
         });
     }
     let url = db.url().to_string();
@@ -208,6 +209,7 @@ fn check_model(db: &mut Db, store: &Store) -> Result<()> {
                 "it holds vectors of model '{id}' (fingerprint {fp}), not the index's '{}' ({}); push into another database",
                 m.id, m.fingerprint
             ),
+            remedy: None,
         });
     }
     Ok(())
@@ -229,7 +231,7 @@ fn rows(store: &Store, chunks: Vec<StoredChunk>) -> Result<Vec<Row>> {
                 .ok_or_else(|| Error::Corrupt {
                     index: store.root().to_path_buf(),
                     problem: format!("passage {} has no vector", c.chunk_id()),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 })?
                 .to_vec();
             let fields = [

@@ -257,7 +257,10 @@ impl Eval<'_> {
         let labels = eval::parse_ad_labels(&text)?;
         let embedder = self.embedder.context("the detector needs the model")?;
         let detector = podsift::insight::noncontent::Detector::new(embedder)?;
-        let r = eval::score_ads(self.store, &detector, &labels, self.args.per_query)?;
+        // Transcript text: no control characters to the terminal.
+        let mut print = |line: String| eprintln!("{}", podsift::output::safe::text(&line));
+        let dump: Option<&mut dyn FnMut(String)> = self.args.per_query.then_some(&mut print);
+        let r = eval::score_ads(self.store, &detector, &labels, dump)?;
         if self.config.json {
             let line = serde_json::json!({
                 "set": "ads", "precision": round(r.precision), "recall": round(r.recall), "f1": round(r.f1),

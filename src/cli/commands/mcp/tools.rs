@@ -67,7 +67,7 @@ fn invalid(m: impl Into<String>) -> ToolError {
 
 fn failed(e: impl Into<anyhow::Error>) -> ToolError {
     let e: anyhow::Error = e.into();
-    let texts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let texts: Vec<String> = e.chain().map(crate::cli::advice::describe).collect();
     let mut out = String::new();
     for t in texts {
         if !out.contains(&t) {
