@@ -594,7 +594,7 @@ pub fn score_ads(
             .collect();
         let r = crate::insight::noncontent::repetition(&input, 2);
         for (c, v) in ps.iter().zip(r) {
-            rep.insert(c.id, v);
+            rep.insert(c.id.0, v);
         }
     }
     let mut files: Vec<&&str> = by_file.keys().collect();
@@ -618,7 +618,7 @@ pub fn score_ads(
         for c in &chunks {
             let v = store.vector(c.chunk_id()).unwrap_or(&[]);
             let p = detector.parts(&c.text, v);
-            let r = rep.get(&c.id).copied().unwrap_or(0.0);
+            let r = rep.get(&c.id.0).copied().unwrap_or(0.0);
             base.push((p.score * 1000.0).round() as u64);
             reps.push(r);
             parts.push((p, r));

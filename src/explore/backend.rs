@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::state::{Action, EpisodeInfo, State, Task};
-use crate::chunk::ChunkId;
 use crate::embed::Embedder;
 use crate::insight::related::{related, RelatedOptions};
 use crate::rank;
@@ -76,7 +75,7 @@ impl<'a> StoreBackend<'a> {
             },
             Task::Related { id, .. } => Action::Related {
                 id,
-                result: related(self.store, ChunkId(id), &self.related)
+                result: related(self.store, id, &self.related)
                     .map(|(_, list)| list)
                     .map_err(err),
             },

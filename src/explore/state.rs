@@ -35,6 +35,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 
 use super::text::Analysed;
+use crate::chunk::ChunkId;
 use crate::insight::Related;
 use crate::output::deep_link;
 use crate::output::human::{analysed_terms, snippet};
@@ -102,14 +103,14 @@ pub enum Action {
     /// order.
     Context {
         /// The centre passage's id.
-        id: u64,
+        id: ChunkId,
         /// Passages, or the error.
         result: Result<Vec<StoredChunk>, String>,
     },
     /// The result of [`Task::Related`].
     Related {
         /// The seed passage's id.
-        id: u64,
+        id: ChunkId,
         /// Related passages, or the error.
         result: Result<Vec<Related>, String>,
     },
@@ -117,7 +118,7 @@ pub enum Action {
     /// stale; it will be asked for again if that passage is centred again.
     Dropped {
         /// The seed passage's id.
-        id: u64,
+        id: ChunkId,
     },
     /// The result of [`Task::Episodes`].
     Episodes {
@@ -159,7 +160,7 @@ pub enum Task {
     /// [`Action::Context`].
     Context {
         /// The centre passage.
-        id: u64,
+        id: ChunkId,
         /// Its episode.
         episode: String,
         /// First position.
@@ -172,7 +173,7 @@ pub enum Task {
     /// it, [`Action::Dropped`].
     Related {
         /// The seed passage.
-        id: u64,
+        id: ChunkId,
         /// Increases each time the centre changes.
         generation: u64,
     },
@@ -397,7 +398,7 @@ struct PendingSearch {
     mode: Mode,
     fallback: bool,
     /// Keep this passage selected if it is among the new results.
-    keep: Option<u64>,
+    keep: Option<ChunkId>,
 }
 
 /// Layout facts the renderer leaves for the next key (page sizes, how far
@@ -452,9 +453,9 @@ pub struct State {
     /// Reading pane scroll.
     pub scroll: Scroll,
     /// Neighbourhoods, by centre id.
-    pub contexts: HashMap<u64, Load<Vec<Passage>>>,
+    pub contexts: HashMap<ChunkId, Load<Vec<Passage>>>,
     /// Related passages, by seed id.
-    pub related: HashMap<u64, Load<Vec<RelatedRow>>>,
+    pub related: HashMap<ChunkId, Load<Vec<RelatedRow>>>,
     /// The status line.
     pub status: Option<Status>,
     /// Layout facts from the last draw.
@@ -465,7 +466,7 @@ pub struct State {
     upgrading: bool,
     seq: u64,
     generation: u64,
-    last_centre: Option<u64>,
+    last_centre: Option<ChunkId>,
     quit: bool,
 }
 
@@ -939,7 +940,7 @@ impl State {
     /// words, filters or mode) replaces the trail, so the keys go back to
     /// the result list; in a narrow terminal that also brings the reading
     /// pane back under it.
-    fn search(&mut self, tasks: &mut Vec<Task>, keep: Option<u64>) {
+    fn search(&mut self, tasks: &mut Vec<Task>, keep: Option<ChunkId>) {
         let q = self.query.text.trim().to_string();
         if q.is_empty() {
             return;
@@ -948,7 +949,7 @@ impl State {
         self.run_search(q, tasks, keep);
     }
 
-    fn run_search(&mut self, query: String, tasks: &mut Vec<Task>, keep: Option<u64>) {
+    fn run_search(&mut self, query: String, tasks: &mut Vec<Task>, keep: Option<ChunkId>) {
         self.upgrading = false;
         let fallback = self.mode.needs_model() && self.model != ModelStatus::Ready;
         let mode = if fallback { Mode::Keyword } else { self.mode };

@@ -505,7 +505,7 @@ fn context(template: &str, e: &Episode) -> String {
 
 fn stored(e: &Episode, c: &chunk::Chunk) -> StoredChunk {
     StoredChunk {
-        id: c.id.0,
+        id: c.id,
         episode: e.id.clone(),
         show: e.show.clone(),
         title: e.title().to_string(),

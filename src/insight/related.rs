@@ -53,7 +53,7 @@ pub struct RelatedOptions {
     /// Include passages flagged as not content.
     pub include_noncontent: bool,
     /// Chunk ids never to return.
-    pub exclude: HashSet<u64>,
+    pub exclude: HashSet<ChunkId>,
 }
 
 impl Default for RelatedOptions {
@@ -106,7 +106,10 @@ pub fn related_to(
     let allowed = show_filter(store, opts)?;
     let segments = store.segments();
     let excluded = |id: u64, ep: u64, start: u64| -> bool {
-        if id == seed.id || opts.exclude.contains(&id) || flagged.is_some_and(|f| f.contains(&id)) {
+        if ChunkId(id) == seed.id
+            || opts.exclude.contains(&ChunkId(id))
+            || flagged.is_some_and(|f| f.contains(&id))
+        {
             return true;
         }
         if allowed.as_ref().is_some_and(|a| !a.contains(&id)) {

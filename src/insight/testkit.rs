@@ -3,12 +3,13 @@
 
 use super::statement::Statement;
 use super::{Insight, InsightSignals, Related};
+use crate::chunk::ChunkId;
 use crate::store::text::StoredChunk;
 
 /// A timed passage with a web URL, spoken by Ada Lovelace.
 pub(crate) fn chunk(id: u64, show: &str, episode: &str, text: &str) -> StoredChunk {
     StoredChunk {
-        id,
+        id: ChunkId(id),
         episode: format!("{show}/{episode}"),
         show: show.into(),
         title: format!("Episode {episode}"),

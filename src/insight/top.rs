@@ -55,7 +55,7 @@ pub struct TopOptions {
     /// Not these shows.
     pub not_shows: Vec<String>,
     /// Passages never to pick (already sent).
-    pub exclude_chunks: HashSet<u64>,
+    pub exclude_chunks: HashSet<ChunkId>,
     /// Episodes never to pick from (already covered).
     pub exclude_episodes: HashSet<String>,
     /// Related passages per insight.
@@ -262,7 +262,7 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
         chosen.push(c);
     }
     let mut out = Vec::with_capacity(chosen.len());
-    let picked: HashSet<u64> = chosen.iter().map(|c| c.chunk.id).collect();
+    let picked: HashSet<ChunkId> = chosen.iter().map(|c| c.chunk.id).collect();
     for (rank, c) in chosen.into_iter().enumerate() {
         let related = if opts.related > 0 {
             let ro = RelatedOptions {
@@ -306,7 +306,7 @@ fn by_worth(
                 summary.noncontent += 1;
                 continue;
             }
-            if opts.exclude_chunks.contains(&id) {
+            if opts.exclude_chunks.contains(&ChunkId(id)) {
                 continue;
             }
             let v = segments[s].vector(r);
@@ -344,7 +344,7 @@ fn by_interest(
         episodes: if all { Vec::new() } else { w.ids.clone() },
         ..Filters::default()
     };
-    let mut ids: Vec<u64> = Vec::new();
+    let mut ids: Vec<ChunkId> = Vec::new();
     let mut seen = HashSet::new();
     for it in &opts.interests {
         let so = SearchOptions {
@@ -368,10 +368,10 @@ fn by_interest(
         if opts.exclude_chunks.contains(&id) {
             continue;
         }
-        let Some(v) = store.vector(ChunkId(id)) else {
+        let Some(v) = store.vector(id) else {
             continue;
         };
-        let Some(chunk) = store.chunk(ChunkId(id))? else {
+        let Some(chunk) = store.chunk(id)? else {
             continue;
         };
         let key = crate::store::vectors::episode_key(&chunk.episode);

@@ -492,7 +492,7 @@ mod tests {
                         .iter()
                         .enumerate()
                         .map(|(i, t)| StoredChunk {
-                            id: (e * 100 + i) as u64 + 1,
+                            id: ChunkId((e * 100 + i) as u64 + 1),
                             episode: episode.clone(),
                             show: show.to_string(),
                             title: format!("Episode {e}"),
@@ -610,7 +610,7 @@ mod tests {
                 };
                 let q = "compost chips index funds";
                 let (hits, _) = search_with_vector(store(), Some(&unit(3)), q, &opts).unwrap();
-                hits.iter().map(|h| h.chunk.id).collect::<Vec<u64>>()
+                hits.iter().map(|h| h.chunk.id).collect::<Vec<ChunkId>>()
             };
             let (short, long) = (page(2), page(5));
             assert_eq!(short.len(), 2, "{mode:?}");

@@ -309,7 +309,7 @@ pub fn chunks(db: &mut Db, ids: &[ChunkId]) -> Result<HashMap<ChunkId, StoredChu
         .iter()
         .map(|r| {
             let c = StoredChunk {
-                id: r.get::<_, i64>(0) as u64,
+                id: ChunkId(r.get::<_, i64>(0) as u64),
                 episode: r.get(1),
                 show: r.get(2),
                 title: r.get(3),

@@ -190,7 +190,7 @@ pub(crate) fn terms(index: &Index, analyzer_name: &str, text: &str) -> Vec<Strin
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoredChunk {
     /// Id.
-    pub id: u64,
+    pub id: ChunkId,
     /// Episode id.
     pub episode: String,
     /// Show slug.
@@ -226,13 +226,13 @@ pub struct StoredChunk {
 impl StoredChunk {
     /// The passage id.
     pub fn chunk_id(&self) -> ChunkId {
-        ChunkId(self.id)
+        self.id
     }
 
     /// Build the tantivy document.
     pub(crate) fn to_doc(&self, f: &Fields) -> TantivyDocument {
         let mut d = TantivyDocument::default();
-        d.add_u64(f.chunk_id, self.id);
+        d.add_u64(f.chunk_id, self.id.0);
         d.add_text(f.episode, &self.episode);
         d.add_text(f.show, &self.show);
         d.add_text(f.title, &self.title);
@@ -282,7 +282,7 @@ impl StoredChunk {
                 })
         };
         StoredChunk {
-            id: num(f.chunk_id).unwrap_or(0),
+            id: ChunkId(num(f.chunk_id).unwrap_or(0)),
             episode: text(f.episode).unwrap_or_default(),
             show: text(f.show).unwrap_or_default(),
             title: text(f.title).unwrap_or_default(),
@@ -370,7 +370,7 @@ mod tests {
     fn doc_round_trip() {
         let (schema, f) = schema();
         let c = StoredChunk {
-            id: 42,
+            id: ChunkId(42),
             episode: "show/ep".into(),
             show: "show".into(),
             title: "Title".into(),

@@ -318,7 +318,7 @@ impl Writer {
     ) -> Result<()> {
         for c in chunks {
             self.writer
-                .delete_term(Term::from_field_u64(self.fields.chunk_id, c.id));
+                .delete_term(Term::from_field_u64(self.fields.chunk_id, c.id.0));
             self.add_doc(c.to_doc(&self.fields))?;
         }
         for (ep, n) in noncontent {
@@ -416,7 +416,7 @@ impl Writer {
         for (c, v) in chunks.iter().zip(vecs) {
             self.add_doc(c.to_doc(&self.fields))?;
             self.pending.push(Row {
-                id: c.id,
+                id: c.id.0,
                 episode: key,
                 start_ms: c.start_ms.unwrap_or(u64::MAX),
                 vector: v,

@@ -59,7 +59,7 @@ pub fn run(config: &Config, args: &SynthArgs) -> Result<Exit> {
                     continue;
                 };
                 let mut c = p.clone();
-                c.id = podsift::chunk::ChunkId::derive(&new_id, &(i..i + 1)).0;
+                c.id = podsift::chunk::ChunkId::derive(&new_id, &(i..i + 1));
                 c.episode.clone_from(&new_id);
                 let lo = i.saturating_sub(1);
                 let hi = (i + 2).min(passages.len());

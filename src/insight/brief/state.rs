@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
 use crate::insight::Insight;
 use crate::store::text::StoredChunk;
@@ -14,7 +15,7 @@ use crate::store::text::StoredChunk;
 /// What earlier briefs sent, so the next one never repeats itself.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BriefState {
-    sent: BTreeSet<u64>,
+    sent: BTreeSet<ChunkId>,
     covered: BTreeSet<String>,
     last_brief: Option<DateTime<Utc>>,
 }
@@ -73,7 +74,7 @@ impl BriefState {
             ),
         };
         Ok(BriefState {
-            sent: file.sent.into_iter().collect(),
+            sent: file.sent.into_iter().map(ChunkId).collect(),
             covered: file.covered.into_iter().collect(),
             last_brief,
         })
@@ -86,7 +87,7 @@ impl BriefState {
             last_brief: self
                 .last_brief
                 .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-            sent: self.sent.iter().copied().collect(),
+            sent: self.sent.iter().map(|id| id.0).collect(),
             covered: self.covered.iter().cloned().collect(),
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("plain data serialises");
@@ -104,7 +105,7 @@ impl BriefState {
     }
 
     /// Whether passage `chunk_id` was sent as an insight.
-    pub fn is_sent(&self, chunk_id: u64) -> bool {
+    pub fn is_sent(&self, chunk_id: ChunkId) -> bool {
         self.sent.contains(&chunk_id)
     }
 
@@ -156,7 +157,11 @@ mod tests {
         st.save(&path).unwrap();
         let back = BriefState::load(&path).unwrap();
         assert_eq!(back, st);
-        assert!(back.is_sent(u64::MAX) && back.is_sent(7) && !back.is_sent(8));
+        assert!(
+            back.is_sent(ChunkId(u64::MAX))
+                && back.is_sent(ChunkId(7))
+                && !back.is_sent(ChunkId(8))
+        );
         assert!(back.is_covered("a/e1") && !back.is_covered("a/e3"));
         assert_eq!(back.last_brief(), Some(now("2026-11-28T07:00:00Z")));
         let text = std::fs::read_to_string(&path).unwrap();
@@ -190,7 +195,7 @@ mod tests {
         let new: Vec<u64> = candidates
             .iter()
             .filter(|c| st.is_new(c))
-            .map(|c| c.id)
+            .map(|c| c.id.0)
             .collect();
         assert_eq!(new, [3, 9]);
         st.record(
@@ -200,7 +205,7 @@ mod tests {
         assert!(candidates
             .iter()
             .filter(|c| st.is_new(c))
-            .all(|c| c.id == 9));
+            .all(|c| c.id == ChunkId(9)));
         assert_eq!(st.sent_count(), 2);
         assert_eq!(st.last_brief(), Some(now("2026-11-28T07:00:00Z")));
     }

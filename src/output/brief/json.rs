@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use super::{why_insight, BriefMeta};
-use crate::chunk::ChunkId;
 use crate::ingest::timestamp;
 use crate::insight::{Insight, Related};
 use crate::output::{deep_link, safe};
@@ -40,7 +39,7 @@ struct PassageJson<'a> {
 impl<'a> PassageJson<'a> {
     fn new(c: &'a StoredChunk) -> Self {
         PassageJson {
-            id: ChunkId(c.id).to_string(),
+            id: c.id.to_string(),
             show: &c.show,
             episode_id: &c.episode,
             title: &c.title,

@@ -428,7 +428,7 @@ fn write_batch(
             rows.iter().map(|r| f(r)).collect::<Vec<Option<String>>>()
         };
         let int = |f: &dyn Fn(&Row) -> i32| rows.iter().map(|r| f(r)).collect::<Vec<i32>>();
-        let id: Vec<i64> = rows.iter().map(|r| r.chunk.id as i64).collect();
+        let id: Vec<i64> = rows.iter().map(|r| r.chunk.id.0 as i64).collect();
         let seq: Vec<i64> = rows.iter().map(|r| r.chunk.seq as i64).collect();
         let start: Vec<Option<i64>> = rows
             .iter()

@@ -222,7 +222,7 @@ fn dump(
             "type": "passage",
             "file": l.label.span.file, "start_s": l.label.span.start_s,
             "label": l.label.label, "reason": l.label.reason, "topic": l.label.topic,
-            "split": l.label.split, "chunk": l.chunk.id, "text": l.chunk.text,
+            "split": l.label.split, "chunk": l.chunk.id.0, "text": l.chunk.text,
             "features": worth::features(&l.chunk.text).0,
             "noncontent": l.signals.noncontent, "salience": l.signals.salience,
             "intro": worth::is_intro_or_outro(&l.chunk.text),
