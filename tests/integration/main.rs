@@ -7,6 +7,7 @@ mod embedder;
 mod explore;
 mod feeds;
 mod fixtures;
+mod generate;
 mod hostile;
 mod index;
 mod insight;
