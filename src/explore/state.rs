@@ -36,7 +36,6 @@ use chrono::NaiveDate;
 
 use super::text::Analysed;
 use crate::chunk::ChunkId;
-use crate::insight::Related;
 use crate::output::deep_link;
 use crate::output::human::{analysed_terms, snippet};
 use crate::rank::{Filters, Hit, Mode, SearchOptions};
@@ -112,7 +111,7 @@ pub enum Action {
         /// The seed passage's id.
         id: ChunkId,
         /// Related passages, or the error.
-        result: Result<Vec<Related>, String>,
+        result: Result<Vec<Hit>, String>,
     },
     /// The driver skipped a [`Task::Related`] that a newer centre made
     /// stale; it will be asked for again if that passage is centred again.
@@ -290,7 +289,7 @@ pub struct Passage {
 #[derive(Debug, Clone)]
 pub struct RelatedRow {
     /// The passage and why it is related.
-    pub rel: Related,
+    pub rel: Hit,
     /// The part of it around the shared terms.
     pub snippet: Analysed,
     /// Analysed forms of the shared terms (to highlight).
@@ -1157,7 +1156,7 @@ impl State {
     }
 }
 
-fn related_row(rel: Related) -> RelatedRow {
+fn related_row(rel: Hit) -> RelatedRow {
     let terms: HashSet<String> = rel
         .shared_terms
         .iter()

@@ -3,7 +3,7 @@
 
 use super::state::{Action, EpisodeInfo, ModelStatus, Settings, State, Task};
 use crate::chunk::ChunkId;
-use crate::insight::Related;
+use crate::insight::related_hit;
 use crate::rank::{Hit, Mode, Signals};
 use crate::store::text::StoredChunk;
 
@@ -97,7 +97,7 @@ pub fn find(id: ChunkId) -> Option<StoredChunk> {
 
 /// Related passages of `id`: passage 4 of `garden/ep3` and 7 of
 /// `money/ep7`, or, from the garden, 3 of `no-url/ep9`.
-pub fn related(id: ChunkId) -> Vec<Related> {
+pub fn related(id: ChunkId) -> Vec<Hit> {
     let seed = find(id).expect("known passage");
     let picks: &[(&str, &str, u64)] = if seed.show == "garden" {
         &[("no-url", "ep9", 3)]
@@ -106,10 +106,13 @@ pub fn related(id: ChunkId) -> Vec<Related> {
     };
     picks
         .iter()
-        .map(|(s, e, q)| Related {
-            chunk: chunk(s, e, *q, &text(s, *q)),
-            similarity: 0.7,
-            shared_terms: vec!["chips".into(), "inference".into()],
+        .map(|(s, e, q)| {
+            related_hit(
+                1,
+                chunk(s, e, *q, &text(s, *q)),
+                0.7,
+                vec!["chips".into(), "inference".into()],
+            )
         })
         .collect()
 }

@@ -22,10 +22,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::phrases;
-use super::Related;
+use super::related_hit;
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
-use crate::rank::dense;
+use crate::rank::{dense, Hit};
 use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
 use crate::store::Store;
@@ -78,7 +78,7 @@ pub fn related(
     store: &Store,
     seed: ChunkId,
     opts: &RelatedOptions,
-) -> Result<(StoredChunk, Vec<Related>)> {
+) -> Result<(StoredChunk, Vec<Hit>)> {
     let chunk = store
         .chunk(seed)?
         .ok_or_else(|| Error::NoSuchChunk(seed.to_string()))?;
@@ -95,7 +95,7 @@ pub fn related_to(
     vector: &[f32],
     seed: &StoredChunk,
     opts: &RelatedOptions,
-) -> Result<Vec<Related>> {
+) -> Result<Vec<Hit>> {
     let seed_ep = episode_key(&seed.episode);
     let seed_start = seed.start_ms.unwrap_or(u64::MAX);
     let flagged = if opts.include_noncontent {
@@ -284,11 +284,7 @@ pub fn related_to(
             .take(3)
             .map(|p| p.surface.clone())
             .collect();
-        out.push(Related {
-            chunk,
-            similarity: sim,
-            shared_terms: shared,
-        });
+        out.push(related_hit(out.len() + 1, chunk, sim, shared));
     }
     Ok(out)
 }

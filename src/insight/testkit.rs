@@ -2,8 +2,9 @@
 //! renderers' tests ([`crate::output::brief`]).
 
 use super::statement::Statement;
-use super::{Insight, InsightSignals, Related};
+use super::{Insight, InsightSignals};
 use crate::chunk::ChunkId;
+use crate::rank::Hit;
 use crate::store::text::StoredChunk;
 
 /// A timed passage with a web URL, spoken by Ada Lovelace.
@@ -25,7 +26,7 @@ pub(crate) fn chunk(id: u64, show: &str, episode: &str, text: &str) -> StoredChu
 }
 
 /// An insight on `c` with fixed signals.
-pub(crate) fn insight(rank: usize, c: StoredChunk, related: Vec<Related>) -> Insight {
+pub(crate) fn insight(rank: usize, c: StoredChunk, related: Vec<Hit>) -> Insight {
     Insight {
         rank,
         statement: Statement::of(&c.text, c.speaker.as_deref()),

@@ -143,7 +143,7 @@ pub struct Signals {
 }
 
 /// A ranked result: a moment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// 1-based rank.
     pub rank: usize,

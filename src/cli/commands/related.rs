@@ -15,7 +15,7 @@ use podsift::insight::related::{related, RelatedOptions};
 use podsift::output::json::HitKind;
 use podsift::output::safe;
 use podsift::output::Printer;
-use podsift::rank::{Hit, Signals, Summary};
+use podsift::rank::{Hit, Summary};
 use podsift::store::text::StoredChunk;
 use podsift::store::Store;
 
@@ -85,25 +85,7 @@ pub fn related_hits(
     opts: &RelatedOptions,
 ) -> Result<(StoredChunk, Vec<Hit>, Summary)> {
     let t0 = std::time::Instant::now();
-    let (seed_chunk, rel) = related(store, seed, opts)?;
-    let hits: Vec<Hit> = rel
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Hit {
-            rank: i + 1,
-            score: r.similarity,
-            start_ms: r.chunk.start_ms,
-            end_ms: r.chunk.end_ms,
-            chunk: r.chunk,
-            merged: Vec::new(),
-            shared_terms: r.shared_terms,
-            signals: Signals {
-                dense_rank: Some(i + 1),
-                dense_score: Some(r.similarity),
-                ..Signals::default()
-            },
-        })
-        .collect();
+    let (seed_chunk, hits) = related(store, seed, opts)?;
     let summary = Summary {
         mode: "related",
         hits: hits.len(),

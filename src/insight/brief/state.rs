@@ -134,8 +134,9 @@ impl BriefState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::insight::related_hit;
     use crate::insight::testkit::{chunk, insight};
-    use crate::insight::Related;
+    use crate::rank::Hit;
 
     fn now(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -210,12 +211,8 @@ mod tests {
         assert_eq!(st.last_brief(), Some(now("2026-11-28T07:00:00Z")));
     }
 
-    fn insight_related(id: u64) -> Related {
-        Related {
-            chunk: chunk(id, "c", "r", "r"),
-            similarity: 0.5,
-            shared_terms: vec![],
-        }
+    fn insight_related(id: u64) -> Hit {
+        related_hit(1, chunk(id, "c", "r", "r"), 0.5, vec![])
     }
 
     #[test]

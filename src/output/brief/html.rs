@@ -6,6 +6,7 @@ use super::css::CSS;
 use super::EXCERPT_CHARS;
 use super::{excerpt, locator, passage_meta, related_meta, why_insight, BriefMeta, Locator};
 use crate::insight::statement::Statement;
+use crate::insight::why_related;
 use crate::insight::Insight;
 use crate::output::safe;
 use crate::store::text::StoredChunk;
@@ -109,7 +110,7 @@ pub fn render_html(insights: &[Insight], meta: &BriefMeta) -> String {
                      <p class=\"ex\">“{}”</p><p class=\"rwhy\"><b>Why related:</b> {}</p></li>",
                     line.join(" · "),
                     h(&excerpt(&rc.text, EXCERPT_CHARS)),
-                    h(&r.why()),
+                    h(&why_related(r)),
                 );
             }
             o.push_str("</ol>\n</section>\n");

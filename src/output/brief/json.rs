@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use super::{why_insight, BriefMeta};
 use crate::ingest::timestamp;
-use crate::insight::{Insight, Related};
+use crate::insight::{why_related, Insight};
 use crate::output::{deep_link, safe};
+use crate::rank::Hit;
 use crate::store::text::StoredChunk;
 
 /// Signals as printed.
@@ -61,7 +62,7 @@ struct RelatedJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     rank: usize,
-    similarity: f32,
+    score: f32,
     #[serde(flatten)]
     passage: PassageJson<'a>,
     shared_terms: &'a [String],
@@ -140,13 +141,13 @@ pub fn render_json(insights: &[Insight], meta: &BriefMeta) -> String {
     safe::json(&o).into_owned()
 }
 
-fn related_json(rank: usize, r: &Related) -> RelatedJson<'_> {
+fn related_json(rank: usize, r: &Hit) -> RelatedJson<'_> {
     RelatedJson {
         kind: "related",
         rank,
-        similarity: r.similarity,
+        score: r.score,
         passage: PassageJson::new(&r.chunk),
         shared_terms: &r.shared_terms,
-        why: r.why(),
+        why: why_related(r),
     }
 }

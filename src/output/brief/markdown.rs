@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use super::{excerpt, locator, passage_meta, related_meta, why_insight, BriefMeta, Locator};
 use super::{EXCERPT_CHARS, PASSAGE_CHARS};
 use crate::insight::statement::Statement;
+use crate::insight::why_related;
 use crate::insight::Insight;
 use crate::output::safe;
 use crate::store::text::StoredChunk;
@@ -116,7 +117,7 @@ pub fn render_markdown(insights: &[Insight], meta: &BriefMeta) -> String {
                     "- {}\n\n  “{}”\n\n  *Why related:* {}\n",
                     line.join(" · "),
                     md(&excerpt(&rc.text, EXCERPT_CHARS)),
-                    md(&r.why())
+                    md(&why_related(r))
                 );
             }
         }

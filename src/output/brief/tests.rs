@@ -4,7 +4,7 @@
 use super::*;
 use crate::insight::statement::Statement;
 use crate::insight::testkit::{chunk, insight};
-use crate::insight::{Insight, Related};
+use crate::insight::{related_hit, Insight};
 
 const LONG: &str = "Custom silicon is about control. When you run inference at our scale, \
     the cost per token is dominated by memory bandwidth, not arithmetic, so we designed \
@@ -35,21 +35,18 @@ fn sample() -> Vec<Insight> {
     local.url = None;
     local.start_ms = Some(3_723_000);
     let rel = vec![
-        Related {
-            chunk: chunk(
+        related_hit(
+            1,
+            chunk(
                 10,
                 "acquired",
                 "nvidia",
                 "Jensen bet the company on CUDA when nobody wanted it.",
             ),
-            similarity: 0.71,
-            shared_terms: vec!["chips".into(), "inference".into()],
-        },
-        Related {
-            chunk: local,
-            similarity: 0.64,
-            shared_terms: vec![],
-        },
+            0.71,
+            vec!["chips".into(), "inference".into()],
+        ),
+        related_hit(1, local, 0.64, vec![]),
     ];
     let mut second = chunk(
         30,
@@ -162,11 +159,7 @@ fn hostile() -> (Vec<Insight>, BriefMeta) {
     r2.url = Some("https://example.com/a\"onmouseover=\"alert(3)".into());
     let mut r3 = chunk(4, "s", "w", "fine");
     r3.url = Some("data:text/html,<script>alert(4)</script>".into());
-    let rel = |c: StoredChunk| Related {
-        chunk: c,
-        similarity: 0.5,
-        shared_terms: vec!["<script>".into(), "\"x\"".into()],
-    };
+    let rel = |c: StoredChunk| related_hit(1, c, 0.5, vec!["<script>".into(), "\"x\"".into()]);
     let ins = vec![insight(1, c, vec![rel(r1), rel(r2), rel(r3)])];
     let mut m = meta(&[evil]);
     m.window = "since <script>".into();

@@ -4,7 +4,7 @@
 //! thread.
 //!
 //! Results reuse the JSON Lines schema of the command line (README.md,
-//! `src/output/json.rs`, `src/insight/brief.rs`): `search` and `related`
+//! `src/output/json.rs`, `src/output/brief/json.rs`): `search` and `related`
 //! return `hit`/`related` objects and their `summary`, `show` the `passage`
 //! objects of `show --json`, `top` and `brief` the `insight` objects and the
 //! brief `summary`, `stats` the object of `stats --json`. Every passage
