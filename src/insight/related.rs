@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::rank::{dense, Hit};
 use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
-use crate::store::Store;
+use crate::store::{Filters, Store};
 
 /// How to find related passages.
 #[derive(Debug, Clone)]
@@ -46,12 +46,9 @@ pub struct RelatedOptions {
     /// Allow the seed's own episode beyond this distance (ms) from the seed;
     /// `None` excludes the whole episode.
     pub same_episode_gap_ms: Option<u64>,
-    /// Only these shows (empty: all).
-    pub shows: Vec<String>,
-    /// Not these shows.
-    pub not_shows: Vec<String>,
-    /// Include passages flagged as not content.
-    pub include_noncontent: bool,
+    /// Which passages may be related: the search's filters (shows,
+    /// episodes, speaker, dates, non-content).
+    pub filters: Filters,
     /// Chunk ids never to return.
     pub exclude: HashSet<ChunkId>,
 }
@@ -65,9 +62,7 @@ impl Default for RelatedOptions {
             lambda: 0.75,
             show_margin: 0.03,
             same_episode_gap_ms: None,
-            shows: Vec::new(),
-            not_shows: Vec::new(),
-            include_noncontent: false,
+            filters: Filters::default(),
             exclude: HashSet::new(),
         }
     }
@@ -98,7 +93,7 @@ pub fn related_to(
 ) -> Result<Vec<Hit>> {
     let seed_ep = episode_key(&seed.episode);
     let seed_start = seed.start_ms.unwrap_or(u64::MAX);
-    let flagged = if opts.include_noncontent {
+    let flagged = if opts.filters.include_noncontent {
         None
     } else {
         Some(store.flagged()?)
@@ -302,7 +297,7 @@ const TWIN: f32 = 0.97;
 /// right (not an intro, not below the worth floor), unless non-content was
 /// asked for.
 fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
-    if opts.include_noncontent {
+    if opts.filters.include_noncontent {
         return true;
     }
     if super::worth::is_intro_or_outro(&c.text) {
@@ -316,16 +311,15 @@ fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
     }) >= super::top::WORTH_FLOOR
 }
 
-/// The chunk ids the show filters allow, or `None` for all.
+/// The chunk ids the filters allow, or `None` for all (non-content is
+/// judged on its own, with [`worthy`]).
 fn show_filter(store: &Store, opts: &RelatedOptions) -> Result<Option<HashSet<u64>>> {
-    if opts.shows.is_empty() && opts.not_shows.is_empty() {
+    if !opts.filters.narrows() {
         return Ok(None);
     }
-    let filters = crate::rank::Filters {
-        shows: opts.shows.clone(),
-        not_shows: opts.not_shows.clone(),
+    let filters = Filters {
         include_noncontent: true,
-        ..Default::default()
+        ..opts.filters.clone()
     };
     match store.filter(&filters)? {
         Some(q) => Ok(Some(store.allowed(&q)?)),

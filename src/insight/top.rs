@@ -41,19 +41,18 @@ use crate::store::Store;
 /// What `top` (and the brief) look at.
 #[derive(Debug, Clone)]
 pub struct TopOptions {
-    /// Episodes added or published on or after this day (`YYYY-MM-DD`);
-    /// `None`: every episode.
-    pub since: Option<String>,
+    /// Which episodes to look at, the search's filters: `since` takes the
+    /// episodes added or published on or after that day (`None`: every
+    /// episode), `shows` and `not_shows` their shows. (`top` reads no
+    /// other field yet: the speaker, `until` and episode filters are
+    /// ignored.)
+    pub filters: Filters,
     /// The reader's interests.
     pub interests: Vec<Interest>,
     /// Insights wanted.
     pub limit: usize,
     /// Insights per episode at most.
     pub per_episode: usize,
-    /// Only these shows (empty: all).
-    pub shows: Vec<String>,
-    /// Not these shows.
-    pub not_shows: Vec<String>,
     /// Passages never to pick (already sent).
     pub exclude_chunks: HashSet<ChunkId>,
     /// Episodes never to pick from (already covered).
@@ -65,12 +64,10 @@ pub struct TopOptions {
 impl Default for TopOptions {
     fn default() -> Self {
         TopOptions {
-            since: None,
+            filters: Filters::default(),
             interests: Vec::new(),
             limit: 5,
             per_episode: 1,
-            shows: Vec::new(),
-            not_shows: Vec::new(),
             exclude_chunks: HashSet::new(),
             exclude_episodes: HashSet::new(),
             related: 3,
@@ -164,7 +161,7 @@ struct Window {
 }
 
 fn window(store: &Store, opts: &TopOptions) -> Window {
-    let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.since {
+    let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.filters.since {
         None => true,
         Some(since) => {
             e.added.as_str() >= since.as_str()
@@ -176,8 +173,8 @@ fn window(store: &Store, opts: &TopOptions) -> Window {
     for (id, e) in store.episodes() {
         if in_window(e)
             && !opts.exclude_episodes.contains(id)
-            && (opts.shows.is_empty() || opts.shows.contains(&e.show))
-            && !opts.not_shows.contains(&e.show)
+            && (opts.filters.shows.is_empty() || opts.filters.shows.contains(&e.show))
+            && !opts.filters.not_shows.contains(&e.show)
         {
             keys.insert(crate::store::vectors::episode_key(id));
             ids.push(id.clone());

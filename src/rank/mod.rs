@@ -192,12 +192,7 @@ pub struct Summary {
 /// arm handles with the store's cached set of flagged ids, instead of
 /// materialising the allowed set for every query).
 fn has_user_filters(filters: &Filters) -> bool {
-    !(filters.shows.is_empty()
-        && filters.not_shows.is_empty()
-        && filters.episodes.is_empty()
-        && filters.speaker.is_none()
-        && filters.since.is_none()
-        && filters.until.is_none())
+    filters.narrows()
 }
 
 /// Run a search. In hybrid mode the keyword arm runs on one thread while

@@ -42,6 +42,19 @@ pub struct Filters {
     pub include_noncontent: bool,
 }
 
+impl Filters {
+    /// Whether any filter narrows the passages (shows, episodes, speaker or
+    /// dates; including non-content widens, it does not narrow).
+    pub fn narrows(&self) -> bool {
+        !(self.shows.is_empty()
+            && self.not_shows.is_empty()
+            && self.episodes.is_empty()
+            && self.speaker.is_none()
+            && self.since.is_none()
+            && self.until.is_none())
+    }
+}
+
 /// Field weights of a keyword query. A passage's score is the sum over
 /// query terms of BM25 in its own text, in its neighbourhood (the passage
 /// with the one before and after: a match spread over adjacent passages

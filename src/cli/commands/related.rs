@@ -17,7 +17,7 @@ use podsift::output::safe;
 use podsift::output::Printer;
 use podsift::rank::{Hit, Summary};
 use podsift::store::text::StoredChunk;
-use podsift::store::Store;
+use podsift::store::{Filters, Store};
 
 /// Run `related`.
 pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
@@ -51,8 +51,11 @@ fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> 
         limit: args.limit,
         per_episode: args.per_episode.max(1),
         same_episode_gap_ms: args.same_episode_after.map(|m| m.saturating_mul(60_000)),
-        shows: args.show.clone(),
-        include_noncontent: args.include_ads,
+        filters: Filters {
+            shows: args.show.clone(),
+            include_noncontent: args.include_ads,
+            ..Filters::default()
+        },
         ..RelatedOptions::default()
     };
     let (seed_chunk, hits, summary) = related_hits(store, seed, &opts)?;

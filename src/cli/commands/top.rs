@@ -11,6 +11,7 @@ use crate::cli::TopArgs;
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
 use podsift::output::brief::{render_json, render_markdown, BriefMeta};
+use podsift::store::Filters;
 
 /// Run `top`.
 pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
@@ -27,11 +28,14 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
     };
     let since = config::resolve_date("--since", &args.since)?;
     let opts = TopOptions {
-        since: Some(since.clone()),
+        filters: Filters {
+            since: Some(since.clone()),
+            shows: args.show.clone(),
+            ..Filters::default()
+        },
         interests,
         limit: args.limit,
         per_episode: args.per_episode.max(1),
-        shows: args.show.clone(),
         related: args.related,
         ..TopOptions::default()
     };

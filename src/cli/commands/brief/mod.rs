@@ -23,7 +23,7 @@ use podsift::insight::top::{top, TopOptions, TopSummary};
 use podsift::insight::Insight;
 use podsift::output::brief::{render_html, render_json, render_markdown, BriefMeta};
 use podsift::output::safe::{self, Mode};
-use podsift::store::Store;
+use podsift::store::{Filters, Store};
 
 /// The insights of the next brief, and what is needed to record them.
 pub struct Prepared {
@@ -82,11 +82,14 @@ pub fn prepare(
         .cloned()
         .collect();
     let opts = TopOptions {
-        since: Some(since.clone()),
+        filters: Filters {
+            since: Some(since.clone()),
+            not_shows: muted,
+            ..Filters::default()
+        },
         interests,
         limit: limit.unwrap_or(profile.n),
         per_episode: 1,
-        not_shows: muted,
         exclude_episodes: covered,
         related: profile.related,
         ..TopOptions::default()

@@ -40,7 +40,7 @@ use podsift::insight::top::{top, TopOptions};
 use podsift::output::brief::{render_json, BriefMeta};
 use podsift::output::json::{HitJson, HitKind, SummaryJson};
 use podsift::rank::{self, Mode, SearchOptions};
-use podsift::store::Store;
+use podsift::store::{Filters, Store};
 
 /// The longest query or interest accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 2_000;
@@ -489,7 +489,10 @@ impl Engine {
                 .map_err(failed)?
         };
         let opts = TopOptions {
-            since: Some(since.clone()),
+            filters: Filters {
+                since: Some(since.clone()),
+                ..Filters::default()
+            },
             interests,
             limit,
             ..TopOptions::default()
