@@ -145,6 +145,18 @@ pub fn pack_nk(
 /// for `nr` runs of `ktiles` tiles spaced `bstride` bytes; `c` writable for
 /// `16 * mr` rows of `64 * nr` bytes at stride `ldc` bytes; `z` readable
 /// for `16 * nr` f32.
+///
+/// One asm block per (mr, nr), made by the `tiles!` macro inside: the
+/// shared frame is written once, each arm gives only what differs. `a: [..]`
+/// and `b: [..]` name the A rows and B columns the loop walks (each an
+/// in/out pointer that advances 64 bytes along A or 1024 along B per K
+/// step, in that order after the step's instructions); `c: [..]` names the
+/// C tile origins beyond `c0` and `z: [..]` the bias rows, both read-only.
+/// The operand order is the same in every arm (A, B, k, lda, s, c0, C
+/// extras, ldc, bias, zs) and each operand's expression is the one the
+/// hand-written arms had, so each arm compiles to the same machine code as
+/// before the macro (checked by diffing `rustc -O --emit=asm` of both
+/// versions).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 unsafe fn block(
@@ -160,16 +172,7 @@ unsafe fn block(
     z: *const f32,
 ) {
     debug_assert!(ktiles > 0);
-    // One asm block per (mr, nr): the shared frame is written once here,
-    // each arm gives only what differs. `a: [..]` and `b: [..]` name the A
-    // rows and B columns the loop walks (each an in/out pointer that
-    // advances 64 bytes along A or 1024 along B per K step, in that order
-    // after the step's instructions); `c: [..]` names the C tile origins
-    // beyond `c0` and `z: [..]` the bias rows, both read-only. The operand
-    // order is the same in every arm (A, B, k, lda, s, c0, C extras, ldc,
-    // bias, zs) and each operand's expression is the one the hand-written
-    // arms had, so each arm compiles to the same machine code as before the
-    // macro (checked by diffing `rustc -O --emit=asm` of both versions).
+    // One asm block per (mr, nr), the shared frame written once (see above).
     macro_rules! tiles {
         (
             a: [$($ap:ident),+],
