@@ -154,17 +154,10 @@ impl Apply<'_> {
     ) -> Result<()> {
         let (base, scores, flagged) = score_alone(self.detector, chunks, &vecs);
         writer.mark_noncontent_stale(&t.episode.show);
-        let key = key_of(&t.episode.path);
         let entry = EpisodeEntry {
-            file: key,
-            show: t.episode.show.clone(),
-            title: t.episode.title().to_string(),
-            date: t.episode.meta.date.clone(),
-            url: t.episode.meta.url.clone(),
             chunks: chunks.len() as u64,
             noncontent: flagged,
-            duration_ms: t.duration_ms(),
-            added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ..episode_entry(t, key_of(&t.episode.path))
         };
         let mut vecs = vecs.into_iter();
         let mut lo = 0;
@@ -404,18 +397,7 @@ impl Part<'_> {
             Some((parts, entry)) => (parts as usize, entry),
             None => {
                 writer.remove_episode(id);
-                let entry = EpisodeEntry {
-                    file: key,
-                    show: t.episode.show.clone(),
-                    title: t.episode.title().to_string(),
-                    date: t.episode.meta.date.clone(),
-                    url: t.episode.meta.url.clone(),
-                    chunks: 0,
-                    noncontent: 0,
-                    duration_ms: t.duration_ms(),
-                    added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                };
-                (0, entry)
+                (0, episode_entry(&t, key))
             }
         };
         // Parts are cut as they are reached: the cues after them stay as
@@ -524,5 +506,21 @@ fn stored(e: &Episode, c: &chunk::Chunk) -> StoredChunk {
         noncontent: 0,
         noncontent_base: 0,
         context: String::new(),
+    }
+}
+
+/// The state-table entry of `t`, stored under file `key`, added now, with
+/// no passages counted yet.
+fn episode_entry(t: &Transcript, key: String) -> EpisodeEntry {
+    EpisodeEntry {
+        file: key,
+        show: t.episode.show.clone(),
+        title: t.episode.title().to_string(),
+        date: t.episode.meta.date.clone(),
+        url: t.episode.meta.url.clone(),
+        chunks: 0,
+        noncontent: 0,
+        duration_ms: t.duration_ms(),
+        added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
