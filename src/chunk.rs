@@ -28,7 +28,7 @@ use crate::transcript::{Cue, Millis};
 
 /// A passage's stable id: a hash of the episode id and the passage's sentence
 /// range. The only key that joins full-text hits, vectors and stored text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChunkId(pub u64);
 
 impl ChunkId {

@@ -1,5 +1,8 @@
-//! Typed errors of the library. Every variant names what failed and, where
-//! the user can fix it, how (`--rebuild`, `scripts/fetch-model`, ...).
+//! Typed errors of the library. Every variant names what failed; where the
+//! user can fix it, the variant carries what the fix needs (a [`Remedy`], a
+//! [`Setting`], the models involved) and the binary words the advice in its
+//! own terms (its commands and flags: `src/cli/advice.rs`). The library's
+//! messages name no command-line flag.
 //!
 //! The binary adds context with `anyhow` and prints `podsift: {err:#}`.
 
@@ -50,7 +53,7 @@ pub enum Error {
         message: String,
     },
     /// No model files could be found or downloaded.
-    #[error("no model '{model}' found (looked in: {}); run scripts/fetch-model, or pass --model DIR", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    #[error("no model '{model}' found (looked in: {})", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     NoModel {
         /// The model asked for.
         model: String,
@@ -58,9 +61,7 @@ pub enum Error {
         tried: Vec<PathBuf>,
     },
     /// Downloading the model from the hub failed.
-    #[error(
-        "downloading model '{model}': {message}; run scripts/fetch-model, or pass --model DIR"
-    )]
+    #[error("downloading model '{model}': {message}")]
     Download {
         /// The model id.
         model: String,
@@ -75,11 +76,11 @@ pub enum Error {
         /// Why it is not available.
         message: String,
     },
-    /// tantivy failed.
+    /// The full-text index failed.
     #[error("full-text index: {0}")]
-    Index(#[from] tantivy::TantivyError),
+    Index(#[from] IndexError),
     /// The index was built with another model.
-    #[error("the index at {} was built with model '{index_model}', not '{requested_model}'; search with --model {index_model}, or rebuild with: podsift index --rebuild --model {requested_model} PATH", index.display())]
+    #[error("the index at {} was built with model '{index_model}', not '{requested_model}'", index.display())]
     IndexMismatch {
         /// The index folder.
         index: PathBuf,
@@ -89,17 +90,17 @@ pub enum Error {
         requested_model: String,
     },
     /// No index exists where one was expected.
-    #[error("no index at {} (run: podsift index PATH)", .0.display())]
+    #[error("no index at {}", .0.display())]
     NoIndex(PathBuf),
     /// The index is damaged or from an incompatible version.
-    #[error("index at {}: {problem}; fix: {fix}", index.display())]
+    #[error("index at {}: {problem}", index.display())]
     Corrupt {
         /// The index folder.
         index: PathBuf,
         /// What is wrong.
         problem: String,
         /// What the user can do.
-        fix: &'static str,
+        remedy: Remedy,
     },
     /// The disk that holds a file podsift writes is full. Nothing committed
     /// is lost: every write goes to a temporary file first.
@@ -110,7 +111,7 @@ pub enum Error {
     },
     /// A file or folder podsift must write is on a read-only file system or
     /// not writable by this user.
-    #[error("cannot write to {} ({reason}); fix: make it writable, or pass --index DIR for an index on a writable disk", path.display())]
+    #[error("cannot write to {} ({reason})", path.display())]
     NotWritable {
         /// The file or folder.
         path: PathBuf,
@@ -152,13 +153,23 @@ pub enum Error {
     StoreSchema {
         /// The URL, password hidden.
         url: String,
-        /// What is wrong and what to run.
+        /// What is wrong.
         message: String,
+        /// What fixes it, where a command does.
+        remedy: Option<Remedy>,
     },
     /// An email was not delivered (`brief --send`).
     #[error(transparent)]
     Mail(#[from] crate::mail::MailError),
-    /// A user-supplied value is invalid.
+    /// A setting the user chose (a flag of the binary) is invalid.
+    #[error("{setting}: {message}")]
+    Setting {
+        /// Which setting.
+        setting: Setting,
+        /// Why.
+        message: String,
+    },
+    /// A user-supplied value (a file's line, a profile's field) is invalid.
     #[error("{what}: {message}")]
     Invalid {
         /// Which value.
@@ -184,26 +195,17 @@ impl Error {
         }
     }
 
-    /// A tantivy error while writing the full-text index in `dir`: a full
-    /// disk or a read-only file system becomes [`Error::NoSpace`] or
-    /// [`Error::NotWritable`] (tantivy's own message names neither the folder
-    /// nor the fix), anything else stays [`Error::Index`].
-    pub fn tantivy_at(dir: &std::path::Path, e: tantivy::TantivyError) -> Error {
-        match tantivy_io_kind(&e) {
-            Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => Error::NoSpace {
-                path: dir.to_path_buf(),
-            },
-            Some(io::ErrorKind::ReadOnlyFilesystem) => Error::NotWritable {
-                path: dir.to_path_buf(),
-                reason: "read-only file system",
-            },
-            _ => Error::Index(e),
-        }
-    }
-
     /// A candle error while doing `what`.
     pub fn model(what: &'static str) -> impl FnOnce(candle_core::Error) -> Error {
         move |source| Error::Model { what, source }
+    }
+
+    /// An invalid value of the setting `setting`.
+    pub fn setting(setting: Setting, message: impl Into<String>) -> Error {
+        Error::Setting {
+            setting,
+            message: message.into(),
+        }
     }
 
     /// An invalid user value.
@@ -215,18 +217,74 @@ impl Error {
     }
 }
 
-/// The kind of the I/O error inside a tantivy error, if there is one.
-pub fn tantivy_io_kind(e: &tantivy::TantivyError) -> Option<io::ErrorKind> {
-    use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
-    use tantivy::TantivyError as T;
-    Some(match e {
-        T::IoError(io) => io.kind(),
-        T::OpenWriteError(OpenWriteError::IoError { io_error, .. })
-        | T::OpenReadError(OpenReadError::IoError { io_error, .. })
-        | T::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. }) => io_error.kind(),
-        T::LockFailure(LockError::IoError(io), _) => io.kind(),
-        _ => return None,
-    })
+/// What fixes a damaged or incompatible index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Build the index again from the transcripts.
+    Rebuild,
+    /// A newer podsift wrote it: upgrade, or rebuild with this one.
+    UpgradeOrRebuild,
+    /// The folder's permissions stop podsift reading it.
+    CheckPermissions,
+    /// A PostgreSQL store's schema is older than this podsift's: migrate it.
+    InitStore,
+}
+
+/// A setting of a search, a device or a store, named by what it means; the
+/// binary shows it as its flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The speaker filter.
+    Speaker,
+    /// The first day of the date filter.
+    Since,
+    /// The last day of the date filter.
+    Until,
+    /// The search mode.
+    Mode,
+    /// The compute device.
+    Device,
+    /// The read-only role of a PostgreSQL store.
+    ReaderRole,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::Speaker => "speaker",
+            Setting::Since => "since",
+            Setting::Until => "until",
+            Setting::Mode => "mode",
+            Setting::Device => "device",
+            Setting::ReaderRole => "reader role",
+        })
+    }
+}
+
+/// An error of the engine under the full-text index, opaque to all but the
+/// store (which converts its engine's errors into [`Error::Index`]): its
+/// message and sources are the engine's own. Boxed so that this module
+/// names no engine, and a second backend's errors fit too.
+#[derive(Debug)]
+pub struct IndexError(Box<dyn std::error::Error + Send + Sync>);
+
+impl IndexError {
+    /// Wrap an engine's error.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> IndexError {
+        IndexError(Box::new(e))
+    }
+}
+
+impl std::fmt::Display for IndexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for IndexError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// A transcript file that cannot be read as its format.

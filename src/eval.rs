@@ -381,12 +381,10 @@ pub struct SpanIndex<'a> {
 impl<'a> SpanIndex<'a> {
     /// Index the store's episodes by source path.
     pub fn new(store: &'a crate::store::Store) -> Self {
-        let state = store.state();
-        let mut paths: Vec<(String, String)> = state
-            .episodes
-            .iter()
+        let mut paths: Vec<(String, String)> = store
+            .episodes()
             .filter_map(|(id, e)| {
-                let f = state.files.get(&e.file)?;
+                let f = store.file(&e.file)?;
                 Some((f.path.replace('\\', "/").nfc().collect(), id.clone()))
             })
             .collect();
@@ -548,14 +546,16 @@ pub struct AdMetrics {
 /// when at least half of its time span lies inside an `ad` (`content`)
 /// window; others are not scored. Scores are recomputed from the stored text
 /// and vector with the current detector (so it can be tuned without
-/// re-indexing), smoothed per episode as at index time.
+/// re-indexing), smoothed per episode as at index time. With `dump`, each
+/// scored passage is handed to it as one tab-separated line (label, kind,
+/// signals, file, time, text: transcript text, for the caller to clean).
 pub fn score_ads(
     store: &crate::store::Store,
     detector: &crate::insight::noncontent::Detector,
     labels: &[AdLabel],
-    dump: bool,
+    mut dump: Option<&mut dyn FnMut(String)>,
 ) -> Result<AdMetrics> {
-    use crate::rank::NONCONTENT_THRESHOLD as T;
+    use crate::insight::noncontent::NONCONTENT_THRESHOLD as T;
     let mut by_file: HashMap<&str, Vec<&AdLabel>> = HashMap::new();
     for l in labels {
         by_file.entry(l.file.as_str()).or_default().push(l);
@@ -568,14 +568,11 @@ pub fn score_ads(
     // Repetition across the episodes of each show that has labels.
     let mut rep: HashMap<u64, f32> = HashMap::new();
     let shows: HashSet<String> = store
-        .state()
-        .episodes
-        .values()
+        .episodes()
+        .map(|(_, e)| e)
         .filter(|e| {
             let p: String = store
-                .state()
-                .files
-                .get(&e.file)
+                .file(&e.file)
                 .map(|f| f.path.nfc().collect())
                 .unwrap_or_default();
             by_file
@@ -597,7 +594,7 @@ pub fn score_ads(
             .collect();
         let r = crate::insight::noncontent::repetition(&input, 2);
         for (c, v) in ps.iter().zip(r) {
-            rep.insert(c.id, v);
+            rep.insert(c.id.0, v);
         }
     }
     let mut files: Vec<&&str> = by_file.keys().collect();
@@ -605,11 +602,9 @@ pub fn score_ads(
     for file in files {
         let ls = &by_file[*file];
         let want: String = file.nfc().collect();
-        let Some((episode, _)) = store.state().episodes.iter().find(|(_, e)| {
+        let Some((episode, _)) = store.episodes().find(|(_, e)| {
             let p: String = store
-                .state()
-                .files
-                .get(&e.file)
+                .file(&e.file)
                 .map(|f| f.path.nfc().collect())
                 .unwrap_or_default();
             p == want || p.ends_with(&format!("/{want}"))
@@ -623,7 +618,7 @@ pub fn score_ads(
         for c in &chunks {
             let v = store.vector(c.chunk_id()).unwrap_or(&[]);
             let p = detector.parts(&c.text, v);
-            let r = rep.get(&c.id).copied().unwrap_or(0.0);
+            let r = rep.get(&c.id.0).copied().unwrap_or(0.0);
             base.push((p.score * 1000.0).round() as u64);
             reps.push(r);
             parts.push((p, r));
@@ -669,7 +664,7 @@ pub fn score_ads(
             } else {
                 m.labelled_content += 1;
             }
-            if dump {
+            if let Some(dump) = dump.as_mut() {
                 let kind = ls
                     .iter()
                     .filter(|l| inside(l) > 0.0)
@@ -686,8 +681,7 @@ pub fn score_ads(
                     c.text.chars().take(100).collect::<String>(),
                     parts[i].0.ad_similarity
                 );
-                // Transcript text: no control characters to the terminal.
-                eprintln!("{}", crate::output::safe::text(&line));
+                dump(line);
             }
         }
     }

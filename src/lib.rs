@@ -17,7 +17,8 @@
 //! - **Hit**: a ranked result (a moment: a chunk, possibly merged with
 //!   overlapping ones of the same episode) with its signals.
 //! - **Ranked**: `(ChunkId, score)` in rank order, one arm's output.
-//! - **Store**: our on-disk index (tantivy + vector segments + state).
+//! - **Store**: our on-disk index (full-text index + vector segments +
+//!   state); the only module that knows the full-text engine.
 //! - **Feed**: an RSS feed the user follows; its items' transcripts are
 //!   downloaded into the **library** (`library/<show>/`) with a sidecar each.
 //! - **Centre** and **trail** (explorer): the passage being read, and the
@@ -28,7 +29,8 @@
 //! - [`ingest`]: formats, parsers, metadata, walking folders, duplicates.
 //! - [`chunk`]: sentences, token budget, overlap, stable ids.
 //! - [`embed`]: model files, device, candle BERT, pooling.
-//! - [`store`]: tantivy schema, vector segments, crash-safe commits.
+//! - [`store`]: full-text schema and queries, vector segments, crash-safe
+//!   commits.
 //! - [`indexer`]: incremental updates of a store from folders.
 //! - [`rank`]: BM25, dense, fusion, filters, moment merging.
 //! - [`feed`]: following RSS feeds, downloading new transcripts into a library.

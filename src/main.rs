@@ -43,7 +43,7 @@ fn main() -> ExitCode {
 /// A context that ends with a path the next cause names again ("opening
 /// index P: index at P: ...") is left out too.
 fn one_line(err: &anyhow::Error) -> String {
-    let texts: Vec<String> = err.chain().map(|c| c.to_string()).collect();
+    let texts: Vec<String> = err.chain().map(cli::advice::describe).collect();
     let mut out = String::new();
     for (i, text) in texts.iter().enumerate() {
         if out.ends_with(text.as_str()) {

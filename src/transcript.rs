@@ -3,9 +3,10 @@
 //!
 //! Times are milliseconds from the start of the episode. A cue may be untimed
 //! (plain-text transcripts) or have a start but no end (chat-style JSON); the
-//! chunker copes with both. Nothing here does I/O.
+//! chunker copes with both. [`Format`] names the file formats (their parsers
+//! are in [`crate::ingest`]). Nothing here does I/O.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Milliseconds from the start of an episode.
 pub type Millis = u64;
@@ -124,6 +125,77 @@ impl EpisodeMeta {
     }
 }
 
+/// The transcript formats podsift reads. A closed set: one parser each.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Podcasting 2.0 / Whisper / chat-array JSON.
+    Json,
+    /// WebVTT.
+    Vtt,
+    /// SubRip.
+    Srt,
+    /// Markdown with speaker turns.
+    Markdown,
+    /// HTML (Podcasting 2.0 `<cite>/<time>/<p>`).
+    Html,
+    /// Plain text, untimed.
+    Text,
+    /// A BEIR document collection (JSON Lines): many episodes in one file.
+    Beir,
+}
+
+impl Format {
+    /// The format for a file name, from its extension.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "vtt" | "webvtt" => Format::Vtt,
+            "srt" => Format::Srt,
+            "json" => Format::Json,
+            "md" | "markdown" => Format::Markdown,
+            "html" | "htm" => Format::Html,
+            "txt" | "text" => Format::Text,
+            "jsonl" => Format::Beir,
+            _ => return None,
+        })
+    }
+
+    /// The format for a file, from its name, or from its first bytes when the
+    /// name says nothing useful.
+    pub fn detect(path: &Path, head: &str) -> Option<Format> {
+        let by_name = Format::from_path(path);
+        let h = head.trim_start_matches('\u{FEFF}').trim_start();
+        match by_name {
+            Some(Format::Text) | None => {
+                if h.starts_with("WEBVTT") {
+                    Some(Format::Vtt)
+                } else if by_name.is_none() && (h.starts_with('{') || h.starts_with('[')) {
+                    Some(Format::Json)
+                } else {
+                    by_name
+                }
+            }
+            f => f,
+        }
+    }
+
+    /// The lower-case name used in JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Vtt => "vtt",
+            Format::Srt => "srt",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Text => "text",
+            Format::Beir => "beir",
+        }
+    }
+}
+
 /// One source transcript file and what is known about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Episode {
@@ -136,7 +208,7 @@ pub struct Episode {
     /// The source file as given to `index` (root joined with the relative path).
     pub path: PathBuf,
     /// The format it was parsed as.
-    pub format: crate::ingest::Format,
+    pub format: Format,
 }
 
 impl Episode {

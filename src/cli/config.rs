@@ -114,6 +114,12 @@ impl Config {
         Ok(locator.locate(&source)?)
     }
 
+    /// The engine to load on `dev`: the configured one, or candle in f32
+    /// on a GPU with `PODSIFT_GPU_F32=1`.
+    pub fn engine_on(&self, dev: &candle_core::Device) -> EngineChoice {
+        gpu_f32(self.engine, dev)
+    }
+
     /// Load the embedder on the configured device; a fallback warning goes to
     /// stderr.
     pub fn embedder(&self, files: &ModelFiles) -> Result<Embedder> {
@@ -122,7 +128,7 @@ impl Config {
             errln!("podsift: warning: {w}");
         }
         let t = std::time::Instant::now();
-        let e = Embedder::load_with(files, &dev, self.engine)
+        let e = Embedder::load_with(files, &dev, self.engine_on(&dev))
             .with_context(|| format!("loading model from {}", files.dir.display()))?;
         if self.verbose > 0 {
             errln!(
@@ -136,6 +142,18 @@ impl Config {
             );
         }
         Ok(e)
+    }
+}
+
+/// `PODSIFT_GPU_F32=1`: candle computes in f32 on a GPU too (the
+/// reference for its bf16), where the engine is left to choose or is candle.
+fn gpu_f32(choice: EngineChoice, dev: &candle_core::Device) -> EngineChoice {
+    let asked = std::env::var_os("PODSIFT_GPU_F32").is_some();
+    match choice {
+        EngineChoice::Auto | EngineChoice::Candle if asked && dev.is_cuda() => {
+            EngineChoice::CandleF32
+        }
+        c => c,
     }
 }
 

@@ -33,9 +33,10 @@ pub fn error(e: &Error) {
 }
 
 /// An error as one line: `path:line: reason` for parse errors (the library's
-/// `Display`), `path: reason` for I/O.
+/// `Display`), `path: reason` for I/O, with the advice for its kind
+/// ([`super::advice`]).
 pub fn one_line(e: &Error) -> String {
-    e.to_string().replace('\n', " ")
+    super::advice::library(e).replace('\n', " ")
 }
 
 /// Report a warning about a file.

@@ -5,6 +5,7 @@
 // First, so that its `errln!` is in scope in the modules below.
 #[macro_use]
 pub mod messages;
+pub mod advice;
 pub mod commands;
 pub mod config;
 
@@ -105,6 +106,33 @@ pub enum Command {
     /// Copy this index into a PostgreSQL store (only what changed since
     /// the last push).
     Push(PushArgs),
+    /// Print a man page or a shell completion script on stdout, made from
+    /// this command line's own definition: `podsift generate man >
+    /// podsift.1`.
+    Generate(GenerateArgs),
+}
+
+/// `podsift generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to print.
+    #[arg(value_enum, value_name = "KIND")]
+    pub kind: GenerateKind,
+}
+
+/// What `podsift generate` prints (the names `rg --generate` uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateKind {
+    /// A man page, podsift(1), in roff.
+    Man,
+    /// A bash completion script.
+    CompleteBash,
+    /// A zsh completion script.
+    CompleteZsh,
+    /// A fish completion script.
+    CompleteFish,
+    /// A PowerShell completion script.
+    CompletePowershell,
 }
 
 /// `podsift store`.

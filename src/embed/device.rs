@@ -9,7 +9,7 @@
 
 use candle_core::Device;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 
 /// The device the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,8 +36,8 @@ impl std::str::FromStr for DeviceChoice {
             other => match other.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
                 Some(n) => DeviceChoice::Cuda(n),
                 None => {
-                    return Err(Error::invalid(
-                        "--device",
+                    return Err(Error::setting(
+                        Setting::Device,
                         format!("'{other}' is not one of auto, cpu, cuda, cuda:N, metal"),
                     ))
                 }

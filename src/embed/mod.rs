@@ -60,6 +60,11 @@ pub enum EngineChoice {
     Tier(cpu::Tier),
     /// candle, whatever the processor.
     Candle,
+    /// candle with f32 weights on every device (on a GPU, [`Candle`]
+    /// computes in bf16): the reference for checking the GPU's bf16.
+    ///
+    /// [`Candle`]: EngineChoice::Candle
+    CandleF32,
 }
 
 impl EngineChoice {
@@ -72,7 +77,7 @@ impl EngineChoice {
     /// (a model our engine does not take would still run on candle).
     pub fn on_this_cpu(self) -> String {
         match self {
-            EngineChoice::Candle => "candle-f32".into(),
+            EngineChoice::Candle | EngineChoice::CandleF32 => "candle-f32".into(),
             EngineChoice::Tier(t) if t.is_available() => t.engine_name().into(),
             EngineChoice::Tier(t) => format!("{} (not available on this CPU)", t.engine_name()),
             EngineChoice::Auto => cpu::Tier::best()
@@ -111,6 +116,8 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     counter: Tokenizer,
     device: Device,
+    /// candle's weight type (unused by our CPU engine).
+    dtype: DType,
     files: ModelFiles,
     dim: usize,
     max_len: usize,
@@ -147,11 +154,11 @@ pub struct ModelInfo {
 /// host work that bounds GPU throughput (see ../shared/docs/CUDA.md).
 pub const GPU_BATCH: usize = 256;
 
-/// The weight type for a device: bf16 on CUDA (tensor cores; same exponent
-/// range as f32, so the attention mask's f32::MIN stays finite), f32
-/// elsewhere, or f32 everywhere with `PODSIFT_GPU_F32=1`.
-fn weight_dtype(device: &Device) -> DType {
-    if device.is_cuda() && std::env::var_os("PODSIFT_GPU_F32").is_none() {
+/// candle's weight type for a device: bf16 on CUDA (tensor cores; same
+/// exponent range as f32, so the attention mask's f32::MIN stays finite),
+/// f32 elsewhere, or f32 everywhere with [`EngineChoice::CandleF32`].
+fn weight_dtype(device: &Device, choice: EngineChoice) -> DType {
+    if device.is_cuda() && choice != EngineChoice::CandleF32 {
         DType::BF16
     } else {
         DType::F32
@@ -205,6 +212,7 @@ impl Embedder {
                 path: files.tokenizer.clone(),
                 message: e.to_string(),
             })?;
+        let dtype = weight_dtype(device, choice);
         let engine = match cpu_engine(files, &config, device, choice)? {
             Some(e) => Engine::Cpu(Box::new(e)),
             None => {
@@ -212,11 +220,7 @@ impl Embedder {
                 // modified while mapped (models/ is written only by
                 // scripts/fetch-model).
                 let vb = unsafe {
-                    VarBuilder::from_mmaped_safetensors(
-                        &[&files.weights],
-                        weight_dtype(device),
-                        device,
-                    )
+                    VarBuilder::from_mmaped_safetensors(&[&files.weights], dtype, device)
                 }
                 .map_err(Error::model("loading weights"))?;
                 let model =
@@ -229,6 +233,7 @@ impl Embedder {
             tokenizer,
             counter,
             device: device.clone(),
+            dtype,
             files: files.clone(),
             dim: config.hidden_size,
             max_len,
@@ -250,7 +255,7 @@ impl Embedder {
     /// (`"candle-f32"`, `"candle-bf16"` on a GPU).
     pub fn engine_name(&self) -> &'static str {
         match &self.engine {
-            Engine::Candle(_) if weight_dtype(&self.device) == DType::BF16 => "candle-bf16",
+            Engine::Candle(_) if self.dtype == DType::BF16 => "candle-bf16",
             Engine::Candle(_) => "candle-f32",
             Engine::Cpu(e) => e.tier().engine_name(),
         }
@@ -408,7 +413,7 @@ fn cpu_engine(
         message,
     };
     let tiers: Vec<cpu::Tier> = match choice {
-        EngineChoice::Candle => return Ok(None),
+        EngineChoice::Candle | EngineChoice::CandleF32 => return Ok(None),
         EngineChoice::Tier(t) if !matches!(device, Device::Cpu) => {
             return Err(unusable(format!(
                 "the {t} engine runs on the CPU, not on {}",

@@ -472,7 +472,7 @@ mod tests {
             })
             .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("scripts/fetch-model"), "{msg}");
+        assert!(matches!(err, Error::NoModel { .. }), "{msg}");
         assert!(msg.contains("/nonexistent/models/nothing-here"), "{msg}");
     }
 

@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::state::{Action, EpisodeInfo, State, Task};
-use crate::chunk::ChunkId;
 use crate::embed::Embedder;
 use crate::insight::related::{related, RelatedOptions};
 use crate::rank;
@@ -76,7 +75,7 @@ impl<'a> StoreBackend<'a> {
             },
             Task::Related { id, .. } => Action::Related {
                 id,
-                result: related(self.store, ChunkId(id), &self.related)
+                result: related(self.store, id, &self.related)
                     .map(|(_, list)| list)
                     .map_err(err),
             },
@@ -106,9 +105,7 @@ impl<'a> StoreBackend<'a> {
 /// title).
 pub fn episodes(store: &Store, show: &str) -> Vec<EpisodeInfo> {
     let mut out: Vec<EpisodeInfo> = store
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .filter(|(_, e)| e.show == show)
         .map(|(id, e)| EpisodeInfo {
             id: id.clone(),
@@ -132,12 +129,7 @@ pub fn episodes(store: &Store, show: &str) -> Vec<EpisodeInfo> {
 
 /// The shows of the index, sorted.
 pub fn shows(store: &Store) -> Vec<String> {
-    let mut s: Vec<String> = store
-        .state()
-        .episodes
-        .values()
-        .map(|e| e.show.clone())
-        .collect();
+    let mut s: Vec<String> = store.episodes().map(|(_, e)| e.show.clone()).collect();
     s.sort();
     s.dedup();
     s

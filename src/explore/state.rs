@@ -22,13 +22,20 @@
 //! searches (labelled so), and are run again in the asked-for mode when the
 //! model is ready.
 
+mod filters;
+mod line_edit;
+
+pub use filters::{format_filters, parse_filters};
+use line_edit::Edit;
+pub use line_edit::LineEdit;
+
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
 use super::text::Analysed;
-use crate::insight::Related;
+use crate::chunk::ChunkId;
 use crate::output::deep_link;
 use crate::output::human::{analysed_terms, snippet};
 use crate::rank::{Filters, Hit, Mode, SearchOptions};
@@ -95,22 +102,22 @@ pub enum Action {
     /// order.
     Context {
         /// The centre passage's id.
-        id: u64,
+        id: ChunkId,
         /// Passages, or the error.
         result: Result<Vec<StoredChunk>, String>,
     },
     /// The result of [`Task::Related`].
     Related {
         /// The seed passage's id.
-        id: u64,
+        id: ChunkId,
         /// Related passages, or the error.
-        result: Result<Vec<Related>, String>,
+        result: Result<Vec<Hit>, String>,
     },
     /// The driver skipped a [`Task::Related`] that a newer centre made
     /// stale; it will be asked for again if that passage is centred again.
     Dropped {
         /// The seed passage's id.
-        id: u64,
+        id: ChunkId,
     },
     /// The result of [`Task::Episodes`].
     Episodes {
@@ -152,7 +159,7 @@ pub enum Task {
     /// [`Action::Context`].
     Context {
         /// The centre passage.
-        id: u64,
+        id: ChunkId,
         /// Its episode.
         episode: String,
         /// First position.
@@ -165,7 +172,7 @@ pub enum Task {
     /// it, [`Action::Dropped`].
     Related {
         /// The seed passage.
-        id: u64,
+        id: ChunkId,
         /// Increases each time the centre changes.
         generation: u64,
     },
@@ -244,95 +251,6 @@ pub enum Focus {
     Related,
 }
 
-/// A one-line text editor (the query line, the filter prompt).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LineEdit {
-    /// The text.
-    pub text: String,
-    /// Cursor position, in characters.
-    pub cursor: usize,
-}
-
-/// What a key did to a [`LineEdit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Edit {
-    Changed,
-    Submit,
-    Cancel,
-    Unhandled,
-}
-
-impl LineEdit {
-    /// An editor holding `text`, the cursor at its end.
-    pub fn new(text: &str) -> LineEdit {
-        LineEdit {
-            text: text.to_string(),
-            cursor: text.chars().count(),
-        }
-    }
-
-    fn byte(&self, char_idx: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(char_idx)
-            .map_or(self.text.len(), |(b, _)| b)
-    }
-
-    fn insert(&mut self, s: &str) {
-        let at = self.byte(self.cursor);
-        let clean: String = s.chars().filter(|c| !c.is_control()).collect();
-        self.text.insert_str(at, &clean);
-        self.cursor += clean.chars().count();
-    }
-
-    fn key(&mut self, k: Key) -> Edit {
-        let len = self.text.chars().count();
-        match k {
-            Key::Char(c) => self.insert(c.encode_utf8(&mut [0; 4])),
-            Key::Enter => return Edit::Submit,
-            Key::Esc => return Edit::Cancel,
-            Key::Backspace if self.cursor > 0 => {
-                let (a, b) = (self.byte(self.cursor - 1), self.byte(self.cursor));
-                self.text.replace_range(a..b, "");
-                self.cursor -= 1;
-            }
-            Key::Delete if self.cursor < len => {
-                let (a, b) = (self.byte(self.cursor), self.byte(self.cursor + 1));
-                self.text.replace_range(a..b, "");
-            }
-            Key::Backspace | Key::Delete => {}
-            Key::Left => self.cursor = self.cursor.saturating_sub(1),
-            Key::Right => self.cursor = (self.cursor + 1).min(len),
-            Key::Home | Key::Ctrl('a') => self.cursor = 0,
-            Key::End | Key::Ctrl('e') => self.cursor = len,
-            Key::Ctrl('u') => {
-                let b = self.byte(self.cursor);
-                self.text.replace_range(..b, "");
-                self.cursor = 0;
-            }
-            Key::Ctrl('k') => {
-                let b = self.byte(self.cursor);
-                self.text.truncate(b);
-            }
-            Key::Ctrl('w') => {
-                let chars: Vec<char> = self.text.chars().collect();
-                let mut start = self.cursor;
-                while start > 0 && chars[start - 1].is_whitespace() {
-                    start -= 1;
-                }
-                while start > 0 && !chars[start - 1].is_whitespace() {
-                    start -= 1;
-                }
-                let (a, b) = (self.byte(start), self.byte(self.cursor));
-                self.text.replace_range(a..b, "");
-                self.cursor = start;
-            }
-            _ => return Edit::Unhandled,
-        }
-        Edit::Changed
-    }
-}
-
 /// A search result, with its snippet analysed for highlighting.
 #[derive(Debug, Clone)]
 pub struct ResultRow {
@@ -371,7 +289,7 @@ pub struct Passage {
 #[derive(Debug, Clone)]
 pub struct RelatedRow {
     /// The passage and why it is related.
-    pub rel: Related,
+    pub rel: Hit,
     /// The part of it around the shared terms.
     pub snippet: Analysed,
     /// Analysed forms of the shared terms (to highlight).
@@ -479,7 +397,7 @@ struct PendingSearch {
     mode: Mode,
     fallback: bool,
     /// Keep this passage selected if it is among the new results.
-    keep: Option<u64>,
+    keep: Option<ChunkId>,
 }
 
 /// Layout facts the renderer leaves for the next key (page sizes, how far
@@ -534,9 +452,9 @@ pub struct State {
     /// Reading pane scroll.
     pub scroll: Scroll,
     /// Neighbourhoods, by centre id.
-    pub contexts: HashMap<u64, Load<Vec<Passage>>>,
+    pub contexts: HashMap<ChunkId, Load<Vec<Passage>>>,
     /// Related passages, by seed id.
-    pub related: HashMap<u64, Load<Vec<RelatedRow>>>,
+    pub related: HashMap<ChunkId, Load<Vec<RelatedRow>>>,
     /// The status line.
     pub status: Option<Status>,
     /// Layout facts from the last draw.
@@ -547,7 +465,7 @@ pub struct State {
     upgrading: bool,
     seq: u64,
     generation: u64,
-    last_centre: Option<u64>,
+    last_centre: Option<ChunkId>,
     quit: bool,
 }
 
@@ -1021,7 +939,7 @@ impl State {
     /// words, filters or mode) replaces the trail, so the keys go back to
     /// the result list; in a narrow terminal that also brings the reading
     /// pane back under it.
-    fn search(&mut self, tasks: &mut Vec<Task>, keep: Option<u64>) {
+    fn search(&mut self, tasks: &mut Vec<Task>, keep: Option<ChunkId>) {
         let q = self.query.text.trim().to_string();
         if q.is_empty() {
             return;
@@ -1030,7 +948,7 @@ impl State {
         self.run_search(q, tasks, keep);
     }
 
-    fn run_search(&mut self, query: String, tasks: &mut Vec<Task>, keep: Option<u64>) {
+    fn run_search(&mut self, query: String, tasks: &mut Vec<Task>, keep: Option<ChunkId>) {
         self.upgrading = false;
         let fallback = self.mode.needs_model() && self.model != ModelStatus::Ready;
         let mode = if fallback { Mode::Keyword } else { self.mode };
@@ -1238,7 +1156,7 @@ impl State {
     }
 }
 
-fn related_row(rel: Related) -> RelatedRow {
+fn related_row(rel: Hit) -> RelatedRow {
     let terms: HashSet<String> = rel
         .shared_terms
         .iter()
@@ -1274,121 +1192,6 @@ fn prev_focus(f: Focus) -> Focus {
         Focus::Reading => Focus::Results,
         Focus::Related | Focus::Query => Focus::Reading,
     }
-}
-
-/// Filters as the prompt shows them: `show:NAME speaker:"A B" since:DATE
-/// until:DATE ads:yes`.
-pub fn format_filters(f: &Filters) -> String {
-    let quote = |s: &str| {
-        if s.contains(char::is_whitespace) {
-            format!("\"{s}\"")
-        } else {
-            s.to_string()
-        }
-    };
-    let mut parts: Vec<String> = f
-        .shows
-        .iter()
-        .map(|s| format!("show:{}", quote(s)))
-        .collect();
-    if let Some(s) = &f.speaker {
-        parts.push(format!("speaker:{}", quote(s)));
-    }
-    if let Some(d) = &f.since {
-        parts.push(format!("since:{d}"));
-    }
-    if let Some(d) = &f.until {
-        parts.push(format!("until:{d}"));
-    }
-    if f.include_noncontent {
-        parts.push("ads:yes".into());
-    }
-    parts.join(" ")
-}
-
-/// Parse the filter prompt (see [`format_filters`]); shows are checked
-/// against the index's, dates may be `YYYY-MM-DD` or `7d`, `4w`, `6m`, `1y`
-/// before `settings.today`. Filters the prompt does not show (episodes,
-/// excluded shows) are dropped.
-pub fn parse_filters(text: &str, settings: &Settings) -> Result<Filters, String> {
-    let mut f = Filters::default();
-    for word in split_words(text)? {
-        let (key, value) = word.split_once(':').ok_or_else(|| {
-            format!("'{word}': write key:value (show, speaker, since, until, ads)")
-        })?;
-        let value = value.trim();
-        if value.is_empty() {
-            return Err(format!("'{key}:' needs a value"));
-        }
-        match key {
-            "show" => {
-                for s in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    if !settings.shows.is_empty() && !settings.shows.iter().any(|k| k == s) {
-                        return Err(format!(
-                            "no show '{s}' in the index (shows: {})",
-                            settings.shows.join(", ")
-                        ));
-                    }
-                    f.shows.push(s.to_string());
-                }
-            }
-            "speaker" => {
-                if !value.chars().any(char::is_alphanumeric) {
-                    return Err("speaker: needs letters or digits".into());
-                }
-                f.speaker = Some(value.to_string());
-            }
-            "since" => f.since = Some(resolve_date(value, settings.today)?),
-            "until" => f.until = Some(resolve_date(value, settings.today)?),
-            "ads" => {
-                f.include_noncontent = match value {
-                    "yes" | "on" | "true" | "1" => true,
-                    "no" | "off" | "false" | "0" => false,
-                    _ => return Err(format!("ads:{value}: write ads:yes or ads:no")),
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "unknown filter '{key}' (show, speaker, since, until, ads)"
-                ))
-            }
-        }
-    }
-    Ok(f)
-}
-
-/// Words of the prompt; `"..."` keeps spaces (`speaker:"Priya R"`).
-fn split_words(text: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in text.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            c if c.is_whitespace() && !quoted => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quote is not closed".into());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    Ok(out)
-}
-
-fn resolve_date(value: &str, today: Option<NaiveDate>) -> Result<String, String> {
-    if let Some(d) = crate::ingest::normalise_date(value) {
-        return Ok(d);
-    }
-    let bad = || format!("'{value}' is not a date: write YYYY-MM-DD, or 7d, 4w, 6m, 1y ago");
-    let today = today.ok_or_else(bad)?;
-    crate::value::date(value, today).map_err(|_| bad())
 }
 
 #[cfg(test)]

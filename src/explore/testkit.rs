@@ -2,7 +2,8 @@
 //! shows, a few episodes each, answers computed from that data alone.
 
 use super::state::{Action, EpisodeInfo, ModelStatus, Settings, State, Task};
-use crate::insight::Related;
+use crate::chunk::ChunkId;
+use crate::insight::related_hit;
 use crate::rank::{Hit, Mode, Signals};
 use crate::store::text::StoredChunk;
 
@@ -10,7 +11,7 @@ use crate::store::text::StoredChunk;
 pub fn chunk(show: &str, ep: &str, seq: u64, text: &str) -> StoredChunk {
     let episode = format!("{show}/{ep}");
     StoredChunk {
-        id: id_of(&episode, seq),
+        id: ChunkId(id_of(&episode, seq)),
         episode,
         show: show.into(),
         title: format!("{ep} title"),
@@ -76,7 +77,7 @@ pub fn hits() -> Vec<Hit> {
 }
 
 /// Every passage the fake index knows, by id.
-pub fn find(id: u64) -> Option<StoredChunk> {
+pub fn find(id: ChunkId) -> Option<StoredChunk> {
     for (s, e) in [
         ("silicon", "ep1"),
         ("silicon", "ep2"),
@@ -96,7 +97,7 @@ pub fn find(id: u64) -> Option<StoredChunk> {
 
 /// Related passages of `id`: passage 4 of `garden/ep3` and 7 of
 /// `money/ep7`, or, from the garden, 3 of `no-url/ep9`.
-pub fn related(id: u64) -> Vec<Related> {
+pub fn related(id: ChunkId) -> Vec<Hit> {
     let seed = find(id).expect("known passage");
     let picks: &[(&str, &str, u64)] = if seed.show == "garden" {
         &[("no-url", "ep9", 3)]
@@ -105,10 +106,13 @@ pub fn related(id: u64) -> Vec<Related> {
     };
     picks
         .iter()
-        .map(|(s, e, q)| Related {
-            chunk: chunk(s, e, *q, &text(s, *q)),
-            similarity: 0.7,
-            shared_terms: vec!["chips".into(), "inference".into()],
+        .map(|(s, e, q)| {
+            related_hit(
+                1,
+                chunk(s, e, *q, &text(s, *q)),
+                0.7,
+                vec!["chips".into(), "inference".into()],
+            )
         })
         .collect()
 }

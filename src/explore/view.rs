@@ -647,7 +647,7 @@ fn related_pane(r: Rect, buf: &mut Buffer, s: &State, t: &Theme) {
             Span::styled(time, t.time),
             w,
         );
-        let mut why = vec![Span::styled(format!("  {:.2}", row.rel.similarity), t.dim)];
+        let mut why = vec![Span::styled(format!("  {:.2}", row.rel.score), t.dim)];
         if !row.rel.shared_terms.is_empty() {
             why.push(Span::styled(" · both: ", t.dim));
             let terms: Vec<String> = row

@@ -233,12 +233,52 @@ fn fetch_once(
         .and_then(|ct| ct.split(';').next())
         .map(|ct| ct.trim().to_ascii_lowercase())
         .filter(|ct| !ct.is_empty());
-    let mut file = if resumed {
+    let file = if resumed {
         OpenOptions::new().append(true).open(part).map_err(io)?
     } else {
         File::create(part).map_err(io)?
     };
-    let mut reader = resp.into_reader();
+    let written = append_body(
+        resp.into_reader(),
+        file,
+        part,
+        url,
+        limits,
+        t0,
+        start,
+        tally,
+    )?;
+    if total.is_some_and(|t| written < t) {
+        return Err(FeedError::Network {
+            url: url.to_string(),
+            message: format!(
+                "the connection ended after {written} of {} bytes",
+                total.unwrap_or(0)
+            ),
+        });
+    }
+    Ok(content_type)
+}
+
+/// Copy the body from `reader` to `file` (the download at `part`, which
+/// holds `start` bytes already), checking the deadline between reads and
+/// the size cap after each, then sync it; returns the bytes `part` then
+/// holds. A part over the cap is closed and removed.
+#[allow(clippy::too_many_arguments)]
+fn append_body(
+    mut reader: impl Read,
+    mut file: File,
+    part: &Path,
+    url: &Url,
+    limits: &AudioLimits,
+    t0: Instant,
+    start: u64,
+    tally: &mut Tally,
+) -> Result<u64> {
+    let io = |source: std::io::Error| FeedError::Io {
+        path: part.to_path_buf(),
+        source,
+    };
     let mut buf = vec![0u8; 256 << 10];
     let mut written = start;
     loop {
@@ -285,16 +325,7 @@ fn fetch_once(
         file.write_all(&buf[..n]).map_err(io)?;
     }
     file.sync_all().map_err(io)?;
-    if total.is_some_and(|t| written < t) {
-        return Err(FeedError::Network {
-            url: url.to_string(),
-            message: format!(
-                "the connection ended after {written} of {} bytes",
-                total.unwrap_or(0)
-            ),
-        });
-    }
-    Ok(content_type)
+    Ok(written)
 }
 
 /// The first byte of a `Content-Range: bytes A-B/N` answer.

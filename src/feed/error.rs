@@ -64,8 +64,11 @@ pub enum FeedError {
     LocalFile {
         /// The link, resolved.
         url: String,
-        /// Why it is refused, and how to allow it when that is possible.
+        /// Why it is refused.
         message: String,
+        /// Whether the user may allow it (a local feed linking outside its
+        /// folder), as opposed to never (a feed on the web).
+        allowable: bool,
     },
     /// podsift itself failed on this feed (a bug); the other feeds went on.
     #[error("{url}: podsift failed on this feed (an internal error: {message}); the other feeds went on")]
@@ -157,10 +160,10 @@ pub enum FeedError {
         message: String,
     },
     /// No feed with this name is followed.
-    #[error("no feed named '{0}' (see: podsift feed list)")]
+    #[error("no feed named '{0}'")]
     NoSuchFeed(String),
     /// The name is taken by another feed.
-    #[error("a feed named '{name}' is already followed ({url}); pick another with --name")]
+    #[error("a feed named '{name}' is already followed ({url})")]
     NameTaken {
         /// The name.
         name: String,

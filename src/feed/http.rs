@@ -494,6 +494,7 @@ pub fn check_link(base: &Url, href: &str, allow_local_files: bool) -> Result<Url
         "file" => Err(FeedError::LocalFile {
             url: url.to_string(),
             message: format!("a feed on the web ({base}) may not link to a local file"),
+            allowable: false,
         }),
         other => Err(FeedError::BadUrl {
             url: url.to_string(),
@@ -507,6 +508,7 @@ fn local_link(base: &Url, url: Url, allow_local_files: bool) -> Result<Url> {
     let refuse = |message: String| FeedError::LocalFile {
         url: url.to_string(),
         message,
+        allowable: false,
     };
     let path = url
         .to_file_path()
@@ -522,11 +524,15 @@ fn local_link(base: &Url, url: Url, allow_local_files: bool) -> Result<Url> {
     // written (reading it then fails with "not found").
     let resolved = std::fs::canonicalize(&path).unwrap_or(path);
     if !allow_local_files && !resolved.starts_with(&folder) {
-        return Err(refuse(format!(
-            "outside the feed file's folder {}; a local feed may only link to files in \
-             its own folder (pass --allow-local-files to allow any local file)",
-            folder.display()
-        )));
+        return Err(FeedError::LocalFile {
+            url: url.to_string(),
+            message: format!(
+                "outside the feed file's folder {}; a local feed may only link to files in \
+                 its own folder",
+                folder.display()
+            ),
+            allowable: true,
+        });
     }
     Url::from_file_path(&resolved).map_err(|()| refuse("not an absolute path".into()))
 }
@@ -620,7 +626,16 @@ mod tests {
         ] {
             let err = check_link(&base, href, false).unwrap_err();
             assert!(matches!(err, FeedError::LocalFile { .. }), "{href}: {err}");
-            assert!(err.to_string().contains("--allow-local-files"), "{err}");
+            assert!(
+                matches!(
+                    err,
+                    FeedError::LocalFile {
+                        allowable: true,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
         }
         // The opt-in lifts the folder rule; the symlink resolves to its target.
         let via_link = check_link(&base, "t/link.vtt", true).unwrap();

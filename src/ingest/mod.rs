@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::error::{Error, ParseError, ParseErrorKind, Result};
+pub use crate::transcript::Format;
 use crate::transcript::{Episode, EpisodeMeta, Parsed, Transcript, Warning};
 
 /// The largest transcript file read, in bytes (a 64 MiB transcript is about a
@@ -34,63 +35,10 @@ use crate::transcript::{Episode, EpisodeMeta, Parsed, Transcript, Warning};
 /// reported and skipped so that memory stays bounded.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
-/// The transcript formats podsift reads. A closed set: one parser each.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// Podcasting 2.0 / Whisper / chat-array JSON.
-    Json,
-    /// WebVTT.
-    Vtt,
-    /// SubRip.
-    Srt,
-    /// Markdown with speaker turns.
-    Markdown,
-    /// HTML (Podcasting 2.0 `<cite>/<time>/<p>`).
-    Html,
-    /// Plain text, untimed.
-    Text,
-    /// A BEIR document collection (JSON Lines): many episodes in one file.
-    Beir,
-}
-
+/// Parsing is ingest's part of a [`Format`]: the parsers live here, and
+/// the format itself in [`crate::transcript`] (which imports nothing of
+/// ingest).
 impl Format {
-    /// The format for a file name, from its extension.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        Some(match ext.as_str() {
-            "vtt" | "webvtt" => Format::Vtt,
-            "srt" => Format::Srt,
-            "json" => Format::Json,
-            "md" | "markdown" => Format::Markdown,
-            "html" | "htm" => Format::Html,
-            "txt" | "text" => Format::Text,
-            "jsonl" => Format::Beir,
-            _ => return None,
-        })
-    }
-
-    /// The format for a file, from its name, or from its first bytes when the
-    /// name says nothing useful.
-    pub fn detect(path: &Path, head: &str) -> Option<Format> {
-        let by_name = Format::from_path(path);
-        let h = head.trim_start_matches('\u{FEFF}').trim_start();
-        match by_name {
-            Some(Format::Text) | None => {
-                if h.starts_with("WEBVTT") {
-                    Some(Format::Vtt)
-                } else if by_name.is_none() && (h.starts_with('{') || h.starts_with('[')) {
-                    Some(Format::Json)
-                } else {
-                    by_name
-                }
-            }
-            f => f,
-        }
-    }
-
     /// Parse `input` as this format. A [`Format::Beir`] collection holds many
     /// episodes and is read by [`beir::parse`] instead.
     pub fn parse(self, input: &str) -> Result<Parsed, ParseError> {
@@ -102,19 +50,6 @@ impl Format {
             Format::Html => html::parse(input),
             Format::Text => text::parse(input),
             Format::Beir => Err(ParseError::new(1, ParseErrorKind::UnknownJsonShape)),
-        }
-    }
-
-    /// The lower-case name used in JSON output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Vtt => "vtt",
-            Format::Srt => "srt",
-            Format::Markdown => "markdown",
-            Format::Html => "html",
-            Format::Text => "text",
-            Format::Beir => "beir",
         }
     }
 }

@@ -17,40 +17,50 @@ pub mod phrases;
 pub mod related;
 pub mod relevance;
 pub mod statement;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod top;
 pub mod worth;
 
+use crate::rank::{Hit, Signals};
 use crate::store::text::StoredChunk;
 
-/// A related passage, and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Related {
-    /// The passage.
-    pub chunk: StoredChunk,
-    /// Cosine similarity to the seed.
-    pub similarity: f32,
-    /// Key terms both passages use, most specific first (surface forms from
-    /// the related passage).
-    pub shared_terms: Vec<String>,
+/// A related passage as a search hit (the one shape a passage found has):
+/// its `score` is the cosine similarity to the seed, its `shared_terms` the
+/// key terms both passages use, most specific first (surface forms from the
+/// related passage).
+pub fn related_hit(rank: usize, chunk: StoredChunk, similarity: f32, shared: Vec<String>) -> Hit {
+    Hit {
+        rank,
+        score: similarity,
+        start_ms: chunk.start_ms,
+        end_ms: chunk.end_ms,
+        chunk,
+        merged: Vec::new(),
+        shared_terms: shared,
+        signals: Signals {
+            dense_rank: Some(rank),
+            dense_score: Some(similarity),
+            ..Signals::default()
+        },
+    }
 }
 
-impl Related {
-    /// A one-line reason, e.g. `similar meaning (0.71); both mention "chips",
-    /// "inference"`.
-    pub fn why(&self) -> String {
-        let mut s = format!("similar meaning ({:.2})", self.similarity);
-        if !self.shared_terms.is_empty() {
-            let terms: Vec<String> = self
-                .shared_terms
-                .iter()
-                .take(4)
-                .map(|t| format!("\"{t}\""))
-                .collect();
-            s.push_str("; both mention ");
-            s.push_str(&terms.join(", "));
-        }
-        s
+/// Why a passage is related, in one line, e.g. `similar meaning (0.71);
+/// both mention "chips", "inference"`.
+pub fn why_related(hit: &Hit) -> String {
+    let mut s = format!("similar meaning ({:.2})", hit.score);
+    if !hit.shared_terms.is_empty() {
+        let terms: Vec<String> = hit
+            .shared_terms
+            .iter()
+            .take(4)
+            .map(|t| format!("\"{t}\""))
+            .collect();
+        s.push_str("; both mention ");
+        s.push_str(&terms.join(", "));
     }
+    s
 }
 
 /// Why a passage ranks as an insight: each signal in 0..1.
@@ -87,5 +97,5 @@ pub struct Insight {
     /// Signals.
     pub signals: InsightSignals,
     /// Related passages from the archive, other shows first.
-    pub related: Vec<Related>,
+    pub related: Vec<Hit>,
 }

@@ -13,13 +13,14 @@
 //!   intros and outros): catches reads that never say "sponsor".
 //!
 //! The score (0..=1000) is stored with each passage at index time; at or
-//! above [`crate::rank::NONCONTENT_THRESHOLD`] a passage counts as not
+//! above [`NONCONTENT_THRESHOLD`] a passage counts as not
 //! content. A passage next to a clear ad that itself looks ad-like is pulled
 //! over the line too ([`smooth`]): reads run over passage boundaries.
 //! Precision and recall on hand-labelled passages are in BENCHMARKS.md.
 
 use crate::embed::Embedder;
 use crate::error::Result;
+pub use crate::store::NONCONTENT_THRESHOLD;
 
 /// Text cues and their weights (lower-case substrings).
 const CUES: &[(&str, f32)] = &[

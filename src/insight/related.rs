@@ -22,13 +22,14 @@
 use std::collections::{HashMap, HashSet};
 
 use super::phrases;
-use super::Related;
+use super::related_hit;
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result};
-use crate::rank::dense;
+use crate::rank::fuse::Ranked;
+use crate::rank::{dense, Hit};
 use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
-use crate::store::Store;
+use crate::store::{Filters, Store};
 
 /// How to find related passages.
 #[derive(Debug, Clone)]
@@ -46,14 +47,11 @@ pub struct RelatedOptions {
     /// Allow the seed's own episode beyond this distance (ms) from the seed;
     /// `None` excludes the whole episode.
     pub same_episode_gap_ms: Option<u64>,
-    /// Only these shows (empty: all).
-    pub shows: Vec<String>,
-    /// Not these shows.
-    pub not_shows: Vec<String>,
-    /// Include passages flagged as not content.
-    pub include_noncontent: bool,
+    /// Which passages may be related: the search's filters (shows,
+    /// episodes, speaker, dates, non-content).
+    pub filters: Filters,
     /// Chunk ids never to return.
-    pub exclude: HashSet<u64>,
+    pub exclude: HashSet<ChunkId>,
 }
 
 impl Default for RelatedOptions {
@@ -65,9 +63,7 @@ impl Default for RelatedOptions {
             lambda: 0.75,
             show_margin: 0.03,
             same_episode_gap_ms: None,
-            shows: Vec::new(),
-            not_shows: Vec::new(),
-            include_noncontent: false,
+            filters: Filters::default(),
             exclude: HashSet::new(),
         }
     }
@@ -78,7 +74,7 @@ pub fn related(
     store: &Store,
     seed: ChunkId,
     opts: &RelatedOptions,
-) -> Result<(StoredChunk, Vec<Related>)> {
+) -> Result<(StoredChunk, Vec<Hit>)> {
     let chunk = store
         .chunk(seed)?
         .ok_or_else(|| Error::NoSuchChunk(seed.to_string()))?;
@@ -95,10 +91,10 @@ pub fn related_to(
     vector: &[f32],
     seed: &StoredChunk,
     opts: &RelatedOptions,
-) -> Result<Vec<Related>> {
+) -> Result<Vec<Hit>> {
     let seed_ep = episode_key(&seed.episode);
     let seed_start = seed.start_ms.unwrap_or(u64::MAX);
-    let flagged = if opts.include_noncontent {
+    let flagged = if opts.filters.include_noncontent {
         None
     } else {
         Some(store.flagged()?)
@@ -106,7 +102,10 @@ pub fn related_to(
     let allowed = show_filter(store, opts)?;
     let segments = store.segments();
     let excluded = |id: u64, ep: u64, start: u64| -> bool {
-        if id == seed.id || opts.exclude.contains(&id) || flagged.is_some_and(|f| f.contains(&id)) {
+        if ChunkId(id) == seed.id
+            || opts.exclude.contains(&ChunkId(id))
+            || flagged.is_some_and(|f| f.contains(&id))
+        {
             return true;
         }
         if allowed.as_ref().is_some_and(|a| !a.contains(&id)) {
@@ -140,31 +139,73 @@ pub fn related_to(
     let docs = store.num_docs();
     let df = |t: &str| store.doc_freq(t);
     let phrases = phrases::key_phrases(&seed.text, &df, docs, KEY_PHRASES);
+    let keyword_hits = keyword_candidates(store, &phrases)?;
+    // 3. Fused, then read: candidates' vectors and episodes; keyword hits
+    //    pass the same exclusions.
+    let fused = fuse(&dense_hits, &keyword_hits);
+    let info = candidates(store, vector, &fused, |id, ep, start| {
+        excluded(id.0, ep, start)
+    });
+    // 4. Diversified, and told why.
+    let (picked, mut stored) = diversify(store, seed, &info, opts)?;
+    let mut out = Vec::with_capacity(picked.len());
+    for i in picked {
+        let Some(Some(chunk)) = stored.remove(&info[i].id) else {
+            continue;
+        };
+        let shared: Vec<String> = phrases::shared(&phrases, &chunk.text)
+            .into_iter()
+            .take(3)
+            .map(|p| p.surface.clone())
+            .collect();
+        out.push(related_hit(out.len() + 1, chunk, info[i].sim, shared));
+    }
+    Ok(out)
+}
+
+/// A candidate related passage.
+struct Candidate {
+    id: ChunkId,
+    /// The fused score of its two arms.
+    fused: f32,
+    /// Cosine to the seed.
+    sim: f32,
+    vector: Vec<f32>,
+    /// Its episode's key.
+    episode: u64,
+}
+
+/// Passages holding the seed's key phrases, by BM25 over their own text and
+/// neighbourhood.
+fn keyword_candidates(store: &Store, phrases: &[phrases::Phrase]) -> Result<Vec<Ranked>> {
     let query: String = phrases
         .iter()
         .map(|p| p.surface.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let keyword_hits = if query.is_empty() {
-        Vec::new()
-    } else {
-        crate::rank::bm25::search(
-            store,
-            &query,
-            None,
-            KEYWORD_CANDIDATES,
-            &crate::rank::bm25::Weights {
-                text: 1.0,
-                context: 0.5,
-                title: 0.0,
-            },
-        )?
-    };
-    // 3. Fused: each arm's scores min-max normalised over its candidates.
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::rank::bm25::search(
+        store,
+        &query,
+        None,
+        KEYWORD_CANDIDATES,
+        &crate::rank::bm25::Weights {
+            text: 1.0,
+            context: 0.5,
+            title: 0.0,
+        },
+    )
+}
+
+/// The two arms fused: each arm's scores min-max normalised over its
+/// candidates, weighted and summed.
+fn fuse(dense_hits: &[Ranked], keyword_hits: &[Ranked]) -> HashMap<ChunkId, f32> {
     let mut fused: HashMap<ChunkId, f32> = HashMap::new();
     for (hits, weight) in [
-        (&dense_hits, DENSE_WEIGHT),
-        (&keyword_hits, 1.0 - DENSE_WEIGHT),
+        (dense_hits, DENSE_WEIGHT),
+        (keyword_hits, 1.0 - DENSE_WEIGHT),
     ] {
         let (lo, hi) = hits
             .iter()
@@ -180,9 +221,20 @@ pub fn related_to(
             *fused.entry(r.id).or_default() += weight * norm;
         }
     }
-    // Candidate vectors, episodes; keyword hits pass the same exclusions.
-    // Read, not mapped: see `Segment::read_vector`.
-    let mut info: Vec<(ChunkId, f32, f32, Vec<f32>, u64)> = Vec::new();
+    fused
+}
+
+/// The fused candidates, best first, with their vectors (read, not mapped:
+/// see `Segment::read_vector`) and episodes; `excluded(id, episode,
+/// start_ms)` ones and the seed told again (cosine > [`TWIN`]) left out.
+fn candidates(
+    store: &Store,
+    vector: &[f32],
+    fused: &HashMap<ChunkId, f32>,
+    excluded: impl Fn(ChunkId, u64, u64) -> bool,
+) -> Vec<Candidate> {
+    let segments = store.segments();
+    let mut info = Vec::new();
     let mut ids: Vec<(&ChunkId, &f32)> = fused.iter().collect();
     ids.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
     for (&id, &score) in ids {
@@ -190,7 +242,7 @@ pub fn related_to(
             continue;
         };
         let seg = &segments[s];
-        if excluded(id.0, seg.episodes()[row], seg.starts()[row]) {
+        if excluded(id, seg.episodes()[row], seg.starts()[row]) {
             continue;
         }
         let mut v = vec![0f32; vector.len()];
@@ -200,38 +252,36 @@ pub fn related_to(
         if sim > TWIN {
             continue;
         }
-        info.push((id, score, sim, v, seg.episodes()[row]));
+        info.push(Candidate {
+            id,
+            fused: score,
+            sim,
+            vector: v,
+            episode: seg.episodes()[row],
+        });
     }
-    // 4. Diversify by MMR over the fused score, reading passages as they
-    //    come up: shows for diversity, worth for the insight floor.
-    let mut stored: HashMap<ChunkId, Option<StoredChunk>> = HashMap::new();
+    info
+}
+
+/// Passages read so far: `None` for one that is not worth showing.
+type Read = HashMap<ChunkId, Option<StoredChunk>>;
+
+/// Diversify by MMR over the fused score, reading passages as they come up
+/// (shows for diversity, worth for the insight floor): the indices of
+/// `info` picked, in order, and the passages read.
+fn diversify(
+    store: &Store,
+    seed: &StoredChunk,
+    info: &[Candidate],
+    opts: &RelatedOptions,
+) -> Result<(Vec<usize>, Read)> {
+    let mut stored: Read = HashMap::new();
     let mut picked: Vec<usize> = Vec::new();
     let mut per_ep: HashMap<u64, usize> = HashMap::new();
     let mut shows_used: HashSet<String> = HashSet::new();
     let mut rejected: HashSet<usize> = HashSet::new();
     while picked.len() < opts.limit {
-        let mut scored: Vec<(usize, f32)> = Vec::new();
-        for (i, (_, fused, _, v, ep)) in info.iter().enumerate() {
-            if picked.contains(&i)
-                || rejected.contains(&i)
-                || per_ep.get(ep).copied().unwrap_or(0) >= opts.per_episode
-            {
-                continue;
-            }
-            let redundancy = picked
-                .iter()
-                .map(|&p| dense::dot(v, &info[p].3))
-                .fold(f32::NEG_INFINITY, f32::max);
-            if redundancy > 0.97 {
-                continue;
-            }
-            let mmr = if picked.is_empty() {
-                *fused
-            } else {
-                opts.lambda * fused - (1.0 - opts.lambda) * redundancy.max(0.0)
-            };
-            scored.push((i, mmr));
-        }
+        let scored = mmr_scores(info, &picked, &rejected, &per_ep, opts);
         let Some(best) = scored.iter().map(|x| x.1).reduce(f32::max) else {
             break;
         };
@@ -240,19 +290,19 @@ pub fn related_to(
             if mmr < best - opts.show_margin {
                 continue;
             }
-            let (id, _, _, v, _) = &info[i];
-            let entry = match stored.entry(*id) {
+            let c = &info[i];
+            let entry = match stored.entry(c.id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    let c = store.chunk(*id)?.filter(|c| worthy(c, v, opts));
-                    e.insert(c)
+                    let read = store.chunk(c.id)?.filter(|s| worthy(s, &c.vector, opts));
+                    e.insert(read)
                 }
             };
-            let Some(c) = entry.as_ref() else {
+            let Some(chunk) = entry.as_ref() else {
                 rejected.insert(i);
                 continue;
             };
-            let fresh = c.show != seed.show && !shows_used.contains(&c.show);
+            let fresh = chunk.show != seed.show && !shows_used.contains(&chunk.show);
             let better = match choice {
                 None => true,
                 Some((_, m, f)) => (fresh, mmr) > (f, m),
@@ -265,29 +315,47 @@ pub fn related_to(
             continue;
         };
         picked.push(i);
-        *per_ep.entry(info[i].4).or_default() += 1;
-        if let Some(Some(c)) = stored.get(&info[i].0) {
+        *per_ep.entry(info[i].episode).or_default() += 1;
+        if let Some(Some(c)) = stored.get(&info[i].id) {
             shows_used.insert(c.show.clone());
         }
     }
-    let mut out = Vec::with_capacity(picked.len());
-    for i in picked {
-        let (id, _, sim, _, _) = info[i];
-        let Some(Some(chunk)) = stored.remove(&id) else {
+    Ok((picked, stored))
+}
+
+/// Each candidate still open with its MMR score: `λ·fused − (1−λ)·max
+/// sim(c, picked)`; near copies of a pick (cosine > 0.97) and episodes at
+/// their quota are left out.
+fn mmr_scores(
+    info: &[Candidate],
+    picked: &[usize],
+    rejected: &HashSet<usize>,
+    per_ep: &HashMap<u64, usize>,
+    opts: &RelatedOptions,
+) -> Vec<(usize, f32)> {
+    let mut scored = Vec::new();
+    for (i, c) in info.iter().enumerate() {
+        if picked.contains(&i)
+            || rejected.contains(&i)
+            || per_ep.get(&c.episode).copied().unwrap_or(0) >= opts.per_episode
+        {
             continue;
+        }
+        let redundancy = picked
+            .iter()
+            .map(|&p| dense::dot(&c.vector, &info[p].vector))
+            .fold(f32::NEG_INFINITY, f32::max);
+        if redundancy > 0.97 {
+            continue;
+        }
+        let mmr = if picked.is_empty() {
+            c.fused
+        } else {
+            opts.lambda * c.fused - (1.0 - opts.lambda) * redundancy.max(0.0)
         };
-        let shared: Vec<String> = phrases::shared(&phrases, &chunk.text)
-            .into_iter()
-            .take(3)
-            .map(|p| p.surface.clone())
-            .collect();
-        out.push(Related {
-            chunk,
-            similarity: sim,
-            shared_terms: shared,
-        });
+        scored.push((i, mmr));
     }
-    Ok(out)
+    scored
 }
 
 /// Key phrases of the seed searched as keywords.
@@ -303,7 +371,7 @@ const TWIN: f32 = 0.97;
 /// right (not an intro, not below the worth floor), unless non-content was
 /// asked for.
 fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
-    if opts.include_noncontent {
+    if opts.filters.include_noncontent {
         return true;
     }
     if super::worth::is_intro_or_outro(&c.text) {
@@ -317,19 +385,18 @@ fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
     }) >= super::top::WORTH_FLOOR
 }
 
-/// The chunk ids the show filters allow, or `None` for all.
+/// The chunk ids the filters allow, or `None` for all (non-content is
+/// judged on its own, with [`worthy`]).
 fn show_filter(store: &Store, opts: &RelatedOptions) -> Result<Option<HashSet<u64>>> {
-    if opts.shows.is_empty() && opts.not_shows.is_empty() {
+    if !opts.filters.narrows() {
         return Ok(None);
     }
-    let filters = crate::rank::Filters {
-        shows: opts.shows.clone(),
-        not_shows: opts.not_shows.clone(),
+    let filters = Filters {
         include_noncontent: true,
-        ..Default::default()
+        ..opts.filters.clone()
     };
-    match crate::rank::filter_query(store, &filters)? {
-        Some(q) => Ok(Some(crate::rank::allowed_ids(store, q.as_ref())?)),
+    match store.filter(&filters)? {
+        Some(q) => Ok(Some(store.allowed(&q)?)),
         None => Ok(None),
     }
 }

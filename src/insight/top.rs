@@ -25,6 +25,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::noncontent::NONCONTENT_THRESHOLD;
 use super::related::{related_to, RelatedOptions};
 use super::relevance::{self, Interest};
 use super::statement::Statement;
@@ -33,28 +34,27 @@ use super::{Insight, InsightSignals};
 use crate::chunk::{sentence_spans, ChunkId};
 use crate::error::Result;
 use crate::rank::dense::dot;
-use crate::rank::{Filters, Mode, SearchOptions, NONCONTENT_THRESHOLD};
+use crate::rank::{Filters, Mode, SearchOptions};
 use crate::store::text::StoredChunk;
 use crate::store::Store;
 
 /// What `top` (and the brief) look at.
 #[derive(Debug, Clone)]
 pub struct TopOptions {
-    /// Episodes added or published on or after this day (`YYYY-MM-DD`);
-    /// `None`: every episode.
-    pub since: Option<String>,
+    /// Which episodes to look at, the search's filters: `since` takes the
+    /// episodes added or published on or after that day (`None`: every
+    /// episode), `shows` and `not_shows` their shows. (`top` reads no
+    /// other field yet: the speaker, `until` and episode filters are
+    /// ignored.)
+    pub filters: Filters,
     /// The reader's interests.
     pub interests: Vec<Interest>,
     /// Insights wanted.
     pub limit: usize,
     /// Insights per episode at most.
     pub per_episode: usize,
-    /// Only these shows (empty: all).
-    pub shows: Vec<String>,
-    /// Not these shows.
-    pub not_shows: Vec<String>,
     /// Passages never to pick (already sent).
-    pub exclude_chunks: HashSet<u64>,
+    pub exclude_chunks: HashSet<ChunkId>,
     /// Episodes never to pick from (already covered).
     pub exclude_episodes: HashSet<String>,
     /// Related passages per insight.
@@ -64,12 +64,10 @@ pub struct TopOptions {
 impl Default for TopOptions {
     fn default() -> Self {
         TopOptions {
-            since: None,
+            filters: Filters::default(),
             interests: Vec::new(),
             limit: 5,
             per_episode: 1,
-            shows: Vec::new(),
-            not_shows: Vec::new(),
             exclude_chunks: HashSet::new(),
             exclude_episodes: HashSet::new(),
             related: 3,
@@ -163,8 +161,7 @@ struct Window {
 }
 
 fn window(store: &Store, opts: &TopOptions) -> Window {
-    let state = store.state();
-    let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.since {
+    let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.filters.since {
         None => true,
         Some(since) => {
             e.added.as_str() >= since.as_str()
@@ -173,11 +170,11 @@ fn window(store: &Store, opts: &TopOptions) -> Window {
     };
     let mut keys: HashSet<u64> = HashSet::new();
     let mut ids = Vec::new();
-    for (id, e) in &state.episodes {
+    for (id, e) in store.episodes() {
         if in_window(e)
             && !opts.exclude_episodes.contains(id)
-            && (opts.shows.is_empty() || opts.shows.contains(&e.show))
-            && !opts.not_shows.contains(&e.show)
+            && (opts.filters.shows.is_empty() || opts.filters.shows.contains(&e.show))
+            && !opts.filters.not_shows.contains(&e.show)
         {
             keys.insert(crate::store::vectors::episode_key(id));
             ids.push(id.clone());
@@ -262,7 +259,7 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
         chosen.push(c);
     }
     let mut out = Vec::with_capacity(chosen.len());
-    let picked: HashSet<u64> = chosen.iter().map(|c| c.chunk.id).collect();
+    let picked: HashSet<ChunkId> = chosen.iter().map(|c| c.chunk.id).collect();
     for (rank, c) in chosen.into_iter().enumerate() {
         let related = if opts.related > 0 {
             let ro = RelatedOptions {
@@ -306,7 +303,7 @@ fn by_worth(
                 summary.noncontent += 1;
                 continue;
             }
-            if opts.exclude_chunks.contains(&id) {
+            if opts.exclude_chunks.contains(&ChunkId(id)) {
                 continue;
             }
             let v = segments[s].vector(r);
@@ -339,12 +336,12 @@ fn by_interest(
         summary.relevant = vec![0; opts.interests.len()];
         return Ok(Vec::new());
     }
-    let all = w.ids.len() == store.state().episodes.len();
+    let all = w.ids.len() == store.episodes().len();
     let filters = Filters {
         episodes: if all { Vec::new() } else { w.ids.clone() },
         ..Filters::default()
     };
-    let mut ids: Vec<u64> = Vec::new();
+    let mut ids: Vec<ChunkId> = Vec::new();
     let mut seen = HashSet::new();
     for it in &opts.interests {
         let so = SearchOptions {
@@ -368,10 +365,10 @@ fn by_interest(
         if opts.exclude_chunks.contains(&id) {
             continue;
         }
-        let Some(v) = store.vector(ChunkId(id)) else {
+        let Some(v) = store.vector(id) else {
             continue;
         };
-        let Some(chunk) = store.chunk(ChunkId(id))? else {
+        let Some(chunk) = store.chunk(id)? else {
             continue;
         };
         let key = crate::store::vectors::episode_key(&chunk.episode);

@@ -10,10 +10,10 @@
 //!   "bm25_candidates", "dense_candidates", "passages", "timings_ms":
 //!   {"embed", "bm25", "dense", "fuse", "total"}}`.
 //!
-//! Absent values are `null`, never missing keys. These structs are the only
-//! serialised result types (internal types never derive `Serialize` for
-//! output), so the schema changes in one place, pinned by
-//! `tests/integration/json.rs`.
+//! Absent values are `null`, never missing keys. These structs, with the
+//! other commands' records in [`super::lines`], are the serialised result
+//! types (internal types never derive `Serialize` for output), so the
+//! schema changes in one place, pinned by `tests/integration/json.rs`.
 
 use std::io::{self, Write};
 

@@ -5,8 +5,10 @@
 //! reaches a terminal with its control characters: [`safe`] is the one
 //! cleaning step every human, Markdown and JSON writer goes through.
 
+pub mod brief;
 pub mod human;
 pub mod json;
+pub mod lines;
 pub mod safe;
 
 use std::io::{self, Write};

@@ -1,7 +1,7 @@
 //! Ranking: a query and [`SearchOptions`] in, [`Hit`]s out.
 //!
 //! ```text
-//! query ─┬─ bm25::search  (tantivy, stemmed terms) ──────────────────────────────┐
+//! query ─┬─ bm25::search  (the store's BM25, stemmed terms) ──────────────────────┐
 //!        └─ embed query ─ dense::search (1-bit sketch scan, int8, f32 re-score) ┴─ fuse ─ fetch ─ merge moments ─ Vec<Hit>
 //! ```
 //!
@@ -20,18 +20,13 @@ pub mod fuse;
 pub mod pg;
 pub mod prf;
 
-use std::collections::HashSet;
 use std::time::Instant;
-
-use tantivy::collector::DocSetCollector;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
 
 use crate::chunk::ChunkId;
 use crate::embed::Embedder;
-use crate::error::{Error, Result};
-use crate::store::text::{self, StoredChunk};
+use crate::error::{Error, Result, Setting};
+use crate::store::text::StoredChunk;
+pub use crate::store::Filters;
 use crate::store::Store;
 use fuse::Ranked;
 
@@ -62,28 +57,6 @@ impl Mode {
         self != Mode::Keyword
     }
 }
-
-/// Restrictions on which passages may be returned.
-#[derive(Debug, Clone, Default)]
-pub struct Filters {
-    /// Only these shows (any of them).
-    pub shows: Vec<String>,
-    /// Not these shows.
-    pub not_shows: Vec<String>,
-    /// Only these episode ids (any of them).
-    pub episodes: Vec<String>,
-    /// Only passages whose speaker has all these words.
-    pub speaker: Option<String>,
-    /// Episodes dated on or after, `YYYY-MM-DD`.
-    pub since: Option<String>,
-    /// Episodes dated on or before, `YYYY-MM-DD`.
-    pub until: Option<String>,
-    /// Include passages flagged as not content (ads, intros).
-    pub include_noncontent: bool,
-}
-
-/// Non-content scores at or above this are excluded unless asked for.
-pub const NONCONTENT_THRESHOLD: u64 = 500;
 
 /// How to search.
 #[derive(Debug, Clone)]
@@ -170,7 +143,7 @@ pub struct Signals {
 }
 
 /// A ranked result: a moment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     /// 1-based rank.
     pub rank: usize,
@@ -215,114 +188,11 @@ pub struct Summary {
     pub total_ms: f64,
 }
 
-fn term_query(field: tantivy::schema::Field, value: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, value),
-        IndexRecordOption::Basic,
-    ))
-}
-
-/// The tantivy query that selects what `filters` allow, or `None` for all.
-pub fn filter_query(store: &Store, filters: &Filters) -> Result<Option<Box<dyn Query>>> {
-    let f = store.fields();
-    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let any_of = |field, values: &[String]| -> Box<dyn Query> {
-        Box::new(BooleanQuery::new(
-            values
-                .iter()
-                .map(|v| (Occur::Should, term_query(field, v)))
-                .collect(),
-        ))
-    };
-    if !filters.shows.is_empty() {
-        must.push((Occur::Must, any_of(f.show, &filters.shows)));
-    }
-    for s in &filters.not_shows {
-        must.push((Occur::MustNot, term_query(f.show, s)));
-    }
-    if !filters.episodes.is_empty() {
-        must.push((Occur::Must, any_of(f.episode, &filters.episodes)));
-    }
-    if let Some(sp) = &filters.speaker {
-        let words = text::terms(store.index(), text::NAME_ANALYZER, sp);
-        if words.is_empty() {
-            return Err(Error::invalid("--speaker", "has no letters or digits"));
-        }
-        for w in words {
-            must.push((Occur::Must, term_query(f.speaker, &w)));
-        }
-    }
-    let day = |d: &Option<String>, what: &str| -> Result<Option<i64>> {
-        d.as_deref()
-            .map(|s| {
-                text::date_days(s).ok_or_else(|| {
-                    Error::invalid(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
-                })
-            })
-            .transpose()
-    };
-    let (since, until) = (
-        day(&filters.since, "--since")?,
-        day(&filters.until, "--until")?,
-    );
-    if since.is_some() || until.is_some() {
-        let b = |d: Option<i64>| match d {
-            Some(v) => std::ops::Bound::Included(Term::from_field_i64(f.date_days, v)),
-            None => std::ops::Bound::Unbounded,
-        };
-        must.push((Occur::Must, Box::new(RangeQuery::new(b(since), b(until)))));
-    }
-    if !filters.include_noncontent {
-        must.push((
-            Occur::MustNot,
-            Box::new(RangeQuery::new(
-                std::ops::Bound::Included(Term::from_field_u64(f.noncontent, NONCONTENT_THRESHOLD)),
-                std::ops::Bound::Unbounded,
-            )),
-        ));
-    }
-    if must.is_empty() {
-        return Ok(None);
-    }
-    if must.iter().all(|(o, _)| *o == Occur::MustNot) {
-        must.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
-    }
-    Ok(Some(Box::new(BooleanQuery::new(must))))
-}
-
-/// The chunk ids a filter allows (for the dense arm).
-pub fn allowed_ids(store: &Store, filter: &dyn Query) -> Result<HashSet<u64>> {
-    let searcher = store.searcher();
-    let docs = searcher.search(filter, &DocSetCollector)?;
-    let mut out = HashSet::with_capacity(docs.len());
-    let mut readers = std::collections::HashMap::new();
-    for addr in docs {
-        let col = match readers.entry(addr.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .u64("chunk_id")?,
-            ),
-        };
-        if let Some(id) = col.first(addr.doc_id) {
-            out.insert(id);
-        }
-    }
-    Ok(out)
-}
-
 /// Whether the filters restrict anything beyond non-content (which the dense
 /// arm handles with the store's cached set of flagged ids, instead of
 /// materialising the allowed set for every query).
 fn has_user_filters(filters: &Filters) -> bool {
-    !(filters.shows.is_empty()
-        && filters.not_shows.is_empty()
-        && filters.episodes.is_empty()
-        && filters.speaker.is_none()
-        && filters.since.is_none()
-        && filters.until.is_none())
+    filters.narrows()
 }
 
 /// Run a search. In hybrid mode the keyword arm runs on one thread while
@@ -338,7 +208,10 @@ pub fn search(
         (false, _) => None,
         (true, Some(e)) => Some(e),
         (true, None) => {
-            return Err(Error::invalid("--mode", "semantic search needs the model"));
+            return Err(Error::setting(
+                Setting::Mode,
+                "semantic search needs the model",
+            ));
         }
     };
     run(store, query, opts, || {
@@ -371,13 +244,13 @@ fn run(
         ..Summary::default()
     };
     let depth = opts.depth();
-    let filter = filter_query(store, &opts.filters)?;
+    let filter = store.filter(&opts.filters)?;
     let keyword_arm = || -> Result<(Vec<Ranked>, f64)> {
         if opts.mode == Mode::Semantic {
             return Ok((Vec::new(), 0.0));
         }
         let t = Instant::now();
-        let hits = bm25::search(store, query, filter.as_deref(), depth, &opts.weights)?;
+        let hits = bm25::search(store, query, filter.as_ref(), depth, &opts.weights)?;
         Ok((hits, ms(t)))
     };
     let dense_arm = || -> Result<(Vec<Ranked>, f64, f64)> {
@@ -389,7 +262,7 @@ fn run(
         };
         let t = Instant::now();
         let allowed = match &filter {
-            Some(f) if has_user_filters(&opts.filters) => Some(allowed_ids(store, f.as_ref())?),
+            Some(f) if has_user_filters(&opts.filters) => Some(store.allowed(f)?),
             _ => None,
         };
         let flagged = (!opts.filters.include_noncontent)
@@ -431,7 +304,7 @@ fn run(
     if opts.mode == Mode::Hybrid && opts.prf_terms > 0 && !fused.is_empty() {
         let top: Vec<ChunkId> = fused.iter().take(prf::DOCS).map(|f| f.id).collect();
         let terms = prf::expand(store, query, &top, opts.prf_terms)?;
-        let again = bm25::search_weighted(store, &terms, filter.as_deref(), depth, &opts.weights)?;
+        let again = bm25::search_weighted(store, &terms, filter.as_ref(), depth, &opts.weights)?;
         fused = fuse_arms(opts, &again, &semantic);
     }
     let hits = assemble(&fused, opts, |id| store.chunk(id))?;
@@ -614,7 +487,7 @@ mod tests {
                         .iter()
                         .enumerate()
                         .map(|(i, t)| StoredChunk {
-                            id: (e * 100 + i) as u64 + 1,
+                            id: ChunkId((e * 100 + i) as u64 + 1),
                             episode: episode.clone(),
                             show: show.to_string(),
                             title: format!("Episode {e}"),
@@ -651,7 +524,7 @@ mod tests {
             .1
     }
 
-    /// Queries people type by mistake or on purpose: tantivy syntax,
+    /// Queries people type by mistake or on purpose: query-parser syntax,
     /// unbalanced quotes, field prefixes, control characters, emoji.
     fn query() -> impl Strategy<Value = String> {
         let pieces = prop::sample::select(vec![
@@ -711,10 +584,33 @@ mod tests {
                 opts.filters.shows = show.clone().into_iter().collect();
                 opts.filters.since = since.clone();
                 let vector = (mode != Mode::Keyword).then_some(qv.as_slice());
-                if let Ok((hits, _)) = search_with_vector(store, vector, &q, &opts) {
-                    prop_assert!(hits.len() <= limit);
+                match search_with_vector(store, vector, &q, &opts) {
+                    Ok((hits, _)) => prop_assert!(hits.len() <= limit),
+                    // The only errors are the values the user typed.
+                    Err(e) => prop_assert!(matches!(e, Error::Setting { .. }), "{}", e),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_shorter_page_is_a_prefix_of_a_longer_one() {
+        for mode in [Mode::Keyword, Mode::Semantic, Mode::Hybrid] {
+            let page = |limit| {
+                let opts = SearchOptions {
+                    mode,
+                    limit,
+                    depth: 50,
+                    ..SearchOptions::default()
+                };
+                let q = "compost chips index funds";
+                let (hits, _) = search_with_vector(store(), Some(&unit(3)), q, &opts).unwrap();
+                hits.iter().map(|h| h.chunk.id).collect::<Vec<ChunkId>>()
+            };
+            let (short, long) = (page(2), page(5));
+            assert_eq!(short.len(), 2, "{mode:?}");
+            assert_eq!(long.len(), 5, "{mode:?}");
+            assert_eq!(short[..], long[..2], "{mode:?}");
         }
     }
 

@@ -26,7 +26,7 @@ use postgres::types::ToSql;
 use super::fuse::{sort_ranked, Ranked};
 use super::{assemble, bm25, fuse_arms, Filters, Hit, Mode, SearchOptions, Summary};
 use crate::chunk::ChunkId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Setting};
 use crate::store::pg::{fail, push_lexeme, Db};
 use crate::store::text::{self, StoredChunk};
 
@@ -74,29 +74,29 @@ fn where_clause(filters: &Filters, params: &mut Params) -> Result<String> {
     if let Some(sp) = &filters.speaker {
         let words = text::name_terms(sp);
         if words.is_empty() {
-            return Err(Error::invalid("--speaker", "has no letters or digits"));
+            return Err(Error::setting(Setting::Speaker, "has no letters or digits"));
         }
         c.push(format!("p.speaker_terms @> {}", params.add(words)));
     }
-    let day = |d: &Option<String>, what: &str| -> Result<Option<i32>> {
+    let day = |d: &Option<String>, what: Setting| -> Result<Option<i32>> {
         d.as_deref()
             .map(|s| {
                 text::date_days(s).map(|d| d as i32).ok_or_else(|| {
-                    Error::invalid(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
+                    Error::setting(what, format!("'{s}' is not a date (YYYY-MM-DD)"))
                 })
             })
             .transpose()
     };
-    if let Some(d) = day(&filters.since, "--since")? {
+    if let Some(d) = day(&filters.since, Setting::Since)? {
         c.push(format!("p.date_days >= {}", params.add(d)));
     }
-    if let Some(d) = day(&filters.until, "--until")? {
+    if let Some(d) = day(&filters.until, Setting::Until)? {
         c.push(format!("p.date_days <= {}", params.add(d)));
     }
     if !filters.include_noncontent {
         c.push(format!(
             "p.noncontent < {}",
-            params.add(super::NONCONTENT_THRESHOLD as i32)
+            params.add(crate::store::NONCONTENT_THRESHOLD as i32)
         ));
     }
     Ok(c.join(" and "))
@@ -309,7 +309,7 @@ pub fn chunks(db: &mut Db, ids: &[ChunkId]) -> Result<HashMap<ChunkId, StoredChu
         .iter()
         .map(|r| {
             let c = StoredChunk {
-                id: r.get::<_, i64>(0) as u64,
+                id: ChunkId(r.get::<_, i64>(0) as u64),
                 episode: r.get(1),
                 show: r.get(2),
                 title: r.get(3),
@@ -396,7 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn idf_matches_tantivy() {
+    fn idf_is_the_local_bm25_idf() {
         // ln(1 + (10 - 1 + 0.5) / (1 + 0.5))
         assert!((idf(1, 10) - (1.0f64 + 9.5 / 1.5).ln()).abs() < 1e-12);
     }

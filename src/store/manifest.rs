@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::chunk::ChunkConfig;
 use crate::embed::ModelInfo;
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 
 /// The on-disk format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 2;
@@ -64,7 +64,7 @@ impl Manifest {
             std::io::ErrorKind::NotFound => Error::Corrupt {
                 index: index.to_path_buf(),
                 problem: format!("manifest {} is missing", path.display()),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             },
             _ => Error::io(path, e),
         })?;
@@ -75,7 +75,7 @@ impl Manifest {
         let v: Version = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
             index: index.to_path_buf(),
             problem: format!("manifest {} is unreadable ({e})", path.display()),
-            fix: "podsift index --rebuild PATH",
+            remedy: Remedy::Rebuild,
         })?;
         if v.format_version > FORMAT_VERSION {
             return Err(Error::Corrupt {
@@ -84,7 +84,7 @@ impl Manifest {
                     "index format version {} is newer than this podsift reads ({FORMAT_VERSION})",
                     v.format_version
                 ),
-                fix: "upgrade podsift, or rebuild with this one: podsift index --rebuild PATH",
+                remedy: Remedy::UpgradeOrRebuild,
             });
         }
         if v.format_version < FORMAT_VERSION {
@@ -94,13 +94,13 @@ impl Manifest {
                     "index format version {} is older than this podsift's ({FORMAT_VERSION})",
                     v.format_version
                 ),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             });
         }
         serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
             index: index.to_path_buf(),
             problem: format!("manifest {} is invalid ({e})", path.display()),
-            fix: "podsift index --rebuild PATH",
+            remedy: Remedy::Rebuild,
         })
     }
 

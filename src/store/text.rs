@@ -8,7 +8,7 @@
 //! The analyzer `podsift_en`: tantivy's simple tokenizer, long tokens removed,
 //! lower-cased, ASCII-folded (`Cissé` matches `cisse`), English stop words
 //! removed, Snowball English stemming. Analyzers are not persisted by
-//! tantivy, so [`register`] runs on every open.
+//! tantivy, so `register` runs on every open.
 
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, OwnedValue, Schema, TextFieldIndexing, TextOptions,
@@ -20,7 +20,14 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, TantivyDocument};
 
+use std::io;
+
 use crate::chunk::ChunkId;
+use crate::error::{Error, IndexError};
+
+/// The name of the passage-id field: the fast column every full-text hit
+/// is joined to vectors and stored text by. The one place it is spelled.
+pub(crate) const CHUNK_ID: &str = "chunk_id";
 
 /// The analyzer name used by stemmed text fields.
 pub const ANALYZER: &str = "podsift_en";
@@ -29,7 +36,7 @@ pub const NAME_ANALYZER: &str = "podsift_name";
 
 /// Handles to the schema's fields.
 #[derive(Debug, Clone, Copy)]
-pub struct Fields {
+pub(crate) struct Fields {
     /// Passage id (u64; indexed for lookups, fast for joins).
     pub chunk_id: Field,
     /// Episode id (raw string; deletes and filters).
@@ -69,7 +76,7 @@ pub struct Fields {
 }
 
 /// Build the schema.
-pub fn schema() -> (Schema, Fields) {
+pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let stemmed = TextOptions::default()
         .set_indexing_options(
@@ -87,7 +94,7 @@ pub fn schema() -> (Schema, Fields) {
         .set_stored();
     let stored_num = NumericOptions::default().set_stored().set_fast();
     let fields = Fields {
-        chunk_id: b.add_u64_field("chunk_id", INDEXED | STORED | FAST),
+        chunk_id: b.add_u64_field(CHUNK_ID, INDEXED | STORED | FAST),
         episode: b.add_text_field("episode", STRING | STORED | FAST),
         show: b.add_text_field("show", STRING | STORED | FAST),
         title: b.add_text_field("title", stemmed.clone()),
@@ -116,7 +123,7 @@ pub fn schema() -> (Schema, Fields) {
 }
 
 /// The analyzer for passage text and queries.
-pub fn analyzer() -> TextAnalyzer {
+pub(crate) fn analyzer() -> TextAnalyzer {
     let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
@@ -143,7 +150,7 @@ pub fn analyse(text: &str) -> Vec<String> {
 }
 
 /// Register our analyzers on an index (needed on every open).
-pub fn register(index: &Index) {
+pub(crate) fn register(index: &Index) {
     index.tokenizers().register(ANALYZER, analyzer());
     index.tokenizers().register(NAME_ANALYZER, name_analyzer());
 }
@@ -168,7 +175,7 @@ pub fn name_terms(name: &str) -> Vec<String> {
 }
 
 /// Analyzed terms of `text` with an analyzer registered on `index`.
-pub fn terms(index: &Index, analyzer_name: &str, text: &str) -> Vec<String> {
+pub(crate) fn terms(index: &Index, analyzer_name: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(mut a) = index.tokenizers().get(analyzer_name) {
         let mut stream = a.token_stream(text);
@@ -183,7 +190,7 @@ pub fn terms(index: &Index, analyzer_name: &str, text: &str) -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoredChunk {
     /// Id.
-    pub id: u64,
+    pub id: ChunkId,
     /// Episode id.
     pub episode: String,
     /// Show slug.
@@ -219,13 +226,13 @@ pub struct StoredChunk {
 impl StoredChunk {
     /// The passage id.
     pub fn chunk_id(&self) -> ChunkId {
-        ChunkId(self.id)
+        self.id
     }
 
     /// Build the tantivy document.
-    pub fn to_doc(&self, f: &Fields) -> TantivyDocument {
+    pub(crate) fn to_doc(&self, f: &Fields) -> TantivyDocument {
         let mut d = TantivyDocument::default();
-        d.add_u64(f.chunk_id, self.id);
+        d.add_u64(f.chunk_id, self.id.0);
         d.add_text(f.episode, &self.episode);
         d.add_text(f.show, &self.show);
         d.add_text(f.title, &self.title);
@@ -262,7 +269,7 @@ impl StoredChunk {
     }
 
     /// Read a stored document back.
-    pub fn from_doc(doc: &TantivyDocument, f: &Fields) -> StoredChunk {
+    pub(crate) fn from_doc(doc: &TantivyDocument, f: &Fields) -> StoredChunk {
         let text = |field: Field| -> Option<String> {
             doc.get_first(field)
                 .and_then(|v| Value::as_str(&v).map(str::to_string))
@@ -275,7 +282,7 @@ impl StoredChunk {
                 })
         };
         StoredChunk {
-            id: num(f.chunk_id).unwrap_or(0),
+            id: ChunkId(num(f.chunk_id).unwrap_or(0)),
             episode: text(f.episode).unwrap_or_default(),
             show: text(f.show).unwrap_or_default(),
             title: text(f.title).unwrap_or_default(),
@@ -302,6 +309,44 @@ pub fn date_days(date: &str) -> Option<i64> {
     Some((d - epoch).num_days())
 }
 
+/// Engine errors become [`Error::Index`], message and sources unchanged.
+impl From<tantivy::TantivyError> for Error {
+    fn from(e: tantivy::TantivyError) -> Error {
+        Error::Index(IndexError::new(e))
+    }
+}
+
+/// A full-text error while writing the index in `dir`: a full disk or a
+/// read-only file system becomes [`Error::NoSpace`] or
+/// [`Error::NotWritable`] (the engine's own message names neither the
+/// folder nor the fix), anything else stays [`Error::Index`].
+pub(crate) fn error_at(dir: &std::path::Path, e: tantivy::TantivyError) -> Error {
+    match io_kind(&e) {
+        Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded) => Error::NoSpace {
+            path: dir.to_path_buf(),
+        },
+        Some(io::ErrorKind::ReadOnlyFilesystem) => Error::NotWritable {
+            path: dir.to_path_buf(),
+            reason: "read-only file system",
+        },
+        _ => Error::from(e),
+    }
+}
+
+/// The kind of the I/O error inside a full-text error, if there is one.
+fn io_kind(e: &tantivy::TantivyError) -> Option<io::ErrorKind> {
+    use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
+    use tantivy::TantivyError as T;
+    Some(match e {
+        T::IoError(io) => io.kind(),
+        T::OpenWriteError(OpenWriteError::IoError { io_error, .. })
+        | T::OpenReadError(OpenReadError::IoError { io_error, .. })
+        | T::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. }) => io_error.kind(),
+        T::LockFailure(LockError::IoError(io), _) => io.kind(),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,7 +370,7 @@ mod tests {
     fn doc_round_trip() {
         let (schema, f) = schema();
         let c = StoredChunk {
-            id: 42,
+            id: ChunkId(42),
             episode: "show/ep".into(),
             show: "show".into(),
             title: "Title".into(),

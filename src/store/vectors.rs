@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 
 const MAGIC: &[u8; 8] = b"PSVEC002";
 const HEADER: usize = 64;
@@ -282,7 +282,7 @@ impl Segment {
         let bad = |problem: String| Error::Corrupt {
             index: index.clone(),
             problem: format!("vector segment {} is damaged: {problem}", path.display()),
-            fix: "podsift index --rebuild PATH",
+            remedy: Remedy::Rebuild,
         };
         if map.len() < HEADER || &map[..8] != MAGIC {
             return Err(bad("bad header".into()));
@@ -336,7 +336,7 @@ impl Segment {
                      (changed after it was written)",
                     self.path.display()
                 ),
-                fix: "podsift index --rebuild PATH",
+                remedy: Remedy::Rebuild,
             });
         }
         Ok(true)
@@ -508,9 +508,9 @@ mod tests {
         let lay = layout(50, 3).unwrap();
         // Random ids over the id column: refused at open.
         overwrite(&p, HEADER + 8, &0xdead_beef_u64.to_le_bytes());
-        let err = Segment::open(&p, 3).unwrap_err().to_string();
+        let err = Segment::open(&p, 3).unwrap_err();
         assert!(
-            err.contains("checksum") && err.contains("--rebuild"),
+            matches!(&err, Error::Corrupt { problem, remedy: Remedy::Rebuild, .. } if problem.contains("checksum")),
             "{err}"
         );
         // NaN over a vector: opens (the fast check), fails to verify.

@@ -41,7 +41,7 @@ pub enum TranscribeError {
     },
     /// The audio is longer than the limit ([`super::TranscribeOptions::max_duration_s`]).
     #[error(
-        "{}: {:.1} hours of audio is over the {:.1}-hour limit (raise it with --max-audio-hours)",
+        "{}: {:.1} hours of audio is over the {:.1}-hour limit",
         path.display(), secs / 3600.0, limit_secs / 3600.0
     )]
     TooLong {
@@ -54,7 +54,7 @@ pub enum TranscribeError {
     },
     /// The Whisper model's files are missing or unusable.
     #[error(
-        "Whisper model '{model}' not found (looked in {}); run scripts/fetch-whisper, or pass --whisper DIR",
+        "Whisper model '{model}' not found (looked in {})",
         tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NoModel {

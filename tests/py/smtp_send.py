@@ -8,7 +8,8 @@ hostile transcript whose text holds `<script>`). The server requires STARTTLS
 (a throwaway CA and certificate made here, trusted through `ca_file`) and
 AUTH (a password from the variable `password_env` names). In order:
 
-1. (to do: a wrong password; see main())
+1. a wrong password: the server answers 535; exit 2, one clean line
+   naming the login, state unchanged;
 2. the server refuses the message (550, with a terminal escape in its
    reply): exit 2, one clean line, state unchanged;
 3. the server vanishes after reading the message, before its reply: exit 2,
@@ -119,7 +120,9 @@ class Handler:
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     good = isinstance(auth_data, LoginPassword) and auth_data.password == PASSWORD.encode()
-    return AuthResult(success=good)
+    # handled=False: aiosmtpd answers a failure itself (535); with its
+    # default (True) it sends nothing and the client waits for a reply.
+    return AuthResult(success=good, handled=False)
 
 
 def free_port():
@@ -188,10 +191,7 @@ ca_file = "ca.pem"
         check(code == 0 and "Content-Type: multipart/alternative" in out and not handler.received
               and state_bytes() is None, "--send --dry-run prints the message, sends nothing", err)
 
-        # A wrong password is not checked here: aiosmtpd 1.4.6, as set up
-        # here, never answers a refused AUTH (smtplib times out too), so
-        # podsift reports a timeout, not the 535 (still exit 2, state
-        # unchanged). To do: a 535 from the server.
+        failed_send(handler, "accept", "not the password", "did not accept the login", "wrong password")
         failed_send(handler, "refuse", PASSWORD, "refused the message: 550", "550 refusal")
         failed_send(handler, "vanish", PASSWORD, "could not deliver to 127.0.0.1", "vanishing server")
 

@@ -72,7 +72,7 @@ pub fn run(config: &Config, args: &ExploreArgs) -> Result<Exit> {
         ModeArg::Keyword => Mode::Keyword,
         ModeArg::Semantic => Mode::Semantic,
     };
-    let episodes: Vec<&str> = store.state().episodes.keys().map(String::as_str).collect();
+    let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
     let filters = config::filters(&args.filters, &episodes)?;
     let bench = args.bench_first_screen || args.bench_moves.is_some();
     let settings = Settings {
@@ -376,7 +376,7 @@ fn load_model(config: &Config, store: &Store, jobs: &Sender<Job>, tx: &Sender<Ms
         // A device fallback warning has nowhere to go on a full screen; the
         // device still works.
         let (dev, _warning) = device::open(config.device)?;
-        Ok(Embedder::load_with(&files, &dev, config.engine)?)
+        Ok(Embedder::load_with(&files, &dev, config.engine_on(&dev))?)
     })();
     let action = match loaded {
         Ok(e) => {

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 use url::Url;
 
 use super::Exit;
@@ -19,6 +18,7 @@ use podsift::feed::http::{Client, Fetched, Limits, Tally};
 use podsift::feed::library::slug;
 use podsift::feed::list::{self, FeedEntry, FeedList};
 use podsift::feed::{opml, parse};
+use podsift::output::lines::FeedLine;
 use podsift::output::safe;
 
 /// Run `feed`.
@@ -47,42 +47,6 @@ pub fn limits(net: &NetArgs) -> Result<Limits> {
         retries: net.retries.min(10),
         ..defaults
     })
-}
-
-#[derive(Serialize)]
-struct FeedLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    name: &'a str,
-    url: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    added: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_scan: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_status: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    episodes: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    waiting: Option<usize>,
-}
-
-impl<'a> FeedLine<'a> {
-    fn action(entry: &'a FeedEntry, action: &'static str) -> FeedLine<'a> {
-        FeedLine {
-            kind: "feed",
-            name: &entry.name,
-            url: &entry.url,
-            action: Some(action),
-            added: None,
-            last_scan: None,
-            last_status: None,
-            episodes: None,
-            waiting: None,
-        }
-    }
 }
 
 /// A feed source as a URL: http(s) as given, a local file as `file://`.
@@ -151,7 +115,7 @@ fn add(config: &Config, args: &FeedAddArgs) -> Result<Exit> {
         writeln!(
             config.stdout(),
             "{}",
-            serde_json::to_string(&FeedLine::action(&entry, "added"))?
+            serde_json::to_string(&FeedLine::action(&entry.name, &entry.url, "added"))?
         )?;
     }
     errln!(
@@ -208,7 +172,7 @@ fn remove(config: &Config, args: &FeedRemoveArgs) -> Result<Exit> {
         writeln!(
             config.stdout(),
             "{}",
-            serde_json::to_string(&FeedLine::action(&entry, "removed"))?
+            serde_json::to_string(&FeedLine::action(&entry.name, &entry.url, "removed"))?
         )?;
     }
     errln!(
@@ -257,7 +221,7 @@ fn import(config: &Config, args: &FeedImportArgs) -> Result<Exit> {
             writeln!(
                 config.stdout(),
                 "{}",
-                serde_json::to_string(&FeedLine::action(e, "added"))?
+                serde_json::to_string(&FeedLine::action(&e.name, &e.url, "added"))?
             )?;
         }
     }

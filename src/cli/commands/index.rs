@@ -5,34 +5,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::messages;
 use crate::cli::IndexArgs;
-use podsift::chunk::ChunkConfig;
-use podsift::indexer::{self, Event, IndexOptions};
-use podsift::store::manifest::{Counts, Manifest, FORMAT_VERSION};
-use podsift::store::{self, Writer};
-
-#[derive(Serialize)]
-struct IndexSummary<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: String,
-    indexed: usize,
-    unchanged: usize,
-    skipped: usize,
-    folded: usize,
-    removed: usize,
-    ignored: usize,
-    chunks: usize,
-    embed_secs: f64,
-    total_secs: f64,
-    passages_per_sec: f64,
-    model: &'a str,
-}
+use podsift::indexer::{self, Event, IndexOptions, WriterOptions};
+use podsift::output::lines::IndexSummary;
 
 /// What [`index_paths`] did.
 pub struct IndexRun {
@@ -47,45 +26,22 @@ pub struct IndexRun {
 /// `podsift scan`. Per-file problems go to stderr as they happen and mark
 /// the run as failed ([`messages::errored`]).
 pub fn index_paths(config: &Config, args: &IndexArgs) -> Result<IndexRun> {
-    let existing = if args.rebuild {
-        None
-    } else {
-        match store::current_data(&config.index)? {
-            Some(data) => Some(Manifest::read(&data.join("manifest.json"), &config.index)?),
-            None => None,
-        }
-    };
+    let existing = indexer::existing_manifest(&config.index, args.rebuild)?;
     let files = config.model_files(existing.as_ref())?;
     let mut embedder = config.embedder(&files)?;
     if let Some(b) = args.batch_size {
         embedder.batch_size = b.max(1);
     }
-    let defaults = ChunkConfig::default();
-    let chunk = ChunkConfig {
-        max_tokens: args.max_tokens.unwrap_or(defaults.max_tokens),
-        overlap_tokens: args.overlap_tokens.unwrap_or(defaults.overlap_tokens),
-        min_tokens: defaults
-            .min_tokens
-            .min(args.max_tokens.unwrap_or(defaults.max_tokens) / 2),
+    let setup = WriterOptions {
+        rebuild: args.rebuild,
+        max_tokens: args.max_tokens,
+        overlap_tokens: args.overlap_tokens,
+        embed_context: args.embed_context.clone(),
     };
-    let manifest = Manifest {
-        format_version: FORMAT_VERSION,
-        model: embedder.info()?,
-        chunk,
-        embed_context: args.embed_context.clone().unwrap_or_default(),
-        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        generation: 0,
-        counts: Counts::default(),
-        engines: Vec::new(),
-    };
-    let mut writer = Writer::open(&config.index, manifest, args.rebuild)
+    let mut writer = indexer::open_writer(&config.index, embedder.info()?, &setup)
         .with_context(|| format!("opening index {}", config.index.display()))?;
-    let opts = IndexOptions {
-        chunk: writer.manifest().chunk,
-        embed_context: writer.manifest().embed_context.clone(),
-        exclude: args.exclude.clone(),
-        commit_rows: args.commit_rows.unwrap_or(0),
-    };
+    let opts =
+        IndexOptions::for_writer(&writer, args.exclude.clone(), args.commit_rows.unwrap_or(0));
     let bar = config.progress.then(|| {
         let b = ProgressBar::new(0);
         b.set_style(

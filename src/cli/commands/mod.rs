@@ -5,6 +5,7 @@ pub mod embed;
 pub mod eval;
 pub mod explore;
 pub mod feed;
+pub mod generate;
 pub mod index;
 pub mod mcp;
 pub mod pg;
@@ -66,5 +67,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Mcp => mcp::run(&config),
         Command::Store(args) => pg::init(&config, &args),
         Command::Push(args) => pg::push(&config, &args),
+        Command::Generate(args) => generate::run(&args),
     }
 }

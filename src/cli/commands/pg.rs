@@ -112,6 +112,7 @@ pub fn search(config: &Config, args: &SearchArgs, url: &str, mode: Mode) -> Resu
                     "it holds vectors of model '{id}' (fingerprint {stored}), not '{}' ({fp}); search with --model {id}",
                     files.id
                 ),
+                remedy: None,
             }
             .into());
         }

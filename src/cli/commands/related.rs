@@ -15,9 +15,9 @@ use podsift::insight::related::{related, RelatedOptions};
 use podsift::output::json::HitKind;
 use podsift::output::safe;
 use podsift::output::Printer;
-use podsift::rank::{Hit, Signals, Summary};
+use podsift::rank::{Hit, Summary};
 use podsift::store::text::StoredChunk;
-use podsift::store::Store;
+use podsift::store::{Filters, Store};
 
 /// Run `related`.
 pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
@@ -51,8 +51,11 @@ fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> 
         limit: args.limit,
         per_episode: args.per_episode.max(1),
         same_episode_gap_ms: args.same_episode_after.map(|m| m.saturating_mul(60_000)),
-        shows: args.show.clone(),
-        include_noncontent: args.include_ads,
+        filters: Filters {
+            shows: args.show.clone(),
+            include_noncontent: args.include_ads,
+            ..Filters::default()
+        },
         ..RelatedOptions::default()
     };
     let (seed_chunk, hits, summary) = related_hits(store, seed, &opts)?;
@@ -85,25 +88,7 @@ pub fn related_hits(
     opts: &RelatedOptions,
 ) -> Result<(StoredChunk, Vec<Hit>, Summary)> {
     let t0 = std::time::Instant::now();
-    let (seed_chunk, rel) = related(store, seed, opts)?;
-    let hits: Vec<Hit> = rel
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Hit {
-            rank: i + 1,
-            score: r.similarity,
-            start_ms: r.chunk.start_ms,
-            end_ms: r.chunk.end_ms,
-            chunk: r.chunk,
-            merged: Vec::new(),
-            shared_terms: r.shared_terms,
-            signals: Signals {
-                dense_rank: Some(i + 1),
-                dense_score: Some(r.similarity),
-                ..Signals::default()
-            },
-        })
-        .collect();
+    let (seed_chunk, hits) = related(store, seed, opts)?;
     let summary = Summary {
         mode: "related",
         hits: hits.len(),
@@ -128,15 +113,11 @@ pub fn seed_at(store: &Store, file: &std::path::Path, at: &str) -> Result<ChunkI
     let want_s = want.to_string_lossy();
     let given = file.to_string_lossy();
     let episode = store
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .find(|(_, e)| {
             e.file == want_s
                 || store
-                    .state()
-                    .files
-                    .get(&e.file)
+                    .file(&e.file)
                     .is_some_and(|f| f.path == given || f.path.ends_with(&format!("/{given}")))
         })
         .map(|(id, _)| id.clone())

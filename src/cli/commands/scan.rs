@@ -18,63 +18,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::index::{self, IndexRun};
 use super::Exit;
 use crate::cli::config::{resolve_date, Config};
-use crate::cli::messages;
+use crate::cli::{advice, messages};
 use crate::cli::{IndexArgs, ScanArgs};
 use podsift::feed::audio::AudioLimits;
 use podsift::feed::http::Client;
 use podsift::feed::list::{Acquired, FeedList, ScanLock, MAX_TRIES};
 use podsift::feed::scan::{self, FeedReport, FeedStatus, ScanOptions, Transcribe};
-
-#[derive(Serialize)]
-struct FeedLine<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    name: &'a str,
-    url: &'a str,
-    status: &'static str,
-    error: Option<String>,
-    items: usize,
-    new_episodes: usize,
-    transcripts_fetched: usize,
-    transcribed: usize,
-    audio_s: f64,
-    without_transcript: usize,
-    older: usize,
-    failures: Vec<String>,
-    given_up: usize,
-    warnings: Vec<String>,
-    files: Vec<String>,
-    requests: u64,
-    bytes: u64,
-    secs: f64,
-}
-
-#[derive(Serialize)]
-struct Summary {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    library: String,
-    feeds: usize,
-    failed_feeds: usize,
-    new_episodes: usize,
-    transcripts_fetched: usize,
-    transcribed: usize,
-    without_transcript: usize,
-    older: usize,
-    failures: usize,
-    requests: u64,
-    bytes: u64,
-    fetch_secs: f64,
-    indexed: usize,
-    chunks: usize,
-    index_secs: f64,
-    total_secs: f64,
-}
+use podsift::output::lines::{ScanFeedLine, ScanSummary};
 
 /// The library folder: `--library`, else `library/` beside the index folder.
 pub fn library_dir(index: &Path, flag: Option<&Path>) -> PathBuf {
@@ -171,37 +125,14 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
     let fetch_secs = report.secs;
 
     let t_index = Instant::now();
-    let mut indexed: Option<IndexRun> = None;
-    let mut index_failed = false;
-    if report.index_pending && !args.no_index && library.is_dir() {
-        let index_args = IndexArgs {
-            paths: vec![library.clone()],
-            rebuild: false,
-            max_tokens: None,
-            overlap_tokens: None,
-            embed_context: None,
-            batch_size: None,
-            exclude: Vec::new(),
-            commit_rows: None,
-        };
-        match index::index_paths(config, &index_args) {
-            Ok(run) => {
-                scan::mark_indexed(&config.index)?;
-                if !json {
-                    index::print_human(&run.report, t_index.elapsed().as_secs_f64());
-                }
-                indexed = Some(run);
-            }
-            Err(e) => {
-                // The files stay pending: the next scan indexes them.
-                errln!("podsift: indexing {}: {e:#}", library.display());
-                index_failed = true;
-            }
-        }
-    }
+    let (indexed, index_failed) = if report.index_pending && !args.no_index && library.is_dir() {
+        index_library(config, &library)?
+    } else {
+        (None, false)
+    };
     let index_secs = t_index.elapsed().as_secs_f64();
 
-    let summary = Summary {
+    let summary = ScanSummary {
         kind: "summary",
         library: library.display().to_string(),
         feeds: report.feeds.len(),
@@ -220,10 +151,63 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
         index_secs,
         total_secs: t0.elapsed().as_secs_f64(),
     };
-    if json {
-        writeln!(config.stdout(), "{}", serde_json::to_string(&summary)?)?;
+    print_summary(config, args, &summary, report.index_pending)?;
+    Ok(
+        if summary.failed_feeds > 0 || index_failed || messages::errored() {
+            Exit::Error
+        } else {
+            Exit::Success
+        },
+    )
+}
+
+/// Index the library as `podsift index` would; on success the scan's
+/// pending mark is cleared. A failure is reported, not returned: the files
+/// stay pending and the next scan indexes them. Returns the run and
+/// whether indexing failed.
+fn index_library(config: &Config, library: &Path) -> Result<(Option<IndexRun>, bool)> {
+    let t_index = Instant::now();
+    let index_args = IndexArgs {
+        paths: vec![library.to_path_buf()],
+        rebuild: false,
+        max_tokens: None,
+        overlap_tokens: None,
+        embed_context: None,
+        batch_size: None,
+        exclude: Vec::new(),
+        commit_rows: None,
+    };
+    match index::index_paths(config, &index_args) {
+        Ok(run) => {
+            scan::mark_indexed(&config.index)?;
+            if !config.json {
+                index::print_human(&run.report, t_index.elapsed().as_secs_f64());
+            }
+            Ok((Some(run), false))
+        }
+        Err(e) => {
+            // The files stay pending: the next scan indexes them.
+            errln!(
+                "podsift: indexing {}: {}",
+                library.display(),
+                advice::chain(&e)
+            );
+            Ok((None, true))
+        }
+    }
+}
+
+/// The scan's summary: a JSON line on stdout, or one line on stderr.
+fn print_summary(
+    config: &Config,
+    args: &ScanArgs,
+    summary: &ScanSummary,
+    index_pending: bool,
+) -> Result<()> {
+    if config.json {
+        writeln!(config.stdout(), "{}", serde_json::to_string(summary)?)?;
     } else {
-        let pending = if report.index_pending && args.no_index {
+        let pending = if index_pending && args.no_index {
             " · new files not indexed (--no-index)"
         } else {
             ""
@@ -246,22 +230,16 @@ pub fn run(config: &Config, args: &ScanArgs) -> Result<Exit> {
             summary.total_secs,
         );
     }
-    Ok(
-        if summary.failed_feeds > 0 || index_failed || messages::errored() {
-            Exit::Error
-        } else {
-            Exit::Success
-        },
-    )
+    Ok(())
 }
 
 fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
-    let line = FeedLine {
+    let line = ScanFeedLine {
         kind: "feed",
         name: &f.name,
         url: &f.url,
         status: f.status.name(),
-        error: f.error.as_ref().map(ToString::to_string),
+        error: f.error.as_ref().map(advice::feed),
         items: f.items,
         new_episodes: f.new_episodes,
         transcripts_fetched: f.transcripts_fetched,
@@ -269,7 +247,7 @@ fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
         audio_s: f.audio_s,
         without_transcript: f.without_transcript,
         older: f.older,
-        failures: f.failures.iter().map(ToString::to_string).collect(),
+        failures: f.failures.iter().map(advice::feed).collect(),
         given_up: f.given_up,
         warnings: f.warnings.iter().map(ToString::to_string).collect(),
         files: f.files.iter().map(|p| p.display().to_string()).collect(),
@@ -283,7 +261,9 @@ fn print_json(config: &Config, f: &FeedReport) -> Result<()> {
 
 fn print_human(f: &FeedReport) {
     match (f.status, &f.error) {
-        (FeedStatus::Failed, Some(e)) => errln!("podsift: {}: failed: {e}", f.name),
+        (FeedStatus::Failed, Some(e)) => {
+            errln!("podsift: {}: failed: {}", f.name, advice::feed(e))
+        }
         (FeedStatus::NotModified, _) => errln!("podsift: {}: not modified", f.name),
         _ => {
             let older = if f.older > 0 {
@@ -317,7 +297,7 @@ fn print_human(f: &FeedReport) {
         }
     }
     for e in &f.failures {
-        errln!("podsift: {}: {e}", f.name);
+        errln!("podsift: {}: {}", f.name, advice::feed(e));
     }
     for w in &f.warnings {
         errln!("podsift: {}: warning: {w}", f.name);

@@ -72,7 +72,7 @@ pub fn run(config: &Config, args: &SearchArgs) -> Result<Exit> {
         return super::pg::search(config, args, url, mode);
     }
     let (store, embedder) = open(config, mode.needs_model())?;
-    let episodes: Vec<&str> = store.state().episodes.keys().map(String::as_str).collect();
+    let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
     let opts = options(args, mode, &episodes)?;
     let mut printer = Printer::new(output_format(config, args.explain), config.hits_out());
     if args.stdin {

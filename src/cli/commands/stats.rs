@@ -4,62 +4,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::StatsArgs;
+use podsift::output::lines::{ShowStats, StatsJson, VerifyJson};
 use podsift::store::state::{FoldReason, Outcome};
 use podsift::store::{Store, Verified};
-
-#[derive(Serialize, Default)]
-struct ShowStats {
-    episodes: u64,
-    chunks: u64,
-    hours: f64,
-}
-
-/// The `stats --json` object (also the `stats` tool's result).
-#[derive(Serialize)]
-pub struct StatsJson<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    index: String,
-    shows: u64,
-    episodes: u64,
-    chunks: u64,
-    hours: f64,
-    model: &'a str,
-    dim: usize,
-    /// The engines that embedded the index's passages.
-    embedded_by: &'a [String],
-    /// The engine that would embed here now (`PODSIFT_ENGINE` or the
-    /// fastest tier of this CPU).
-    engine: String,
-    files: usize,
-    folded_files: usize,
-    /// Of those, folded because their episode id matched another file's.
-    folded_by_name: usize,
-    /// Of those, folded because their words were the same or nearly so.
-    folded_by_content: usize,
-    generation: u64,
-    noncontent: u64,
-    digest: String,
-    bytes_on_disk: u64,
-    per_show: BTreeMap<&'a str, ShowStats>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verify: Option<VerifyJson>,
-}
-
-/// `--verify`: what was checked (damage is an error, not a field).
-#[derive(Serialize)]
-struct VerifyJson {
-    vector_segments: usize,
-    without_checksum: usize,
-    rows: u64,
-    text_segments: usize,
-    secs: f64,
-}
 
 fn dir_size(p: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(p) else {
@@ -92,7 +43,7 @@ fn digest(store: &Store) -> String {
     for id in ids {
         h.update(format!("{id:016x}\n").as_bytes());
     }
-    for episode in store.state().episodes.keys() {
+    for (episode, _) in store.episodes() {
         h.update(episode.as_bytes());
         h.update(b"\n");
     }
@@ -120,10 +71,9 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
     } else {
         None
     };
-    let state = store.state();
-    let counts = state.counts();
+    let counts = store.counts();
     let mut per_show: BTreeMap<&str, ShowStats> = BTreeMap::new();
-    for e in state.episodes.values() {
+    for (_, e) in store.episodes() {
         let s = per_show.entry(e.show.as_str()).or_default();
         s.episodes += 1;
         s.chunks += e.chunks;
@@ -132,10 +82,9 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
     for s in per_show.values_mut() {
         s.hours = (s.hours * 10.0).round() / 10.0;
     }
-    let fold_reasons: Vec<FoldReason> = state
-        .files
-        .values()
-        .filter_map(|f| match f.outcome {
+    let fold_reasons: Vec<FoldReason> = store
+        .files()
+        .filter_map(|(_, f)| match f.outcome {
             Outcome::Folded { by, .. } => Some(by),
             _ => None,
         })
@@ -152,12 +101,12 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
         dim: store.manifest().model.dim,
         embedded_by: &store.manifest().engines,
         engine: config.engine.on_this_cpu(),
-        files: state.files.len(),
+        files: store.files().len(),
         folded_files: fold_reasons.len(),
         folded_by_name: fold_reasons.len() - folded_by_content,
         folded_by_content,
-        generation: state.generation,
-        noncontent: state.flagged_noncontent(),
+        generation: store.generation(),
+        noncontent: store.flagged_noncontent(),
         digest: digest(store),
         bytes_on_disk: dir_size(store.data_dir()),
         per_show,

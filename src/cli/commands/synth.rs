@@ -44,9 +44,7 @@ pub fn run(config: &Config, args: &SynthArgs) -> Result<Exit> {
     let mut writer = Writer::open(&config.index, manifest, true)?;
     let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
     let episodes: Vec<(String, EpisodeEntry)> = src
-        .state()
-        .episodes
-        .iter()
+        .episodes()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut written = 0usize;
@@ -61,7 +59,7 @@ pub fn run(config: &Config, args: &SynthArgs) -> Result<Exit> {
                     continue;
                 };
                 let mut c = p.clone();
-                c.id = podsift::chunk::ChunkId::derive(&new_id, &(i..i + 1)).0;
+                c.id = podsift::chunk::ChunkId::derive(&new_id, &(i..i + 1));
                 c.episode.clone_from(&new_id);
                 let lo = i.saturating_sub(1);
                 let hi = (i + 2).min(passages.len());

@@ -8,9 +8,10 @@ use super::search::open;
 use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::TopArgs;
-use podsift::insight::brief::{self, BriefMeta};
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
+use podsift::output::brief::{render_json, render_markdown, BriefMeta};
+use podsift::store::Filters;
 
 /// Run `top`.
 pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
@@ -27,11 +28,14 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
     };
     let since = config::resolve_date("--since", &args.since)?;
     let opts = TopOptions {
-        since: Some(since.clone()),
+        filters: Filters {
+            since: Some(since.clone()),
+            shows: args.show.clone(),
+            ..Filters::default()
+        },
         interests,
         limit: args.limit,
         per_episode: args.per_episode.max(1),
-        shows: args.show.clone(),
         related: args.related,
         ..TopOptions::default()
     };
@@ -45,9 +49,9 @@ pub fn run(config: &Config, args: &TopArgs) -> Result<Exit> {
     };
     let mut out = config.stdout();
     if config.json {
-        write!(out, "{}", brief::render_json(&insights, &meta))?;
+        write!(out, "{}", render_json(&insights, &meta))?;
     } else {
-        write!(out, "{}", brief::render_markdown(&insights, &meta))?;
+        write!(out, "{}", render_markdown(&insights, &meta))?;
     }
     if config.verbose > 0 {
         errln!(

@@ -112,7 +112,7 @@ pub fn run(config: &Config, args: &TranscribeArgs) -> Result<Exit> {
     let mut failed = false;
     for input in &args.inputs {
         if let Err(e) = one(config, &tr, input, args.output.as_deref()) {
-            errln!("podsift: {input}: {e:#}");
+            errln!("podsift: {input}: {}", crate::cli::advice::chain(&e));
             failed = true;
         }
     }

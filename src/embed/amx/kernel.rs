@@ -145,6 +145,18 @@ pub fn pack_nk(
 /// for `nr` runs of `ktiles` tiles spaced `bstride` bytes; `c` writable for
 /// `16 * mr` rows of `64 * nr` bytes at stride `ldc` bytes; `z` readable
 /// for `16 * nr` f32.
+///
+/// One asm block per (mr, nr), made by the `tiles!` macro inside: the
+/// shared frame is written once, each arm gives only what differs. `a: [..]`
+/// and `b: [..]` name the A rows and B columns the loop walks (each an
+/// in/out pointer that advances 64 bytes along A or 1024 along B per K
+/// step, in that order after the step's instructions); `c: [..]` names the
+/// C tile origins beyond `c0` and `z: [..]` the bias rows, both read-only.
+/// The operand order is the same in every arm (A, B, k, lda, s, c0, C
+/// extras, ldc, bias, zs) and each operand's expression is the one the
+/// hand-written arms had, so each arm compiles to the same machine code as
+/// before the macro (checked by diffing `rustc -O --emit=asm` of both
+/// versions).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 unsafe fn block(
@@ -160,138 +172,139 @@ unsafe fn block(
     z: *const f32,
 ) {
     debug_assert!(ktiles > 0);
+    // One asm block per (mr, nr), the shared frame written once (see above).
+    macro_rules! tiles {
+        (
+            a: [$($ap:ident),+],
+            b: [$($bp:ident),+],
+            c: [$($cp:ident),*],
+            z: [$($zp:ident = $zv:expr),+],
+            init: [$($init:literal),+ $(,)?],
+            step: [$($step:literal),+ $(,)?],
+            store: [$($store:literal),+ $(,)?] $(,)?
+        ) => {
+            asm!(
+                $($init,)+
+                "2:",
+                $($step,)+
+                $(concat!("add {", stringify!($ap), "}, 64"),)+
+                $(concat!("add {", stringify!($bp), "}, 1024"),)+
+                "dec {k}",
+                "jnz 2b",
+                $($store,)+
+                $($ap = inout(reg) $ap => _,)+
+                $($bp = inout(reg) $bp => _,)+
+                k = inout(reg) ktiles => _,
+                lda = in(reg) lda,
+                s = in(reg) 64usize,
+                c0 = in(reg) c,
+                $($cp = in(reg) $cp,)*
+                ldc = in(reg) ldc,
+                $($zp = in(reg) $zv,)+
+                zs = in(reg) 0usize,
+                options(nostack),
+            )
+        };
+    }
     // SAFETY (all four arms): the caller guarantees the ranges above; every
     // pointer advanced inside the loop stays within them (`ktiles` steps of
     // 64 bytes along A and 1024 bytes along B).
     unsafe {
-        let a1 = a.add(16 * lda);
-        let b1 = b.add(bstride);
+        let (a0, a1) = (a, a.add(16 * lda));
+        let (b0, b1) = (b, b.add(bstride));
         let c1 = c.add(64);
         let c2 = c.add(16 * ldc);
         match (mr, nr) {
-            (2, 2) => asm!(
-                "tileloadd tmm0, [{z0} + {zs}*1]",
-                "tileloadd tmm1, [{z1} + {zs}*1]",
-                "tileloadd tmm2, [{z0} + {zs}*1]",
-                "tileloadd tmm3, [{z1} + {zs}*1]",
-                "2:",
-                "tileloadd tmm4, [{a0} + {lda}*1]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tileloadd tmm7, [{b1} + {s}*1]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tileloadd tmm5, [{a1} + {lda}*1]",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                "add {a0}, 64",
-                "add {a1}, 64",
-                "add {b0}, 1024",
-                "add {b1}, 1024",
-                "dec {k}",
-                "jnz 2b",
-                "tilestored [{c0} + {ldc}*1], tmm0",
-                "lea {a0}, [{c0} + 64]",
-                "tilestored [{a0} + {ldc}*1], tmm1",
-                "mov {a1}, {ldc}",
-                "shl {a1}, 4",
-                "add {a1}, {c0}",
-                "tilestored [{a1} + {ldc}*1], tmm2",
-                "add {a1}, 64",
-                "tilestored [{a1} + {ldc}*1], tmm3",
-                a0 = inout(reg) a => _,
-                a1 = inout(reg) a1 => _,
-                b0 = inout(reg) b => _,
-                b1 = inout(reg) b1 => _,
-                k = inout(reg) ktiles => _,
-                lda = in(reg) lda,
-                s = in(reg) 64usize,
-                c0 = in(reg) c,
-                ldc = in(reg) ldc,
-                z0 = in(reg) z,
-                z1 = in(reg) z.add(TILE_N),
-                zs = in(reg) 0usize,
-                options(nostack),
+            // All eight tiles: the second A load sits between the first
+            // two products so it overlaps them. The C stores reuse the
+            // spent A pointers as scratch for the other three origins.
+            (2, 2) => tiles!(
+                a: [a0, a1],
+                b: [b0, b1],
+                c: [],
+                z: [z0 = z, z1 = z.add(TILE_N)],
+                init: [
+                    "tileloadd tmm0, [{z0} + {zs}*1]",
+                    "tileloadd tmm1, [{z1} + {zs}*1]",
+                    "tileloadd tmm2, [{z0} + {zs}*1]",
+                    "tileloadd tmm3, [{z1} + {zs}*1]",
+                ],
+                step: [
+                    "tileloadd tmm4, [{a0} + {lda}*1]",
+                    "tileloadd tmm6, [{b0} + {s}*1]",
+                    "tileloadd tmm7, [{b1} + {s}*1]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    "tileloadd tmm5, [{a1} + {lda}*1]",
+                    "tdpbf16ps tmm1, tmm4, tmm7",
+                    "tdpbf16ps tmm2, tmm5, tmm6",
+                    "tdpbf16ps tmm3, tmm5, tmm7",
+                ],
+                store: [
+                    "tilestored [{c0} + {ldc}*1], tmm0",
+                    "lea {a0}, [{c0} + 64]",
+                    "tilestored [{a0} + {ldc}*1], tmm1",
+                    "mov {a1}, {ldc}",
+                    "shl {a1}, 4",
+                    "add {a1}, {c0}",
+                    "tilestored [{a1} + {ldc}*1], tmm2",
+                    "add {a1}, 64",
+                    "tilestored [{a1} + {ldc}*1], tmm3",
+                ],
             ),
-            (2, 1) => asm!(
-                "tileloadd tmm0, [{z0} + {zs}*1]",
-                "tileloadd tmm2, [{z0} + {zs}*1]",
-                "2:",
-                "tileloadd tmm4, [{a0} + {lda}*1]",
-                "tileloadd tmm5, [{a1} + {lda}*1]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "add {a0}, 64",
-                "add {a1}, 64",
-                "add {b0}, 1024",
-                "dec {k}",
-                "jnz 2b",
-                "tilestored [{c0} + {ldc}*1], tmm0",
-                "tilestored [{c2} + {ldc}*1], tmm2",
-                a0 = inout(reg) a => _,
-                a1 = inout(reg) a1 => _,
-                b0 = inout(reg) b => _,
-                k = inout(reg) ktiles => _,
-                lda = in(reg) lda,
-                s = in(reg) 64usize,
-                c0 = in(reg) c,
-                c2 = in(reg) c2,
-                ldc = in(reg) ldc,
-                z0 = in(reg) z,
-                zs = in(reg) 0usize,
-                options(nostack),
+            (2, 1) => tiles!(
+                a: [a0, a1],
+                b: [b0],
+                c: [c2],
+                z: [z0 = z],
+                init: [
+                    "tileloadd tmm0, [{z0} + {zs}*1]",
+                    "tileloadd tmm2, [{z0} + {zs}*1]",
+                ],
+                step: [
+                    "tileloadd tmm4, [{a0} + {lda}*1]",
+                    "tileloadd tmm5, [{a1} + {lda}*1]",
+                    "tileloadd tmm6, [{b0} + {s}*1]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    "tdpbf16ps tmm2, tmm5, tmm6",
+                ],
+                store: [
+                    "tilestored [{c0} + {ldc}*1], tmm0",
+                    "tilestored [{c2} + {ldc}*1], tmm2",
+                ],
             ),
-            (1, 2) => asm!(
-                "tileloadd tmm0, [{z0} + {zs}*1]",
-                "tileloadd tmm1, [{z1} + {zs}*1]",
-                "2:",
-                "tileloadd tmm4, [{a0} + {lda}*1]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tileloadd tmm7, [{b1} + {s}*1]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "add {a0}, 64",
-                "add {b0}, 1024",
-                "add {b1}, 1024",
-                "dec {k}",
-                "jnz 2b",
-                "tilestored [{c0} + {ldc}*1], tmm0",
-                "tilestored [{c1} + {ldc}*1], tmm1",
-                a0 = inout(reg) a => _,
-                b0 = inout(reg) b => _,
-                b1 = inout(reg) b1 => _,
-                k = inout(reg) ktiles => _,
-                lda = in(reg) lda,
-                s = in(reg) 64usize,
-                c0 = in(reg) c,
-                c1 = in(reg) c1,
-                ldc = in(reg) ldc,
-                z0 = in(reg) z,
-                z1 = in(reg) z.add(TILE_N),
-                zs = in(reg) 0usize,
-                options(nostack),
+            (1, 2) => tiles!(
+                a: [a0],
+                b: [b0, b1],
+                c: [c1],
+                z: [z0 = z, z1 = z.add(TILE_N)],
+                init: [
+                    "tileloadd tmm0, [{z0} + {zs}*1]",
+                    "tileloadd tmm1, [{z1} + {zs}*1]",
+                ],
+                step: [
+                    "tileloadd tmm4, [{a0} + {lda}*1]",
+                    "tileloadd tmm6, [{b0} + {s}*1]",
+                    "tileloadd tmm7, [{b1} + {s}*1]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                    "tdpbf16ps tmm1, tmm4, tmm7",
+                ],
+                store: [
+                    "tilestored [{c0} + {ldc}*1], tmm0",
+                    "tilestored [{c1} + {ldc}*1], tmm1",
+                ],
             ),
-            _ => asm!(
-                "tileloadd tmm0, [{z0} + {zs}*1]",
-                "2:",
-                "tileloadd tmm4, [{a0} + {lda}*1]",
-                "tileloadd tmm6, [{b0} + {s}*1]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "add {a0}, 64",
-                "add {b0}, 1024",
-                "dec {k}",
-                "jnz 2b",
-                "tilestored [{c0} + {ldc}*1], tmm0",
-                a0 = inout(reg) a => _,
-                b0 = inout(reg) b => _,
-                k = inout(reg) ktiles => _,
-                lda = in(reg) lda,
-                s = in(reg) 64usize,
-                c0 = in(reg) c,
-                ldc = in(reg) ldc,
-                z0 = in(reg) z,
-                zs = in(reg) 0usize,
-                options(nostack),
+            _ => tiles!(
+                a: [a0],
+                b: [b0],
+                c: [],
+                z: [z0 = z],
+                init: ["tileloadd tmm0, [{z0} + {zs}*1]"],
+                step: [
+                    "tileloadd tmm4, [{a0} + {lda}*1]",
+                    "tileloadd tmm6, [{b0} + {s}*1]",
+                    "tdpbf16ps tmm0, tmm4, tmm6",
+                ],
+                store: ["tilestored [{c0} + {ldc}*1], tmm0"],
             ),
         }
     }
@@ -624,271 +637,5 @@ mod tests {
         ] {
             check(m, n, k);
         }
-    }
-}
-
-#[cfg(test)]
-mod bench {
-    use super::*;
-    use crate::embed::buf::Buf;
-
-    /// GFLOP/s of `gemm` on MiniLM's shapes at 206 tokens, one thread.
-    #[test]
-    #[ignore = "a timing probe, not a check"]
-    fn gemm_rates() {
-        if !super::super::available() {
-            return;
-        }
-        let m = 206;
-        for &(n, k, chunk) in &[
-            (1152, 384, 8),
-            (384, 384, 24),
-            (1536, 384, 8),
-            (384, 1536, 24),
-            (208, 32, 13),
-            (32, 224, 2),
-        ] {
-            let lda = k;
-            let mut a = Buf::<u16>::zeroed(224 * lda);
-            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
-                *v = super::super::simd::bf16_scalar(((i * 7919) % 2001) as f32 / 1000.0 - 1.0);
-            }
-            let w: Vec<f32> = (0..n * k)
-                .map(|i| ((i * 104_729) % 2001) as f32 / 1000.0 - 1.0)
-                .collect();
-            let b = PackedB::from_nk(&w, n, k);
-            let mut c = Buf::<f32>::zeroed(32 * chunk * 16);
-            let reps = 200;
-            let mut best = f64::MAX;
-            for _ in 0..5 {
-                let t = std::time::Instant::now();
-                for _ in 0..reps {
-                    // SAFETY: AMX present; buffers sized for the shapes.
-                    unsafe {
-                        gemm(
-                            a.as_ptr(),
-                            lda,
-                            m,
-                            b.data.as_ptr(),
-                            b.ktiles,
-                            b.ntiles,
-                            None,
-                            Plan {
-                                chunk,
-                                n_outer: false,
-                                full_ldc: None,
-                            },
-                            c.as_mut_ptr(),
-                            |_, _, _, _, _, _| {},
-                        )
-                    };
-                }
-                best = best.min(t.elapsed().as_secs_f64() / reps as f64);
-            }
-            let flops = 2.0 * m as f64 * n as f64 * k as f64;
-            println!(
-                "m {m} n {n} k {k}: {:.1} us, {:.0} GFLOP/s",
-                best * 1e6,
-                flops / best / 1e9
-            );
-        }
-    }
-
-    /// The QKV and FFN-up products with and without their epilogue, by plan.
-    #[test]
-    #[ignore = "a timing probe, not a check"]
-    fn gemm_epilogue_cost() {
-        if !super::super::available() {
-            return;
-        }
-        use super::super::simd::{act_block, Act};
-        let m = 206;
-        for &(n, k) in &[(1152usize, 384usize), (1536, 384)] {
-            let mut a = Buf::<u16>::zeroed(224 * k);
-            for (i, v) in a.as_mut_slice().iter_mut().enumerate() {
-                *v = super::super::simd::bf16_scalar(((i * 7919) % 2001) as f32 / 1000.0 - 1.0);
-            }
-            let w: Vec<f32> = (0..n * k)
-                .map(|i| ((i * 104_729) % 2001) as f32 / 2000.0 - 0.5)
-                .collect();
-            let b = PackedB::from_nk(&w, n, k);
-            let bias = vec![0.01f32; n];
-            let mut dst = Buf::<u16>::zeroed(224 * n);
-            let d = dst.as_mut_ptr();
-            let mut c = Buf::<f32>::zeroed(32 * n);
-            for (name, plan) in [
-                (
-                    "n-outer chunk 2",
-                    Plan {
-                        chunk: 2,
-                        n_outer: true,
-                        full_ldc: None,
-                    },
-                ),
-                (
-                    "n-outer chunk 8",
-                    Plan {
-                        chunk: 8,
-                        n_outer: true,
-                        full_ldc: None,
-                    },
-                ),
-                (
-                    "m-outer chunk 8",
-                    Plan {
-                        chunk: 8,
-                        n_outer: false,
-                        full_ldc: None,
-                    },
-                ),
-            ] {
-                for act in [None, Some(None), Some(Some(Act::Gelu))] {
-                    let reps = 100;
-                    let mut best = f64::MAX;
-                    for _ in 0..5 {
-                        let t = std::time::Instant::now();
-                        for _ in 0..reps {
-                            // SAFETY: AMX present; buffers sized for the shapes.
-                            unsafe {
-                                gemm(
-                                    a.as_ptr(),
-                                    k,
-                                    m,
-                                    b.data.as_ptr(),
-                                    b.ktiles,
-                                    b.ntiles,
-                                    Some(&bias),
-                                    plan,
-                                    c.as_mut_ptr(),
-                                    |row0, rows, t0, tiles, cp, ldc| {
-                                        if let Some(act) = act {
-                                            act_block(
-                                                cp,
-                                                ldc,
-                                                rows,
-                                                d.add(row0 * n + t0 * 16),
-                                                n,
-                                                tiles * 16,
-                                                act,
-                                            );
-                                        }
-                                    },
-                                )
-                            };
-                        }
-                        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
-                    }
-                    println!("n {n} {name} epilogue {act:?}: {:.1} us", best * 1e6);
-                }
-            }
-        }
-    }
-
-    /// The four dense products of 6 MiniLM layers with distinct weights (21
-    /// MB, so each layer's weights come from L3/DRAM as in the real pass),
-    /// for `m` rows: GFLOP/s one thread.
-    #[test]
-    #[ignore = "a timing probe, not a check"]
-    fn gemm_cold_weights() {
-        if !super::super::available() {
-            return;
-        }
-        let shapes = [(1152usize, 384usize), (384, 384), (1536, 384), (384, 1536)];
-        let layers: Vec<Vec<PackedB>> = (0..6)
-            .map(|_| {
-                shapes
-                    .iter()
-                    .map(|&(n, k)| PackedB::from_nk(&vec![0.01f32; n * k], n, k))
-                    .collect()
-            })
-            .collect();
-        for (m, n_outer) in [
-            (206usize, false),
-            (206, true),
-            (412, false),
-            (412, true),
-            (824, false),
-            (824, true),
-        ] {
-            let rows = m.div_ceil(32) * 32;
-            let a = Buf::<u16>::zeroed(rows * 1536);
-            let mut c = Buf::<f32>::zeroed(32 * 24 * 16);
-            let mut best = f64::MAX;
-            for _ in 0..7 {
-                let t = std::time::Instant::now();
-                for l in &layers {
-                    for (b, &(_, k)) in l.iter().zip(&shapes) {
-                        let chunk = if n_outer {
-                            2
-                        } else if b.ntiles > 24 {
-                            8
-                        } else {
-                            b.ntiles
-                        };
-                        let plan = Plan {
-                            chunk,
-                            n_outer,
-                            full_ldc: None,
-                        };
-                        // SAFETY: AMX present; buffers sized for the shapes.
-                        unsafe {
-                            gemm(
-                                a.as_ptr(),
-                                k,
-                                m,
-                                b.data.as_ptr(),
-                                b.ktiles,
-                                b.ntiles,
-                                None,
-                                plan,
-                                c.as_mut_ptr(),
-                                |_, _, _, _, _, _| {},
-                            )
-                        };
-                    }
-                }
-                best = best.min(t.elapsed().as_secs_f64());
-            }
-            let flops =
-                6.0 * 2.0 * m as f64 * shapes.iter().map(|&(n, k)| (n * k) as f64).sum::<f64>();
-            println!(
-                "cold weights, m {m} n_outer {n_outer}: {:.0} us, {:.0} GFLOP/s",
-                best * 1e6,
-                flops / best / 1e9
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod cfg_cost {
-    #[test]
-    #[ignore = "a timing probe, not a check"]
-    fn ldtilecfg_cost() {
-        if !super::super::available() {
-            return;
-        }
-        let n = 100_000;
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            // SAFETY: AMX present.
-            unsafe { super::configure() };
-        }
-        println!(
-            "ldtilecfg: {:.0} ns",
-            t.elapsed().as_secs_f64() * 1e9 / n as f64
-        );
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            // SAFETY: AMX present.
-            unsafe {
-                super::configure();
-                super::release();
-            }
-        }
-        println!(
-            "ldtilecfg + tilerelease: {:.0} ns",
-            t.elapsed().as_secs_f64() * 1e9 / n as f64
-        );
     }
 }

@@ -426,40 +426,6 @@ fn filters_from_the_prompt() {
 }
 
 #[test]
-fn filter_syntax() {
-    let set = testkit::settings();
-    let f = parse_filters("show:money,garden until:2024-01-31 ads:yes", &set).unwrap();
-    assert_eq!(f.shows, ["money", "garden"]);
-    assert_eq!(f.until.as_deref(), Some("2024-01-31"));
-    assert!(f.include_noncontent);
-    assert_eq!(
-        format_filters(&f),
-        "show:money show:garden until:2024-01-31 ads:yes"
-    );
-    assert_eq!(
-        parse_filters(&format_filters(&f), &set).unwrap().shows,
-        f.shows
-    );
-    assert_eq!(
-        parse_filters("since:2w", &set).unwrap().since.as_deref(),
-        Some("2024-06-16")
-    );
-    for bad in [
-        "colour:red",
-        "show",
-        "show:",
-        "since:someday",
-        "speaker:\"open",
-        "ads:maybe",
-    ] {
-        assert!(parse_filters(bad, &set).is_err(), "{bad}");
-    }
-    let no_today = Settings::default();
-    assert!(parse_filters("since:7d", &no_today).is_err());
-    assert!(parse_filters("show:anything", &no_today).is_ok());
-}
-
-#[test]
 fn open_and_copy_act_on_the_focused_passage() {
     let mut s = searched();
     let links = press(&mut s, Key::Char('o'));

@@ -36,7 +36,7 @@ pub mod push;
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result, Setting};
 
 /// The embedding dimension the schema's `vector` column holds.
 pub const DIM: usize = 384;
@@ -273,6 +273,7 @@ impl Db {
                     "its schema is version {have}, newer than this podsift's {}; upgrade podsift",
                     schema_version()
                 ),
+                remedy: None,
             });
         }
         let mut applied = Vec::new();
@@ -325,20 +326,24 @@ impl Db {
         if have == schema_version() {
             return Ok(());
         }
-        let message = if have < schema_version() {
-            format!(
-                "its schema is version {have}, not {}; run: podsift store init URL",
-                schema_version()
+        let (message, remedy) = if have < schema_version() {
+            (
+                format!("its schema is version {have}, not {}", schema_version()),
+                Some(Remedy::InitStore),
             )
         } else {
-            format!(
-                "its schema is version {have}, newer than this podsift's {}; upgrade podsift",
-                schema_version()
+            (
+                format!(
+                    "its schema is version {have}, newer than this podsift's {}; upgrade podsift",
+                    schema_version()
+                ),
+                None,
             )
         };
         Err(Error::StoreSchema {
             url: self.url.clone(),
             message,
+            remedy,
         })
     }
 
@@ -403,8 +408,8 @@ fn check_role_name(role: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "--reader",
+        Err(Error::setting(
+            Setting::ReaderRole,
             format!("'{role}' is not a role name (lower-case letters, digits and _)"),
         ))
     }

@@ -24,7 +24,7 @@ use pgvector::Vector;
 use tantivy::fieldnorm::FieldNormReader;
 
 use super::{fail, Db, DIM};
-use crate::error::{Error, Result};
+use crate::error::{Error, Remedy, Result};
 use crate::store::text::{self, StoredChunk};
 use crate::store::Store;
 
@@ -91,9 +91,9 @@ pub fn push(
 ) -> Result<PushReport> {
     db.check_schema()?;
     check_model(db, store)?;
-    let generation = store.state().generation as i64;
+    let generation = store.generation() as i64;
     let mut by_show: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (id, e) in &store.state().episodes {
+    for (id, e) in store.episodes() {
         by_show
             .entry(e.show.as_str())
             .or_default()
@@ -120,7 +120,9 @@ pub fn push(
             passages.entry(c.episode.clone()).or_default().push(c);
         }
         for id in ids {
-            let entry = store.state().episodes[*id].clone();
+            let Some(entry) = store.episode(id).cloned() else {
+                continue;
+            };
             let mut chunks = passages.remove(*id).unwrap_or_default();
             chunks.sort_by_key(|c| c.seq);
             let rows = rows(store, chunks)?;
@@ -154,7 +156,7 @@ pub fn push(
     // Episodes of these shows that the local index no longer holds.
     let gone: Vec<String> = remote
         .keys()
-        .filter(|id| !store.state().episodes.contains_key(*id))
+        .filter(|id| store.episode(id).is_none())
         .cloned()
         .collect();
     if !gone.is_empty() {
@@ -186,6 +188,7 @@ fn check_model(db: &mut Db, store: &Store) -> Result<()> {
                 "it holds {DIM}-dimensional vectors; the index's model '{}' makes {}",
                 m.id, m.dim
             ),
+            remedy: None,
         });
     }
     let url = db.url().to_string();
@@ -206,6 +209,7 @@ fn check_model(db: &mut Db, store: &Store) -> Result<()> {
                 "it holds vectors of model '{id}' (fingerprint {fp}), not the index's '{}' ({}); push into another database",
                 m.id, m.fingerprint
             ),
+            remedy: None,
         });
     }
     Ok(())
@@ -227,7 +231,7 @@ fn rows(store: &Store, chunks: Vec<StoredChunk>) -> Result<Vec<Row>> {
                 .ok_or_else(|| Error::Corrupt {
                     index: store.root().to_path_buf(),
                     problem: format!("passage {} has no vector", c.chunk_id()),
-                    fix: "podsift index --rebuild PATH",
+                    remedy: Remedy::Rebuild,
                 })?
                 .to_vec();
             let fields = [
@@ -424,7 +428,7 @@ fn write_batch(
             rows.iter().map(|r| f(r)).collect::<Vec<Option<String>>>()
         };
         let int = |f: &dyn Fn(&Row) -> i32| rows.iter().map(|r| f(r)).collect::<Vec<i32>>();
-        let id: Vec<i64> = rows.iter().map(|r| r.chunk.id as i64).collect();
+        let id: Vec<i64> = rows.iter().map(|r| r.chunk.id.0 as i64).collect();
         let seq: Vec<i64> = rows.iter().map(|r| r.chunk.seq as i64).collect();
         let start: Vec<Option<i64>> = rows
             .iter()

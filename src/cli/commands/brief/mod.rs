@@ -17,12 +17,13 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::{BriefArgs, BriefFormat};
 use podsift::embed::Embedder;
-use podsift::insight::brief::{self, BriefMeta, BriefState, Profile};
+use podsift::insight::brief::{self, BriefState, Profile};
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions, TopSummary};
 use podsift::insight::Insight;
+use podsift::output::brief::{render_html, render_json, render_markdown, BriefMeta};
 use podsift::output::safe::{self, Mode};
-use podsift::store::Store;
+use podsift::store::{Filters, Store};
 
 /// The insights of the next brief, and what is needed to record them.
 pub struct Prepared {
@@ -65,10 +66,8 @@ pub fn prepare(
         (None, None, None) => config::resolve_date("--since", "1d")?,
     };
     let shows: Vec<String> = store
-        .state()
-        .episodes
-        .values()
-        .map(|e| e.show.clone())
+        .episodes()
+        .map(|(_, e)| e.show.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -77,18 +76,20 @@ pub fn prepare(
         .filter(|s| !profile.wants_show(s))
         .collect();
     let covered: HashSet<String> = store
-        .state()
-        .episodes
-        .keys()
+        .episodes()
+        .map(|(id, _)| id)
         .filter(|e| state.is_covered(e))
         .cloned()
         .collect();
     let opts = TopOptions {
-        since: Some(since.clone()),
+        filters: Filters {
+            since: Some(since.clone()),
+            not_shows: muted,
+            ..Filters::default()
+        },
         interests,
         limit: limit.unwrap_or(profile.n),
         per_episode: 1,
-        not_shows: muted,
         exclude_episodes: covered,
         related: profile.related,
         ..TopOptions::default()
@@ -143,9 +144,9 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
         args.format
     };
     let rendered = match format {
-        BriefFormat::Md => brief::render_markdown(&insights, &meta),
-        BriefFormat::Html => brief::render_html(&insights, &meta),
-        BriefFormat::Json => brief::render_json(&insights, &meta),
+        BriefFormat::Md => render_markdown(&insights, &meta),
+        BriefFormat::Html => render_html(&insights, &meta),
+        BriefFormat::Json => render_json(&insights, &meta),
     };
     match &args.output {
         Some(path) => {

@@ -18,9 +18,10 @@ use crate::cli::commands::search::open;
 use crate::cli::commands::Exit;
 use crate::cli::config::Config;
 use crate::cli::BriefArgs;
-use podsift::insight::brief::{self, Profile};
+use podsift::insight::brief::Profile;
 use podsift::insight::Insight;
 use podsift::mail::{self, MailError};
+use podsift::output::brief::{render_html, render_markdown};
 use podsift::output::safe::{self, Mode};
 
 /// Run `brief --send`.
@@ -72,8 +73,8 @@ pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit>
     let message = mail::compose(
         &settings,
         &subject(&meta.date, &insights),
-        &brief::render_markdown(&insights, &meta),
-        &brief::render_html(&insights, &meta),
+        &render_markdown(&insights, &meta),
+        &render_html(&insights, &meta),
     )?;
     let raw = message.formatted();
     if args.dry_run {

@@ -12,12 +12,12 @@ use crate::cli::config::Config;
 use crate::cli::EvalArgs;
 use podsift::embed::Embedder;
 use podsift::eval::{self, InsightLabel, Split};
+use podsift::insight::noncontent::NONCONTENT_THRESHOLD;
 use podsift::insight::related::{related_to, RelatedOptions};
 use podsift::insight::relevance::{self, Interest};
 use podsift::insight::top::{self, WORTH_FLOOR};
 use podsift::insight::worth;
 use podsift::insight::InsightSignals;
-use podsift::rank::NONCONTENT_THRESHOLD;
 use podsift::store::text::StoredChunk;
 use podsift::store::Store;
 
@@ -222,7 +222,7 @@ fn dump(
             "type": "passage",
             "file": l.label.span.file, "start_s": l.label.span.start_s,
             "label": l.label.label, "reason": l.label.reason, "topic": l.label.topic,
-            "split": l.label.split, "chunk": l.chunk.id, "text": l.chunk.text,
+            "split": l.label.split, "chunk": l.chunk.id.0, "text": l.chunk.text,
             "features": worth::features(&l.chunk.text).0,
             "noncontent": l.signals.noncontent, "salience": l.signals.salience,
             "intro": worth::is_intro_or_outro(&l.chunk.text),

@@ -1,10 +1,10 @@
 //! `podsift eval`: retrieval quality of the current index, per mode.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 
 use super::search::open;
 
@@ -12,37 +12,11 @@ mod insights;
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::{EvalArgs, ModeArg};
+use podsift::embed::Embedder;
 use podsift::eval::{self, MomentHit};
+use podsift::output::lines::{BeirLine, MomentLine};
 use podsift::rank::{self, Mode, SearchOptions};
-
-#[derive(Serialize)]
-struct BeirLine<'a> {
-    mode: &'a str,
-    #[serde(rename = "ndcg@10")]
-    ndcg10: f64,
-    #[serde(rename = "recall@100")]
-    recall100: f64,
-    #[serde(rename = "mrr@10")]
-    mrr10: f64,
-    queries: usize,
-    ms_per_query: f64,
-}
-
-#[derive(Serialize)]
-struct MomentLine<'a> {
-    set: &'static str,
-    mode: &'a str,
-    #[serde(rename = "success@1")]
-    success1: f64,
-    #[serde(rename = "success@5")]
-    success5: f64,
-    #[serde(rename = "success@10")]
-    success10: f64,
-    #[serde(rename = "mrr@10")]
-    mrr10: f64,
-    queries: usize,
-    ms_per_query: f64,
-}
+use podsift::store::Store;
 
 fn mode_of(m: ModeArg) -> Mode {
     match m {
@@ -52,7 +26,7 @@ fn mode_of(m: ModeArg) -> Mode {
     }
 }
 
-/// Run `eval`.
+/// Run `eval`: each evaluation set given, in turn.
 pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
     let modes: Vec<Mode> = if args.mode.is_empty() {
         vec![Mode::Keyword, Mode::Semantic, Mode::Hybrid]
@@ -74,7 +48,46 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
         }
         None => None,
     };
-    let base = |mode: Mode, limit: usize, merge: bool| {
+    let ctx = Eval {
+        config,
+        args,
+        modes: &modes,
+        store: &store,
+        embedder: embedder.as_ref(),
+    };
+    let mut out = config.stdout();
+    if let (Some(qpath), Some(rpath)) = (&args.queries, &args.qrels) {
+        ctx.beir(qpath, rpath, db.as_mut(), &mut out)?;
+    }
+    if let Some(mpath) = &args.moments {
+        ctx.moments(mpath, &mut out)?;
+    }
+    if let Some(ipath) = &args.insights {
+        insights::run(config, args, &store, embedder.as_ref(), ipath, &mut out)?;
+    }
+    if let Some(rpath) = &args.related {
+        insights::related(config, args, &store, rpath, &mut out)?;
+    }
+    if let Some(apath) = &args.ads {
+        ctx.ads(apath, &mut out)?;
+    }
+    Ok(Exit::Success)
+}
+
+/// What every evaluation set is run with.
+struct Eval<'a> {
+    config: &'a Config,
+    args: &'a EvalArgs,
+    modes: &'a [Mode],
+    store: &'a Store,
+    embedder: Option<&'a Embedder>,
+}
+
+impl Eval<'_> {
+    /// Search options for `mode`: the defaults, with the flags that tune
+    /// ranking applied.
+    fn options(&self, mode: Mode, limit: usize, merge: bool) -> SearchOptions {
+        let args = self.args;
         let d = SearchOptions::default();
         SearchOptions {
             mode,
@@ -92,15 +105,24 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
             },
             ..d
         }
-    };
-    let embed_all = |texts: &[&str]| -> Result<Vec<Option<Vec<f32>>>> {
-        match &embedder {
+    }
+
+    /// Each text's query vector, or `None`s without a model.
+    fn embed_all(&self, texts: &[&str]) -> Result<Vec<Option<Vec<f32>>>> {
+        match self.embedder {
             Some(e) => texts.iter().map(|t| Ok(Some(e.embed_query(t)?))).collect(),
             None => Ok(vec![None; texts.len()]),
         }
-    };
-    let mut out = config.stdout();
-    if let (Some(qpath), Some(rpath)) = (&args.queries, &args.qrels) {
+    }
+
+    /// BEIR queries and qrels: nDCG@10, Recall@100 and MRR@10 per mode.
+    fn beir(
+        &self,
+        qpath: &Path,
+        rpath: &Path,
+        mut db: Option<&mut podsift::store::pg::Db>,
+        out: &mut impl Write,
+    ) -> Result<()> {
         let qrels = eval::parse_qrels(
             &std::fs::read_to_string(rpath).with_context(|| rpath.display().to_string())?,
         )?;
@@ -111,33 +133,33 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
         .filter(|(id, _)| qrels.contains_key(id))
         .collect();
         let texts: Vec<&str> = queries.iter().map(|(_, t)| t.as_str()).collect();
-        let vectors = embed_all(&texts)?;
-        if !config.json {
+        let vectors = self.embed_all(&texts)?;
+        if !self.config.json {
             writeln!(
                 out,
                 "{:<10} {:>8} {:>11} {:>8} {:>8} {:>10}",
                 "mode", "nDCG@10", "Recall@100", "MRR@10", "queries", "ms/query"
             )?;
         }
-        for &mode in &modes {
+        for &mode in self.modes {
             // Documents may span several passages: fetch deep enough for 100 documents.
-            let mut opts = base(mode, 300, false);
+            let mut opts = self.options(mode, 300, false);
             if opts.depth == 0 {
                 opts.depth = 300;
             }
             let t = Instant::now();
             let mut run = Vec::with_capacity(queries.len());
             for ((qid, q), v) in queries.iter().zip(&vectors) {
-                let (hits, _) = match db.as_mut() {
+                let (hits, _) = match db.as_deref_mut() {
                     Some(db) => rank::pg::search(db, v.as_deref(), q, &opts)?,
-                    None => rank::search_with_vector(&store, v.as_deref(), q, &opts)?,
+                    None => rank::search_with_vector(self.store, v.as_deref(), q, &opts)?,
                 };
                 let docs = eval::docs_from_passages(hits.iter().map(|h| h.chunk.episode.as_str()));
                 run.push((qid.clone(), docs));
             }
             let per_q = t.elapsed().as_secs_f64() * 1000.0 / queries.len().max(1) as f64;
             let m = eval::score(&run, &qrels);
-            if config.json {
+            if self.config.json {
                 let line = BeirLine {
                     mode: mode.name(),
                     ndcg10: round(m.ndcg10),
@@ -160,28 +182,31 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                 )?;
             }
         }
+        Ok(())
     }
-    if let Some(mpath) = &args.moments {
-        let split: eval::Split = args.split.into();
+
+    /// Moment queries: success@1/5/10 and MRR@10 per mode.
+    fn moments(&self, mpath: &Path, out: &mut impl Write) -> Result<()> {
+        let split: eval::Split = self.args.split.into();
         let mut moments = eval::parse_moments(
             &std::fs::read_to_string(mpath).with_context(|| mpath.display().to_string())?,
         )?;
         moments.retain(|m| split.keeps(m.split.as_deref()));
         let texts: Vec<&str> = moments.iter().map(|m| m.query.as_str()).collect();
-        let vectors = embed_all(&texts)?;
-        if !config.json {
+        let vectors = self.embed_all(&texts)?;
+        if !self.config.json {
             writeln!(
                 out,
                 "{:<10} {:>10} {:>10} {:>11} {:>8} {:>8} {:>10}",
                 "mode", "success@1", "success@5", "success@10", "MRR@10", "queries", "ms/query"
             )?;
         }
-        for &mode in &modes {
-            let opts = base(mode, 10, true);
+        for &mode in self.modes {
+            let opts = self.options(mode, 10, true);
             let t = Instant::now();
             let mut all = Vec::with_capacity(moments.len());
             for (q, v) in texts.iter().zip(&vectors) {
-                let (hits, _) = rank::search_with_vector(&store, v.as_deref(), q, &opts)?;
+                let (hits, _) = rank::search_with_vector(self.store, v.as_deref(), q, &opts)?;
                 all.push(
                     hits.iter()
                         .map(|h| MomentHit {
@@ -193,22 +218,11 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                 );
             }
             let per_q = t.elapsed().as_secs_f64() * 1000.0 / moments.len().max(1) as f64;
-            if args.per_query {
-                for (m, hs) in moments.iter().zip(&all) {
-                    let rank = hs
-                        .iter()
-                        .position(|h| eval::hit_matches(m, h))
-                        .map(|r| r + 1);
-                    errln!(
-                        "{}\t{}\t{}",
-                        mode.name(),
-                        rank.map_or("-".into(), |r| r.to_string()),
-                        m.query
-                    );
-                }
+            if self.args.per_query {
+                per_query_ranks(mode, &moments, &all);
             }
             let m = eval::score_moments(&moments, &all);
-            if config.json {
+            if self.config.json {
                 let line = MomentLine {
                     set: "moments",
                     mode: mode.name(),
@@ -234,20 +248,20 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                 )?;
             }
         }
+        Ok(())
     }
-    if let Some(ipath) = &args.insights {
-        insights::run(config, args, &store, embedder.as_ref(), ipath, &mut out)?;
-    }
-    if let Some(rpath) = &args.related {
-        insights::related(config, args, &store, rpath, &mut out)?;
-    }
-    if let Some(apath) = &args.ads {
+
+    /// Labelled ads: the non-content detector's precision, recall and F1.
+    fn ads(&self, apath: &Path, out: &mut impl Write) -> Result<()> {
         let text = std::fs::read_to_string(apath).with_context(|| apath.display().to_string())?;
         let labels = eval::parse_ad_labels(&text)?;
-        let embedder = embedder.as_ref().context("the detector needs the model")?;
+        let embedder = self.embedder.context("the detector needs the model")?;
         let detector = podsift::insight::noncontent::Detector::new(embedder)?;
-        let r = eval::score_ads(&store, &detector, &labels, args.per_query)?;
-        if config.json {
+        // Transcript text: no control characters to the terminal.
+        let mut print = |line: String| eprintln!("{}", podsift::output::safe::text(&line));
+        let dump: Option<&mut dyn FnMut(String)> = self.args.per_query.then_some(&mut print);
+        let r = eval::score_ads(self.store, &detector, &labels, dump)?;
+        if self.config.json {
             let line = serde_json::json!({
                 "set": "ads", "precision": round(r.precision), "recall": round(r.recall), "f1": round(r.f1),
                 "labelled_ad": r.labelled_ad, "labelled_content": r.labelled_content,
@@ -262,8 +276,25 @@ pub fn run(config: &Config, args: &EvalArgs) -> Result<Exit> {
                 r.precision, r.recall, r.f1, r.labelled_ad, r.labelled_content, r.tp, r.fp, r.fn_, r.threshold
             )?;
         }
+        Ok(())
     }
-    Ok(Exit::Success)
+}
+
+/// Each moment's rank under `mode` (`-`: not found), one line each on
+/// stderr.
+fn per_query_ranks(mode: Mode, moments: &[eval::Moment], all: &[Vec<MomentHit>]) {
+    for (m, hs) in moments.iter().zip(all) {
+        let rank = hs
+            .iter()
+            .position(|h| eval::hit_matches(m, h))
+            .map(|r| r + 1);
+        errln!(
+            "{}\t{}\t{}",
+            mode.name(),
+            rank.map_or("-".into(), |r| r.to_string()),
+            m.query
+        );
+    }
 }
 
 fn round(v: f64) -> f64 {

@@ -151,7 +151,7 @@ pub fn insights() -> Arc<JsonObject> {
         json!({
             "type": {"const": "related"},
             "rank": {"type": "integer"},
-            "similarity": {"type": "number"},
+            "score": {"type": "number"},
             "start": nullable("string"),
             "shared_terms": {"type": "array", "items": {"type": "string"}},
             "why": {"type": "string"}

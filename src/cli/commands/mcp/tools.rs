@@ -4,7 +4,7 @@
 //! thread.
 //!
 //! Results reuse the JSON Lines schema of the command line (README.md,
-//! `src/output/json.rs`, `src/insight/brief.rs`): `search` and `related`
+//! `src/output/json.rs`, `src/output/brief/json.rs`): `search` and `related`
 //! return `hit`/`related` objects and their `summary`, `show` the `passage`
 //! objects of `show --json`, `top` and `brief` the `insight` objects and the
 //! brief `summary`, `stats` the object of `stats --json`. Every passage
@@ -33,13 +33,14 @@ use crate::cli::config::{self, Config};
 use crate::cli::FilterArgs;
 use podsift::chunk::ChunkId;
 use podsift::embed::Embedder;
-use podsift::insight::brief::{self, BriefMeta, Profile};
+use podsift::insight::brief::{self, Profile};
 use podsift::insight::related::RelatedOptions;
 use podsift::insight::relevance::Interest;
 use podsift::insight::top::{top, TopOptions};
+use podsift::output::brief::{render_json, BriefMeta};
 use podsift::output::json::{HitJson, HitKind, SummaryJson};
 use podsift::rank::{self, Mode, SearchOptions};
-use podsift::store::Store;
+use podsift::store::{Filters, Store};
 
 /// The longest query or interest accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 2_000;
@@ -66,7 +67,7 @@ fn invalid(m: impl Into<String>) -> ToolError {
 
 fn failed(e: impl Into<anyhow::Error>) -> ToolError {
     let e: anyhow::Error = e.into();
-    let texts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let texts: Vec<String> = e.chain().map(crate::cli::advice::describe).collect();
     let mut out = String::new();
     for t in texts {
         if !out.contains(&t) {
@@ -390,7 +391,7 @@ impl Engine {
         } else {
             None
         };
-        let episodes: Vec<&str> = store.state().episodes.keys().map(String::as_str).collect();
+        let episodes: Vec<&str> = store.episodes().map(|(id, _)| id.as_str()).collect();
         let opts = SearchOptions {
             mode,
             limit,
@@ -488,7 +489,10 @@ impl Engine {
                 .map_err(failed)?
         };
         let opts = TopOptions {
-            since: Some(since.clone()),
+            filters: Filters {
+                since: Some(since.clone()),
+                ..Filters::default()
+            },
             interests,
             limit,
             ..TopOptions::default()
@@ -501,7 +505,7 @@ impl Engine {
             window: format!("since {since}"),
             episodes_scanned: summary.episodes,
         };
-        Ok(insights_json(&brief::render_json(&insights, &meta)))
+        Ok(insights_json(&render_json(&insights, &meta)))
     }
 
     fn brief(&self, a: BriefArgs) -> Result<Value, ToolError> {
@@ -550,7 +554,7 @@ impl Engine {
             limit,
         )
         .map_err(failed)?;
-        Ok(insights_json(&brief::render_json(&insights, &meta)))
+        Ok(insights_json(&render_json(&insights, &meta)))
     }
 }
 
