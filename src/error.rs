@@ -158,9 +158,6 @@ pub enum Error {
         /// What fixes it, where a command does.
         remedy: Option<Remedy>,
     },
-    /// An email was not delivered (`brief --send`).
-    #[error(transparent)]
-    Mail(#[from] crate::mail::MailError),
     /// A setting the user chose (a flag of the binary) is invalid.
     #[error("{setting}: {message}")]
     Setting {

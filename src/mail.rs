@@ -35,12 +35,19 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
 
-use crate::error::{Error, Result};
 pub use crate::insight::brief::email::{EmailSettings, TlsMode};
 
 /// The brief as one message: `text` (Markdown) and `html` as alternatives.
-pub fn compose(settings: &EmailSettings, subject: &str, text: &str, html: &str) -> Result<Message> {
-    let bad = |what: &str, e: String| Error::invalid(format!("email.{what}"), e);
+pub fn compose(
+    settings: &EmailSettings,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> Result<Message, MailError> {
+    let bad = |what: &str, e: String| MailError::Setting {
+        what: format!("email.{what}"),
+        message: e,
+    };
     let mut builder = Message::builder()
         .from(Mailbox::from_str(&settings.from).map_err(|e| bad("from", e.to_string()))?)
         .subject(subject)
@@ -64,9 +71,27 @@ pub fn compose(settings: &EmailSettings, subject: &str, text: &str, html: &str) 
         .map_err(|e| bad("to", e.to_string()))
 }
 
-/// Why a message was not delivered.
+/// Why a message was not made or not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
+    /// A setting of the `[email]` table is unusable (an address, the CA
+    /// file's contents).
+    #[error("{what}: {message}")]
+    Setting {
+        /// Which setting.
+        what: String,
+        /// Why.
+        message: String,
+    },
+    /// A file the settings name could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The server answered with a permanent (5xx) or transient (4xx) error.
     #[error("{server} {verb} the message: {code} {text}")]
     Refused {
@@ -123,7 +148,11 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 /// Deliver `message`. `password` is the value of the variable that
 /// `password_env` names (`None`: no login). Returns when the server has
 /// accepted the message (its reply to the end of `DATA`).
-pub fn send(settings: &EmailSettings, password: Option<&str>, message: &Message) -> Result<()> {
+pub fn send(
+    settings: &EmailSettings,
+    password: Option<&str>,
+    message: &Message,
+) -> Result<(), MailError> {
     let server = settings.server();
     let mut builder = SmtpTransport::builder_dangerous(settings.host.as_str())
         .port(settings.port)
@@ -155,17 +184,18 @@ pub fn send(settings: &EmailSettings, password: Option<&str>, message: &Message)
         .build()
         .send(message)
         .map(|_| ())
-        .map_err(|e| classify(settings, &server, &e).into())
+        .map_err(|e| classify(settings, &server, &e))
 }
 
 /// The certificates of the PEM file `path`.
-fn ca_certificate(path: &Path) -> Result<Certificate> {
-    let pem = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Certificate::from_pem(&pem).map_err(|e| {
-        Error::invalid(
-            format!("email.ca_file {}", path.display()),
-            format!("not a PEM certificate file ({})", clean(&chain(&e))),
-        )
+fn ca_certificate(path: &Path) -> Result<Certificate, MailError> {
+    let pem = std::fs::read(path).map_err(|source| MailError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Certificate::from_pem(&pem).map_err(|e| MailError::Setting {
+        what: format!("email.ca_file {}", path.display()),
+        message: format!("not a PEM certificate file ({})", clean(&chain(&e))),
     })
 }
 
