@@ -29,6 +29,22 @@ pub struct Profile {
     pub email: Option<super::email::EmailSettings>,
 }
 
+impl Default for Profile {
+    /// No interests yet (a profile file must give some), all shows, 3
+    /// related per insight, 5 insights, since the last brief, no email.
+    fn default() -> Self {
+        Profile {
+            interests: Vec::new(),
+            follow: Vec::new(),
+            mute: Vec::new(),
+            related: 3,
+            n: 5,
+            since: None,
+            email: None,
+        }
+    }
+}
+
 impl Profile {
     /// Whether passages of `show` may appear: followed (or no follow list)
     /// and not muted.
@@ -84,15 +100,7 @@ pub fn parse_profile(text: &str) -> Result<Profile, ProfileError> {
         key: None,
         message: format!("invalid TOML: {}", e.message().trim()),
     })?;
-    let mut profile = Profile {
-        interests: Vec::new(),
-        follow: Vec::new(),
-        mute: Vec::new(),
-        related: 3,
-        n: 5,
-        since: None,
-        email: None,
-    };
+    let mut profile = Profile::default();
     let mut has_interests = false;
     // In source order, so the first problem in the file is the one reported.
     let mut entries: Vec<_> = doc.get_ref().iter().collect();

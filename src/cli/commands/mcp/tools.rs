@@ -529,12 +529,7 @@ impl Engine {
             }
             (None, false) => Profile {
                 interests: a.interests,
-                follow: Vec::new(),
-                mute: Vec::new(),
-                related: 3,
-                n: 5,
-                since: None,
-                email: None,
+                ..Profile::default()
             },
             _ => {
                 return Err(invalid(
