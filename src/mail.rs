@@ -293,14 +293,7 @@ pub fn clean(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::insight::brief::{parse_profile, ProfileError};
-
-    const BASE: &str = "interests = [\"chips\"]\n";
-
-    fn email(table: &str) -> Result<EmailSettings, ProfileError> {
-        parse_profile(&format!("{BASE}[email]\n{table}"))
-            .map(|p| p.email.expect("an [email] table"))
-    }
+    use crate::insight::brief::email::test_settings as email;
 
     #[test]
     fn the_message_is_7bit_multipart_alternative_with_utf8_headers() {

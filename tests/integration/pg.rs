@@ -57,27 +57,20 @@ impl Server {
         })
     }
 
-    /// One value from `sql`, by psql.
+    /// psql running `sql` as `user` on the test database.
+    fn psql(&self, user: &str, sql: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args(["-X", "-At", "-h", "127.0.0.1", "-U", user, "-d", "podsift"])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-c")
+            .arg(sql);
+        cmd
+    }
+
+    /// One value from `sql`, by psql as the owner.
     fn sql(&self, sql: &str) -> String {
-        stdout_ok(
-            Command::new(self.bin.join("psql"))
-                .args([
-                    "-X",
-                    "-At",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "podsift",
-                    "-d",
-                    "podsift",
-                ])
-                .arg("-p")
-                .arg(self.port.to_string())
-                .arg("-c")
-                .arg(sql),
-        )
-        .trim()
-        .to_string()
+        stdout_ok(&mut self.psql("podsift", sql)).trim().to_string()
     }
 }
 
@@ -250,20 +243,8 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
     assert_same_as_local(&t, &pg.url);
 
     // The reader role may read, not write.
-    let out = Command::new(pg.bin.join("psql"))
-        .args([
-            "-X",
-            "-At",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "podsift_reader",
-            "-d",
-            "podsift",
-        ])
-        .arg("-p")
-        .arg(pg.port.to_string())
-        .args(["-c", "delete from passages"])
+    let out = pg
+        .psql("podsift_reader", "delete from passages")
         .output()
         .unwrap();
     assert!(!out.status.success(), "the reader deleted passages");

@@ -402,6 +402,14 @@ pub fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The settings of a profile whose `[email]` table is `table` (for the
+/// tests of these settings and of the mail they configure).
+#[cfg(test)]
+pub(crate) fn test_settings(table: &str) -> Result<EmailSettings, ProfileError> {
+    let profile = format!("interests = [\"chips\"]\n[email]\n{table}");
+    crate::insight::brief::parse_profile(&profile).map(|p| p.email.expect("an [email] table"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,8 +418,7 @@ mod tests {
     const BASE: &str = "interests = [\"chips\"]\n";
 
     fn email(table: &str) -> Result<EmailSettings, ProfileError> {
-        parse_profile(&format!("{BASE}[email]\n{table}"))
-            .map(|p| p.email.expect("an [email] table"))
+        test_settings(table)
     }
 
     fn err(table: &str) -> String {
