@@ -646,6 +646,11 @@ pub struct RelatedArgs {
     /// Include passages flagged as not content (ads, intros, outros).
     #[arg(long)]
     pub include_ads: bool,
+    /// Find them in a PostgreSQL store (see `podsift push`) instead of the
+    /// local index: postgres://USER[:PASSWORD]@HOST:PORT/DB (`--file` and
+    /// `--at` still find the seed in the local index).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// `podsift top`.

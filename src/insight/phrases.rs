@@ -82,6 +82,18 @@ fn words(text: &str) -> Vec<Word> {
     out
 }
 
+/// The terms [`key_phrases`] asks `df` about for `text`, each once, in
+/// order of first use (for a store that answers document frequencies in
+/// one round trip).
+pub fn terms(text: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    words(text)
+        .into_iter()
+        .map(|w| w.term)
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
 /// The key phrases of `text`, heaviest first (at most `limit`). `df(term)`
 /// is the number of passages of `docs` that use the term.
 pub fn key_phrases(text: &str, df: &dyn Fn(&str) -> u64, docs: u64, limit: usize) -> Vec<Phrase> {

@@ -36,22 +36,22 @@ const MAX_EF_SEARCH: usize = 1000;
 
 /// Query parameters, numbered as they are added.
 #[derive(Default)]
-struct Params(Vec<Box<dyn ToSql + Sync>>);
+pub(crate) struct Params(Vec<Box<dyn ToSql + Sync>>);
 
 impl Params {
     /// Add a value; returns its placeholder (`$n`).
-    fn add(&mut self, v: impl ToSql + Sync + 'static) -> String {
+    pub(crate) fn add(&mut self, v: impl ToSql + Sync + 'static) -> String {
         self.0.push(Box::new(v));
         format!("${}", self.0.len())
     }
 
-    fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+    pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.0.iter().map(|b| b.as_ref()).collect()
     }
 }
 
 /// The SQL conditions on passages `p` that `filters` ask for.
-fn where_clause(filters: &Filters, params: &mut Params) -> Result<String> {
+pub(crate) fn where_clause(filters: &Filters, params: &mut Params) -> Result<String> {
     let mut c: Vec<String> = vec!["true".into()];
     if !filters.shows.is_empty() {
         c.push(format!(
@@ -103,7 +103,7 @@ fn where_clause(filters: &Filters, params: &mut Params) -> Result<String> {
 }
 
 /// A tsquery literal for one term, optionally restricted to a weight label.
-fn tsquery_term(term: &str, label: Option<char>) -> String {
+pub(crate) fn tsquery_term(term: &str, label: Option<char>) -> String {
     let mut out = String::new();
     push_lexeme(&mut out, term);
     if let Some(l) = label {
@@ -115,7 +115,7 @@ fn tsquery_term(term: &str, label: Option<char>) -> String {
 
 /// Passage count and token totals per field (text, context, title,
 /// chapter) of the whole store.
-fn collection(db: &mut Db) -> Result<(u64, [f64; 4])> {
+pub(crate) fn collection(db: &mut Db) -> Result<(u64, [f64; 4])> {
     let url = db.url().to_string();
     let row = db
         .client()
@@ -133,6 +133,34 @@ fn collection(db: &mut Db) -> Result<(u64, [f64; 4])> {
     Ok((n.max(0) as u64, tokens))
 }
 
+/// For each term, the passages whose text uses it.
+pub(crate) fn doc_freqs(db: &mut Db, terms: &[String]) -> Result<Vec<u64>> {
+    Ok(field_doc_freqs(db, terms)?
+        .into_iter()
+        .map(|f| f[0])
+        .collect())
+}
+
+/// For each term, the passages whose text, context, title and chapter use
+/// it, summed over the shows of `term_stats`.
+fn field_doc_freqs(db: &mut Db, terms: &[String]) -> Result<Vec<[u64; 4]>> {
+    let url = db.url().to_string();
+    Ok(db
+        .client()
+        .query(
+            "select coalesce(sum(s.df_text), 0)::bigint, coalesce(sum(s.df_context), 0)::bigint,
+                    coalesce(sum(s.df_title), 0)::bigint, coalesce(sum(s.df_chapter), 0)::bigint
+             from unnest($1::text[]) with ordinality as u(term, n)
+             left join term_stats s on s.term = u.term
+             group by u.n order by u.n",
+            &[&terms],
+        )
+        .map_err(fail(&url, "reading document frequencies"))?
+        .iter()
+        .map(|r| [0, 1, 2, 3].map(|i| r.get::<_, i64>(i).max(0) as u64))
+        .collect())
+}
+
 /// tantivy's BM25 idf.
 fn idf(df: u64, n: u64) -> f64 {
     let x = (n.saturating_sub(df) as f64 + 0.5) / (df as f64 + 0.5);
@@ -140,7 +168,7 @@ fn idf(df: u64, n: u64) -> f64 {
 }
 
 /// The keyword arm: BM25 over the four fields, top `depth`.
-fn keyword(
+pub(crate) fn keyword(
     db: &mut Db,
     query: &str,
     filters: &Filters,
@@ -157,28 +185,13 @@ fn keyword(
         return Ok(Vec::new());
     }
     let url = db.url().to_string();
-    let labels = ['A', 'B', 'C', 'D'];
-    let per_field: Vec<String> = terms
-        .iter()
-        .flat_map(|t| labels.iter().map(|&l| tsquery_term(t, Some(l))))
-        .collect();
-    let dfs: Vec<i64> = db
-        .client()
-        .query(
-            "select (select count(*) from passages where terms @@ u.q::tsquery)
-             from unnest($1::text[]) with ordinality as u(q, n) order by u.n",
-            &[&per_field],
-        )
-        .map_err(fail(&url, "counting document frequencies"))?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let dfs = field_doc_freqs(db, &terms)?;
     let boosts = [w.text, w.context, w.title, w.title].map(f64::from);
     // weight[f][t] = boost_f * idf_f(t) * (k1 + 1), as tantivy's Bm25Weight.
     let weight: Vec<Vec<f64>> = (0..4)
         .map(|f| {
             (0..terms.len())
-                .map(|t| boosts[f] * idf(dfs[t * 4 + f].max(0) as u64, passages) * 2.2)
+                .map(|t| boosts[f] * idf(dfs[t][f], passages) * 2.2)
                 .collect()
         })
         .collect();
@@ -248,11 +261,13 @@ fn keyword(
     Ok(out)
 }
 
-/// The semantic arm: nearest passages by inner product, top `depth`.
-fn semantic(
+/// The semantic arm: nearest passages by inner product, top `depth`;
+/// `extra` adds a condition on passages `p` (`"true"` for none).
+pub(crate) fn semantic(
     db: &mut Db,
     vector: &[f32],
     filters: &Filters,
+    extra: &dyn Fn(&mut Params) -> String,
     depth: usize,
     exact: bool,
 ) -> Result<Vec<Ranked>> {
@@ -260,6 +275,7 @@ fn semantic(
     let mut params = Params::default();
     let q = params.add(Vector::from(vector.to_vec()));
     let filter = where_clause(filters, &mut params)?;
+    let filter = format!("{filter} and ({})", extra(&mut params));
     let limit = params.add(depth as i64);
     let sql = format!(
         "select p.id, (p.embedding <#> {q})::float8 from passages p where {filter}
@@ -364,7 +380,7 @@ pub fn search(
     summary.bm25_ms = ms(t);
     let t = Instant::now();
     let semantic = match query_vector.filter(|_| opts.mode != Mode::Keyword) {
-        Some(v) => semantic(db, v, &opts.filters, depth, opts.exact)?,
+        Some(v) => semantic(db, v, &opts.filters, &|_| "true".into(), depth, opts.exact)?,
         None => Vec::new(),
     };
     summary.dense_ms = ms(t);

@@ -1,4 +1,5 @@
-//! `podsift store init URL`, `podsift push URL`, and `search --store URL`:
+//! `podsift store init URL`, `podsift push URL`, `search --store URL` and
+//! `related --store URL`:
 //! the PostgreSQL store ([`podsift::store::pg`]).
 
 use std::io::Write;
@@ -7,8 +8,9 @@ use anyhow::{Context, Result};
 
 use super::Exit;
 use crate::cli::config::Config;
-use crate::cli::{PushArgs, SearchArgs, StoreAction, StoreArgs};
+use crate::cli::{PushArgs, RelatedArgs, SearchArgs, StoreAction, StoreArgs};
 use podsift::error::Error;
+use podsift::insight::related::pg::PgArchive;
 use podsift::output::json::HitKind;
 use podsift::output::Printer;
 use podsift::rank::{self, Mode};
@@ -158,4 +160,24 @@ pub fn search(config: &Config, args: &SearchArgs, url: &str, mode: Mode) -> Resu
         answer(args.query.as_deref().unwrap_or(""), &mut printer)?;
     }
     Ok(if any { Exit::Success } else { Exit::NoResults })
+}
+
+/// Run `related --store URL`: the seed's vector, its neighbours and the
+/// key-phrase candidates read from the store, ranked here as locally.
+pub fn related(config: &Config, args: &RelatedArgs, url: &str) -> Result<Exit> {
+    let mut db = Db::connect(url)?;
+    db.check_schema()?;
+    let local = if args.file.is_some() {
+        Some(
+            Store::open(&config.index)
+                .with_context(|| format!("opening index {}", config.index.display()))?,
+        )
+    } else {
+        None
+    };
+    let opts = super::related::options(args);
+    let archive = PgArchive::new(&mut db, &opts.filters, false);
+    super::related::each_seed(args, local.as_ref(), |seed| {
+        super::related::answer(config, &archive, seed, &opts)
+    })
 }

@@ -11,7 +11,7 @@ use crate::cli::RelatedArgs;
 use podsift::chunk::ChunkId;
 use podsift::error::Error;
 use podsift::ingest::timestamp;
-use podsift::insight::related::{related, RelatedOptions};
+use podsift::insight::related::{related_in, Archive, Local, RelatedOptions};
 use podsift::output::json::HitKind;
 use podsift::output::safe;
 use podsift::output::Printer;
@@ -21,8 +21,41 @@ use podsift::store::{Filters, Store};
 
 /// Run `related`.
 pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
+    if let Some(url) = &args.store {
+        return super::pg::related(config, args, url);
+    }
     let store = Store::open(&config.index)
         .with_context(|| format!("opening index {}", config.index.display()))?;
+    let opts = options(args);
+    let local = Local::new(&store, &opts.filters)?;
+    each_seed(args, Some(&store), |seed| {
+        answer(config, &local, seed, &opts)
+    })
+}
+
+/// `related`'s options from its flags.
+pub fn options(args: &RelatedArgs) -> RelatedOptions {
+    RelatedOptions {
+        limit: args.limit,
+        per_episode: args.per_episode.max(1),
+        same_episode_gap_ms: args.same_episode_after.map(|m| m.saturating_mul(60_000)),
+        filters: Filters {
+            shows: args.show.clone(),
+            include_noncontent: args.include_ads,
+            ..Filters::default()
+        },
+        ..RelatedOptions::default()
+    }
+}
+
+/// Call `answer` for each seed the flags name (a CHUNK_ID, `--file` and
+/// `--at`, found in the local `store`, or ids on stdin): success when any
+/// seed had related passages.
+pub fn each_seed(
+    args: &RelatedArgs,
+    store: Option<&Store>,
+    mut answer: impl FnMut(ChunkId) -> Result<Exit>,
+) -> Result<Exit> {
     if args.stdin {
         use std::io::BufRead;
         let mut any = false;
@@ -33,32 +66,29 @@ pub fn run(config: &Config, args: &RelatedArgs) -> Result<Exit> {
                 continue;
             }
             let seed = ChunkId::parse(id).ok_or_else(|| Error::NoSuchChunk(id.to_string()))?;
-            any |= answer(config, args, &store, seed)? == Exit::Success;
+            any |= answer(seed)? == Exit::Success;
         }
         return Ok(if any { Exit::Success } else { Exit::NoResults });
     }
-    let seed = match (&args.id, &args.file, &args.at) {
-        (Some(id), _, _) => ChunkId::parse(id).ok_or_else(|| Error::NoSuchChunk(id.clone()))?,
-        (None, Some(file), Some(at)) => seed_at(&store, file, at)?,
+    let seed = match (&args.id, &args.file, &args.at, store) {
+        (Some(id), _, _, _) => ChunkId::parse(id).ok_or_else(|| Error::NoSuchChunk(id.clone()))?,
+        (None, Some(file), Some(at), Some(store)) => seed_at(store, file, at)?,
+        (None, Some(_), Some(_), None) => {
+            anyhow::bail!("--file and --at find the passage in the local index (--index), which cannot be opened; give a CHUNK_ID")
+        }
         _ => anyhow::bail!("give a CHUNK_ID, or --file FILE --at TIME"),
     };
-    answer(config, args, &store, seed)
+    answer(seed)
 }
 
-/// Find and print the passages related to `seed`.
-fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> Result<Exit> {
-    let opts = RelatedOptions {
-        limit: args.limit,
-        per_episode: args.per_episode.max(1),
-        same_episode_gap_ms: args.same_episode_after.map(|m| m.saturating_mul(60_000)),
-        filters: Filters {
-            shows: args.show.clone(),
-            include_noncontent: args.include_ads,
-            ..Filters::default()
-        },
-        ..RelatedOptions::default()
-    };
-    let (seed_chunk, hits, summary) = related_hits(store, seed, &opts)?;
+/// Find and print the passages of `archive` related to `seed`.
+pub fn answer(
+    config: &Config,
+    archive: &dyn Archive,
+    seed: ChunkId,
+    opts: &RelatedOptions,
+) -> Result<Exit> {
+    let (seed_chunk, hits, summary) = hits_in(archive, seed, opts)?;
     let mut out = config.hits_out();
     if !config.json {
         let head = format!(
@@ -80,19 +110,29 @@ fn answer(config: &Config, args: &RelatedArgs, store: &Store, seed: ChunkId) -> 
     })
 }
 
-/// The passages related to `seed` as search hits (the `related` lines of
-/// the JSON schema), with the seed and a summary.
+/// The passages of the local index related to `seed` as search hits (the
+/// `related` lines of the JSON schema), with the seed and a summary.
 pub fn related_hits(
     store: &Store,
     seed: ChunkId,
     opts: &RelatedOptions,
 ) -> Result<(StoredChunk, Vec<Hit>, Summary)> {
+    hits_in(&Local::new(store, &opts.filters)?, seed, opts)
+}
+
+/// The passages of `archive` related to `seed`, with the seed and a
+/// summary.
+fn hits_in(
+    archive: &dyn Archive,
+    seed: ChunkId,
+    opts: &RelatedOptions,
+) -> Result<(StoredChunk, Vec<Hit>, Summary)> {
     let t0 = std::time::Instant::now();
-    let (seed_chunk, hits) = related(store, seed, opts)?;
+    let (seed_chunk, hits) = related_in(archive, seed, opts)?;
     let summary = Summary {
         mode: "related",
         hits: hits.len(),
-        passages: store.len(),
+        passages: archive.passages()? as usize,
         total_ms: t0.elapsed().as_secs_f64() * 1000.0,
         ..Summary::default()
     };

@@ -46,10 +46,11 @@ const MIGRATION_LOCK: i64 = 0x706f_6473_6966_7431;
 
 /// The schema, in order. A migration is never edited once released: a
 /// change is a new one.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "shows, episodes, passages; GIN on terms (HNSW: see HNSW_INDEX)",
-    r#"
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "shows, episodes, passages; GIN on terms (HNSW: see HNSW_INDEX)",
+        r#"
 create extension if not exists vector;
 create table podsift_meta (
     key text primary key,
@@ -114,7 +115,31 @@ create index passages_episode on passages (episode, seq);
 create index passages_show on passages (show);
 create index passages_terms on passages using gin (terms);
 "#,
-)];
+    ),
+    (
+        2,
+        "term_stats: document frequencies per term, show and field",
+        r#"
+create table term_stats (
+    term text not null,
+    show text not null,
+    df_text integer not null,
+    df_context integer not null,
+    df_title integer not null,
+    df_chapter integer not null,
+    primary key (term, show)
+);
+insert into term_stats
+select u.lexeme, p.show,
+       count(*) filter (where 'A' = any(u.weights)),
+       count(*) filter (where 'B' = any(u.weights)),
+       count(*) filter (where 'C' = any(u.weights)),
+       count(*) filter (where 'D' = any(u.weights))
+from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+group by u.lexeme, p.show;
+"#,
+    ),
+];
 
 /// The HNSW index of the semantic arm, made by `init` unless told not to
 /// (kept out of the migrations so that a store can do without: a small

@@ -164,6 +164,8 @@ pub fn push(
             .client()
             .transaction()
             .map_err(fail(&url, "starting a transaction"))?;
+        tx.execute(TERM_STATS_DOWN, &[&gone])
+            .map_err(fail(&url, "updating term statistics"))?;
         let n = tx
             .execute("delete from episodes where id = any($1)", &[&gone])
             .map_err(fail(&url, "deleting episodes"))?;
@@ -415,6 +417,8 @@ fn write_batch(
             ],
         )
         .map_err(fail(&url, "writing an episode"))?;
+        tx.execute(TERM_STATS_DOWN, &[&vec![p.id.clone()]])
+            .map_err(fail(&url, "updating term statistics"))?;
         tx.execute("delete from passages where episode = $1", &[&p.id])
             .map_err(fail(&url, "deleting an episode's old passages"))?;
         if !shows.contains(&p.show.as_str()) {
@@ -504,6 +508,9 @@ fn write_batch(
         )
         .map_err(fail(&url, "writing passages"))?;
     }
+    let episodes: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
+    tx.execute(TERM_STATS_UP, &[&episodes])
+        .map_err(fail(&url, "updating term statistics"))?;
     for show in &shows {
         refresh_show(&mut tx, show).map_err(fail(&url, "updating show statistics"))?;
     }
@@ -514,6 +521,41 @@ fn write_batch(
     batch.clear();
     Ok(())
 }
+
+/// Add the terms of the passages of episodes `$1` to `term_stats` (per
+/// term, show and field: the passages using it); [`TERM_STATS_DOWN`]
+/// takes them away. In the transaction that writes or deletes those
+/// passages, so the statistics stay those of the rows (a killed push
+/// rolls both back); pushers of different shows touch different rows.
+const TERM_STATS_UP: &str = "
+insert into term_stats as s (term, show, df_text, df_context, df_title, df_chapter)
+select u.lexeme, p.show,
+       count(*) filter (where 'A' = any(u.weights)),
+       count(*) filter (where 'B' = any(u.weights)),
+       count(*) filter (where 'C' = any(u.weights)),
+       count(*) filter (where 'D' = any(u.weights))
+from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+where p.episode = any($1)
+group by u.lexeme, p.show
+order by u.lexeme, p.show
+on conflict (term, show) do update set
+    df_text = s.df_text + excluded.df_text, df_context = s.df_context + excluded.df_context,
+    df_title = s.df_title + excluded.df_title, df_chapter = s.df_chapter + excluded.df_chapter";
+
+/// [`TERM_STATS_UP`] in reverse, before the passages go.
+const TERM_STATS_DOWN: &str = "
+update term_stats s set
+    df_text = s.df_text - d.a, df_context = s.df_context - d.b,
+    df_title = s.df_title - d.c, df_chapter = s.df_chapter - d.d
+from (select u.lexeme, p.show,
+             count(*) filter (where 'A' = any(u.weights)) as a,
+             count(*) filter (where 'B' = any(u.weights)) as b,
+             count(*) filter (where 'C' = any(u.weights)) as c,
+             count(*) filter (where 'D' = any(u.weights)) as d
+      from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+      where p.episode = any($1)
+      group by u.lexeme, p.show) d
+where s.term = d.lexeme and s.show = d.show";
 
 /// Recompute a show's row of `shows` from its passages.
 fn refresh_show(tx: &mut postgres::Transaction<'_>, show: &str) -> Result<(), postgres::Error> {

@@ -31,6 +31,86 @@ use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
 use crate::store::{Filters, Store};
 
+mod local;
+pub mod pg;
+
+pub use local::Local;
+
+/// What finding related passages reads: the local index ([`Local`]) or a
+/// PostgreSQL store ([`pg::PgArchive`]). Each is made for one set of
+/// filters ([`RelatedOptions::filters`]): a passage they refuse (a show
+/// left out, non-content unless asked for) is never a candidate.
+pub trait Archive {
+    /// A stored passage.
+    fn chunk(&self, id: ChunkId) -> Result<Option<StoredChunk>>;
+    /// A stored passage's vector.
+    fn vector(&self, id: ChunkId) -> Result<Option<Vec<f32>>>;
+    /// Passages in the archive's full-text index (for idf).
+    fn num_docs(&self) -> Result<u64>;
+    /// Passages with vectors in the archive.
+    fn passages(&self) -> Result<u64>;
+    /// For each term, the passages whose text uses it.
+    fn doc_freqs(&self, terms: &[String]) -> Result<Vec<u64>>;
+    /// The `k` passages nearest `vector` (by inner product) that the
+    /// filters allow and `skip` does not skip, best first.
+    fn nearest(&self, vector: &[f32], k: usize, skip: &Skip) -> Result<Vec<Ranked>>;
+    /// The top `k` passages for `query` as keywords, over their text and
+    /// neighbourhood (no filters: [`Archive::rows`] judges them).
+    fn keyword(&self, query: &str, k: usize) -> Result<Vec<Ranked>>;
+    /// The rows of `ids` that exist.
+    fn rows(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, Row>>;
+}
+
+/// What related needs of a candidate before reading it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Its episode's key ([`episode_key`]).
+    pub episode: u64,
+    /// Its start in ms, `u64::MAX` when untimed.
+    pub start: u64,
+    /// Its vector (unit length).
+    pub vector: Vec<f32>,
+    /// Whether the archive's filters allow it.
+    pub allowed: bool,
+}
+
+/// The passages skipped for a seed: itself, the ones excluded, and its own
+/// episode (or the part of it within `gap_ms` of the seed).
+#[derive(Debug, Clone)]
+pub struct Skip {
+    /// The seed.
+    pub seed: ChunkId,
+    /// The seed's episode id.
+    pub episode: String,
+    /// The seed's episode key ([`episode_key`]).
+    pub episode_key: u64,
+    /// The seed's start in ms, `u64::MAX` when untimed.
+    pub start: u64,
+    /// `None`: the whole episode.
+    pub gap_ms: Option<u64>,
+    /// Passages never to return.
+    pub exclude: HashSet<ChunkId>,
+}
+
+impl Skip {
+    /// Whether the passage `id` of episode key `episode` starting at
+    /// `start` (`u64::MAX`: untimed) is skipped.
+    pub fn skips(&self, id: ChunkId, episode: u64, start: u64) -> bool {
+        if id == self.seed || self.exclude.contains(&id) {
+            return true;
+        }
+        if episode != self.episode_key {
+            return false;
+        }
+        match self.gap_ms {
+            None => true,
+            Some(gap) => {
+                start == u64::MAX || self.start == u64::MAX || start.abs_diff(self.start) < gap
+            }
+        }
+    }
+}
+
 /// How to find related passages.
 #[derive(Debug, Clone)]
 pub struct RelatedOptions {
@@ -69,85 +149,71 @@ impl Default for RelatedOptions {
     }
 }
 
-/// Passages related to the stored passage `seed`.
+/// Passages related to the stored passage `seed` of the local index.
 pub fn related(
     store: &Store,
     seed: ChunkId,
     opts: &RelatedOptions,
 ) -> Result<(StoredChunk, Vec<Hit>)> {
-    let chunk = store
+    related_in(&Local::new(store, &opts.filters)?, seed, opts)
+}
+
+/// Passages related to the stored passage `seed` of `archive` (made for
+/// `opts.filters`).
+pub fn related_in(
+    archive: &dyn Archive,
+    seed: ChunkId,
+    opts: &RelatedOptions,
+) -> Result<(StoredChunk, Vec<Hit>)> {
+    let chunk = archive
         .chunk(seed)?
         .ok_or_else(|| Error::NoSuchChunk(seed.to_string()))?;
-    let vector = store
-        .vector(seed)
+    let vector = archive
+        .vector(seed)?
         .ok_or_else(|| Error::NoSuchChunk(seed.to_string()))?;
-    let out = related_to(store, vector, &chunk, opts)?;
+    let out = related_to_in(archive, &vector, &chunk, opts)?;
     Ok((chunk, out))
 }
 
-/// Passages related to `seed` (any stored passage) with vector `vector`.
+/// Passages of the local index related to `seed` (any passage) with vector
+/// `vector`.
 pub fn related_to(
     store: &Store,
     vector: &[f32],
     seed: &StoredChunk,
     opts: &RelatedOptions,
 ) -> Result<Vec<Hit>> {
-    let seed_ep = episode_key(&seed.episode);
-    let seed_start = seed.start_ms.unwrap_or(u64::MAX);
-    let flagged = if opts.filters.include_noncontent {
-        None
-    } else {
-        Some(store.flagged()?)
-    };
-    let allowed = show_filter(store, opts)?;
-    let segments = store.segments();
-    let excluded = |id: u64, ep: u64, start: u64| -> bool {
-        if ChunkId(id) == seed.id
-            || opts.exclude.contains(&ChunkId(id))
-            || flagged.is_some_and(|f| f.contains(&id))
-        {
-            return true;
-        }
-        if allowed.as_ref().is_some_and(|a| !a.contains(&id)) {
-            return true;
-        }
-        if ep == seed_ep {
-            return match opts.same_episode_gap_ms {
-                None => true,
-                Some(gap) => {
-                    start == u64::MAX || seed_start == u64::MAX || start.abs_diff(seed_start) < gap
-                }
-            };
-        }
-        false
-    };
-    let exclude = |s: usize, r: usize| -> bool {
-        let seg = &segments[s];
-        excluded(seg.ids()[r], seg.episodes()[r], seg.starts()[r])
+    related_to_in(&Local::new(store, &opts.filters)?, vector, seed, opts)
+}
+
+/// Passages of `archive` related to `seed` (any passage) with vector
+/// `vector`.
+pub fn related_to_in(
+    archive: &dyn Archive,
+    vector: &[f32],
+    seed: &StoredChunk,
+    opts: &RelatedOptions,
+) -> Result<Vec<Hit>> {
+    let skip = Skip {
+        seed: seed.id,
+        episode: seed.episode.clone(),
+        episode_key: episode_key(&seed.episode),
+        start: seed.start_ms.unwrap_or(u64::MAX),
+        gap_ms: opts.same_episode_gap_ms,
+        exclude: opts.exclude.clone(),
     };
     // 1. Candidates by meaning.
-    let dense_hits = dense::search(
-        segments,
-        store.sketch(),
-        vector,
-        opts.candidates.max(opts.limit),
-        allowed.as_ref(),
-        &exclude,
-    );
+    let dense_hits = archive.nearest(vector, opts.candidates.max(opts.limit), &skip)?;
     // 2. Candidates by the seed's key phrases (its idea's names), as a
     //    keyword query.
-    let docs = store.num_docs();
-    let df = |t: &str| store.doc_freq(t);
-    let phrases = phrases::key_phrases(&seed.text, &df, docs, KEY_PHRASES);
-    let keyword_hits = keyword_candidates(store, &phrases)?;
+    let phrases = key_phrases(archive, &seed.text)?;
+    let keyword_hits = keyword_candidates(archive, &phrases)?;
     // 3. Fused, then read: candidates' vectors and episodes; keyword hits
-    //    pass the same exclusions.
+    //    pass the same filters and skips.
     let fused = fuse(&dense_hits, &keyword_hits);
-    let info = candidates(store, vector, &fused, |id, ep, start| {
-        excluded(id.0, ep, start)
-    });
+    let info = candidates(archive, vector, &fused, &skip)?;
     // 4. Diversified, and told why.
-    let (picked, mut stored) = diversify(store, seed, &info, opts)?;
+    let (picked, mut stored) = diversify(archive, seed, &info, opts)?;
     let mut out = Vec::with_capacity(picked.len());
     for i in picked {
         let Some(Some(chunk)) = stored.remove(&info[i].id) else {
@@ -161,6 +227,23 @@ pub fn related_to(
         out.push(related_hit(out.len() + 1, chunk, info[i].sim, shared));
     }
     Ok(out)
+}
+
+/// The seed's key phrases, document frequencies asked of `archive` at once.
+fn key_phrases(archive: &dyn Archive, text: &str) -> Result<Vec<phrases::Phrase>> {
+    let terms = phrases::terms(text);
+    let dfs: HashMap<&str, u64> = terms
+        .iter()
+        .map(String::as_str)
+        .zip(archive.doc_freqs(&terms)?)
+        .collect();
+    let df = |t: &str| dfs.get(t).copied().unwrap_or(0);
+    Ok(phrases::key_phrases(
+        text,
+        &df,
+        archive.num_docs()?,
+        KEY_PHRASES,
+    ))
 }
 
 /// A candidate related passage.
@@ -177,7 +260,7 @@ struct Candidate {
 
 /// Passages holding the seed's key phrases, by BM25 over their own text and
 /// neighbourhood.
-fn keyword_candidates(store: &Store, phrases: &[phrases::Phrase]) -> Result<Vec<Ranked>> {
+fn keyword_candidates(archive: &dyn Archive, phrases: &[phrases::Phrase]) -> Result<Vec<Ranked>> {
     let query: String = phrases
         .iter()
         .map(|p| p.surface.as_str())
@@ -186,17 +269,7 @@ fn keyword_candidates(store: &Store, phrases: &[phrases::Phrase]) -> Result<Vec<
     if query.is_empty() {
         return Ok(Vec::new());
     }
-    crate::rank::bm25::search(
-        store,
-        &query,
-        None,
-        KEYWORD_CANDIDATES,
-        &crate::rank::bm25::Weights {
-            text: 1.0,
-            context: 0.5,
-            title: 0.0,
-        },
-    )
+    archive.keyword(&query, KEYWORD_CANDIDATES)
 }
 
 /// The two arms fused: each arm's scores min-max normalised over its
@@ -224,30 +297,28 @@ fn fuse(dense_hits: &[Ranked], keyword_hits: &[Ranked]) -> HashMap<ChunkId, f32>
     fused
 }
 
-/// The fused candidates, best first, with their vectors (read, not mapped:
-/// see `Segment::read_vector`) and episodes; `excluded(id, episode,
-/// start_ms)` ones and the seed told again (cosine > [`TWIN`]) left out.
+/// The fused candidates, best first, with their vectors and episodes;
+/// ones the filters refuse or `skip` skips, and the seed told again
+/// (cosine > [`TWIN`]), left out.
 fn candidates(
-    store: &Store,
+    archive: &dyn Archive,
     vector: &[f32],
     fused: &HashMap<ChunkId, f32>,
-    excluded: impl Fn(ChunkId, u64, u64) -> bool,
-) -> Vec<Candidate> {
-    let segments = store.segments();
-    let mut info = Vec::new();
+    skip: &Skip,
+) -> Result<Vec<Candidate>> {
     let mut ids: Vec<(&ChunkId, &f32)> = fused.iter().collect();
     ids.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    let wanted: Vec<ChunkId> = ids.iter().map(|(&id, _)| id).collect();
+    let mut rows = archive.rows(&wanted)?;
+    let mut info = Vec::new();
     for (&id, &score) in ids {
-        let Some((s, row)) = store.locate(id) else {
+        let Some(row) = rows.remove(&id) else {
             continue;
         };
-        let seg = &segments[s];
-        if excluded(id, seg.episodes()[row], seg.starts()[row]) {
+        if !row.allowed || skip.skips(id, row.episode, row.start) {
             continue;
         }
-        let mut v = vec![0f32; vector.len()];
-        seg.read_vector(row, &mut v);
-        let sim = dense::dot(vector, &v);
+        let sim = dense::dot(vector, &row.vector);
         // The same words told again (a re-run, a copy): not another view.
         if sim > TWIN {
             continue;
@@ -256,11 +327,11 @@ fn candidates(
             id,
             fused: score,
             sim,
-            vector: v,
-            episode: seg.episodes()[row],
+            vector: row.vector,
+            episode: row.episode,
         });
     }
-    info
+    Ok(info)
 }
 
 /// Passages read so far: `None` for one that is not worth showing.
@@ -270,7 +341,7 @@ type Read = HashMap<ChunkId, Option<StoredChunk>>;
 /// (shows for diversity, worth for the insight floor): the indices of
 /// `info` picked, in order, and the passages read.
 fn diversify(
-    store: &Store,
+    archive: &dyn Archive,
     seed: &StoredChunk,
     info: &[Candidate],
     opts: &RelatedOptions,
@@ -294,7 +365,7 @@ fn diversify(
             let entry = match stored.entry(c.id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    let read = store.chunk(c.id)?.filter(|s| worthy(s, &c.vector, opts));
+                    let read = archive.chunk(c.id)?.filter(|s| worthy(s, &c.vector, opts));
                     e.insert(read)
                 }
             };
@@ -362,6 +433,13 @@ fn mmr_scores(
 const KEY_PHRASES: usize = 6;
 /// Keyword candidates.
 const KEYWORD_CANDIDATES: usize = 50;
+/// The keyword arm's fields: the passage's text and neighbourhood, not
+/// titles (a title names every passage of its episode).
+const KEYWORD_WEIGHTS: crate::rank::bm25::Weights = crate::rank::bm25::Weights {
+    text: 1.0,
+    context: 0.5,
+    title: 0.0,
+};
 /// Weight of the meaning arm in the fused candidate score.
 const DENSE_WEIGHT: f32 = 0.6;
 /// Cosine above which a candidate is the seed told again, not related.
@@ -383,20 +461,4 @@ fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
         noncontent: c.noncontent as f32 / 1000.0,
         salience: 0.5,
     }) >= super::top::WORTH_FLOOR
-}
-
-/// The chunk ids the filters allow, or `None` for all (non-content is
-/// judged on its own, with [`worthy`]).
-fn show_filter(store: &Store, opts: &RelatedOptions) -> Result<Option<HashSet<u64>>> {
-    if !opts.filters.narrows() {
-        return Ok(None);
-    }
-    let filters = Filters {
-        include_noncontent: true,
-        ..opts.filters.clone()
-    };
-    match store.filter(&filters)? {
-        Some(q) => Ok(Some(store.allowed(&q)?)),
-        None => Ok(None),
-    }
 }
