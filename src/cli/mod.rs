@@ -674,6 +674,11 @@ pub struct TopArgs {
     /// Only these shows (repeatable).
     #[arg(long, value_name = "SHOW")]
     pub show: Vec<String>,
+    /// Read a PostgreSQL store (see `podsift push`) instead of the local
+    /// index: postgres://USER[:PASSWORD]@HOST:PORT/DB (an episode counts
+    /// as added when it was pushed).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// `podsift brief`.
@@ -705,6 +710,11 @@ pub struct BriefArgs {
     /// once the server accepted it. -o FILE also saves the message (.eml).
     #[arg(long)]
     pub send: bool,
+    /// Read a PostgreSQL store (see `podsift push`) instead of the local
+    /// index: postgres://USER[:PASSWORD]@HOST:PORT/DB. The brief state
+    /// (what was sent) stays in the --index folder.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 /// `brief --format`.

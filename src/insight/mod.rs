@@ -11,6 +11,7 @@
 //! - [`brief`]: the personalised daily brief: a profile, a state file of what
 //!   was sent, and Markdown/HTML/JSON rendering.
 
+pub mod archive;
 pub mod brief;
 pub mod noncontent;
 pub mod phrases;

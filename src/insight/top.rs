@@ -25,8 +25,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::archive::{Archive, EpisodeRow, Local};
 use super::noncontent::NONCONTENT_THRESHOLD;
-use super::related::{related_to, RelatedOptions};
+use super::related::{related_to_in, RelatedOptions};
 use super::relevance::{self, Interest};
 use super::statement::Statement;
 use super::worth::{self, Passage};
@@ -36,6 +37,7 @@ use crate::error::Result;
 use crate::rank::dense::dot;
 use crate::rank::{Filters, Mode, SearchOptions};
 use crate::store::text::StoredChunk;
+use crate::store::vectors::episode_key;
 use crate::store::Store;
 
 /// What `top` (and the brief) look at.
@@ -152,69 +154,73 @@ const SHORTLIST_PER_EPISODE: usize = 8;
 
 /// Episode vectors: each window episode's rows and its unit centroid.
 struct Window {
-    /// Episode key -> (segment, row) of its passages.
-    rows: HashMap<u64, Vec<(usize, usize)>>,
+    /// Episode key -> its passages.
+    rows: HashMap<u64, Vec<EpisodeRow>>,
     /// Episode key -> centroid.
     centroids: HashMap<u64, Vec<f32>>,
     /// Episode ids in the window, sorted.
     ids: Vec<String>,
+    /// Episodes in the archive.
+    all: usize,
 }
 
-fn window(store: &Store, opts: &TopOptions) -> Window {
-    let in_window = |e: &crate::store::state::EpisodeEntry| match &opts.filters.since {
+fn window(archive: &dyn Archive, opts: &TopOptions) -> Result<Window> {
+    let in_window = |e: &super::archive::Episode| match &opts.filters.since {
         None => true,
         Some(since) => {
             e.added.as_str() >= since.as_str()
                 || e.date.as_deref().is_some_and(|d| d >= since.as_str())
         }
     };
-    let mut keys: HashSet<u64> = HashSet::new();
+    let episodes = archive.episodes()?;
     let mut ids = Vec::new();
-    for (id, e) in store.episodes() {
+    for e in &episodes {
         if in_window(e)
-            && !opts.exclude_episodes.contains(id)
+            && !opts.exclude_episodes.contains(&e.id)
             && (opts.filters.shows.is_empty() || opts.filters.shows.contains(&e.show))
             && !opts.filters.not_shows.contains(&e.show)
         {
-            keys.insert(crate::store::vectors::episode_key(id));
-            ids.push(id.clone());
+            ids.push(e.id.clone());
         }
     }
     ids.sort();
-    let segments = store.segments();
-    let mut rows: HashMap<u64, Vec<(usize, usize)>> = HashMap::new();
-    for (s, seg) in segments.iter().enumerate() {
-        for (r, ep) in seg.episodes().iter().enumerate() {
-            if keys.contains(ep) {
-                rows.entry(*ep).or_default().push((s, r));
-            }
-        }
+    let mut rows: HashMap<u64, Vec<EpisodeRow>> = HashMap::new();
+    for row in archive.episode_rows(&ids)? {
+        rows.entry(row.episode).or_default().push(row);
     }
-    let dim = store.manifest().model.dim;
     let centroids = rows
         .iter()
         .map(|(k, ep_rows)| {
-            let mut c = vec![0f32; dim];
-            for &(s, r) in ep_rows {
-                let v = segments[s].vector(r);
-                // A damaged row (NaN, infinity) would spoil the whole episode.
-                if !v.iter().all(|x| x.is_finite()) {
-                    continue;
-                }
-                for (a, x) in c.iter_mut().zip(v) {
-                    *a += x;
-                }
-            }
-            let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-            c.iter_mut().for_each(|x| *x /= norm);
-            (*k, c)
+            let dim = ep_rows.first().map_or(0, |r| r.vector.len());
+            (
+                *k,
+                centroid_of(dim, ep_rows.iter().map(|r| r.vector.as_slice())),
+            )
         })
         .collect();
-    Window {
+    Ok(Window {
         rows,
         centroids,
         ids,
+        all: episodes.len(),
+    })
+}
+
+/// The unit mean of `vectors`; a damaged one (NaN, infinity), which would
+/// spoil the whole episode, left out.
+fn centroid_of<'a>(dim: usize, vectors: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut c = vec![0f32; dim];
+    for v in vectors {
+        if !v.iter().all(|x| x.is_finite()) {
+            continue;
+        }
+        for (a, x) in c.iter_mut().zip(v) {
+            *a += x;
+        }
     }
+    let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+    c.iter_mut().for_each(|x| *x /= norm);
+    c
 }
 
 /// A passage scored for `top`.
@@ -224,16 +230,22 @@ struct Scored {
     vector: Vec<f32>,
 }
 
-/// The top insights under `opts`.
+/// The top insights of the local index under `opts`.
 pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary)> {
+    top_in(&Local::new(store, &Filters::default())?, opts)
+}
+
+/// The top insights of `archive` (made without filters: `opts.filters`
+/// choose the window) under `opts`.
+pub fn top_in(archive: &dyn Archive, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary)> {
     let mut summary = TopSummary::default();
-    let w = window(store, opts);
+    let w = window(archive, opts)?;
     summary.episodes = w.ids.len();
     summary.passages = w.rows.values().map(Vec::len).sum();
     let candidates = if opts.interests.is_empty() {
-        by_worth(store, opts, &w, &mut summary)?
+        by_worth(archive, opts, &w, &mut summary)?
     } else {
-        by_interest(store, opts, &w, &mut summary)?
+        by_interest(archive, opts, &w, &mut summary)?
     };
     // At most per_episode, never two neighbouring passages.
     let mut per_episode: HashMap<String, Vec<u64>> = HashMap::new();
@@ -267,7 +279,7 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
                 exclude: picked.clone(),
                 ..RelatedOptions::default()
             };
-            related_to(store, &c.vector, &c.chunk, &ro)?
+            related_to_in(archive, &c.vector, &c.chunk, &ro)?
         } else {
             Vec::new()
         };
@@ -284,38 +296,34 @@ pub fn top(store: &Store, opts: &TopOptions) -> Result<(Vec<Insight>, TopSummary
 
 /// Without interests: each episode's most central passages, by worth.
 fn by_worth(
-    store: &Store,
+    archive: &dyn Archive,
     opts: &TopOptions,
     w: &Window,
     summary: &mut TopSummary,
 ) -> Result<Vec<Scored>> {
-    let flagged = store.flagged()?;
-    let segments = store.segments();
     let mut keys: Vec<&u64> = w.rows.keys().collect();
     keys.sort();
     let mut out = Vec::new();
     for key in keys {
         let centroid = &w.centroids[key];
-        let mut pre: Vec<(f32, u64, &[f32])> = Vec::new();
-        for &(s, r) in &w.rows[key] {
-            let id = segments[s].ids()[r];
-            if flagged.contains(&id) {
+        let mut pre: Vec<(f32, ChunkId, &[f32])> = Vec::new();
+        for row in &w.rows[key] {
+            if row.flagged {
                 summary.noncontent += 1;
                 continue;
             }
-            if opts.exclude_chunks.contains(&ChunkId(id)) {
+            if opts.exclude_chunks.contains(&row.id) {
                 continue;
             }
-            let v = segments[s].vector(r);
-            let sal = salience(v, centroid);
+            let sal = salience(&row.vector, centroid);
             // Never ranked: a score that is not a number (a damaged vector).
             if sal.is_finite() {
-                pre.push((sal, id, v));
+                pre.push((sal, row.id, &row.vector));
             }
         }
         pre.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, id, v) in pre.into_iter().take(SHORTLIST_PER_EPISODE) {
-            if let Some(c) = scored(store, id, v, centroid, None, summary)? {
+            if let Some(c) = scored(archive, id, v, centroid, None, summary)? {
                 out.push(c);
             }
         }
@@ -327,7 +335,7 @@ fn by_worth(
 /// With interests: the hybrid ranker's candidates for each, by relevance
 /// and worth.
 fn by_interest(
-    store: &Store,
+    archive: &dyn Archive,
     opts: &TopOptions,
     w: &Window,
     summary: &mut TopSummary,
@@ -336,7 +344,7 @@ fn by_interest(
         summary.relevant = vec![0; opts.interests.len()];
         return Ok(Vec::new());
     }
-    let all = w.ids.len() == store.episodes().len();
+    let all = w.ids.len() == w.all;
     let filters = Filters {
         episodes: if all { Vec::new() } else { w.ids.clone() },
         ..Filters::default()
@@ -351,7 +359,7 @@ fn by_interest(
             merge_moments: false,
             ..SearchOptions::default()
         };
-        let (hits, _) = crate::rank::search_with_vector(store, Some(&it.vector), &it.text, &so)?;
+        let hits = archive.search(Some(&it.vector), &it.text, &so)?;
         for h in hits {
             if seen.insert(h.chunk.id) {
                 ids.push(h.chunk.id);
@@ -365,22 +373,22 @@ fn by_interest(
         if opts.exclude_chunks.contains(&id) {
             continue;
         }
-        let Some(v) = store.vector(id) else {
+        let Some(v) = archive.vector(id)? else {
             continue;
         };
-        let Some(chunk) = store.chunk(id)? else {
+        let Some(chunk) = archive.chunk(id)? else {
             continue;
         };
-        let key = crate::store::vectors::episode_key(&chunk.episode);
+        let key = episode_key(&chunk.episode);
         let Some(centroid) = w.centroids.get(&key) else {
             continue;
         };
         let terms = relevance::passage_terms(&chunk.text);
-        let (rel, best) = relevance::best(&cal, &opts.interests, v, &terms);
+        let (rel, best) = relevance::best(&cal, &opts.interests, &v, &terms);
         if rel < cal.floor {
             continue;
         }
-        if let Some(mut c) = score_chunk(chunk, v, centroid, Some(rel), summary) {
+        if let Some(mut c) = score_chunk(chunk, &v, centroid, Some(rel), summary) {
             summary.relevant[best] += 1;
             c.signals.interest = Some(best);
             out.push(c);
@@ -402,14 +410,14 @@ fn sort(v: &mut [Scored]) {
 /// Read passage `id` and score it; `None` for non-content or passages below
 /// the worth floor.
 fn scored(
-    store: &Store,
-    id: u64,
+    archive: &dyn Archive,
+    id: ChunkId,
     v: &[f32],
     centroid: &[f32],
     relevance: Option<f32>,
     summary: &mut TopSummary,
 ) -> Result<Option<Scored>> {
-    let Some(chunk) = store.chunk(ChunkId(id))? else {
+    let Some(chunk) = archive.chunk(id)? else {
         return Ok(None);
     };
     Ok(score_chunk(chunk, v, centroid, relevance, summary))
@@ -474,21 +482,16 @@ pub fn signals(
 /// The centroid of `episode`'s passage vectors (unit length), for
 /// [`signals`] outside `top`.
 pub fn centroid(store: &Store, episode: &str) -> Vec<f32> {
-    let key = crate::store::vectors::episode_key(episode);
-    let dim = store.manifest().model.dim;
-    let mut c = vec![0f32; dim];
+    let key = episode_key(episode);
+    let mut vectors = Vec::new();
     for seg in store.segments() {
         for (r, ep) in seg.episodes().iter().enumerate() {
             if *ep == key {
-                for (a, x) in c.iter_mut().zip(seg.vector(r)) {
-                    *a += x;
-                }
+                vectors.push(seg.vector(r));
             }
         }
     }
-    let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
-    c.iter_mut().for_each(|x| *x /= norm);
-    c
+    centroid_of(store.manifest().model.dim, vectors.into_iter())
 }
 
 #[cfg(test)]

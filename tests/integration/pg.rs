@@ -193,6 +193,77 @@ fn assert_same_for(t: &TestDir, url: &str, queries: &[&str]) {
         related_any |= !local.is_empty();
     }
     assert!(related_any, "no seed had related passages");
+    // Top insights, by worth and for interests, with their related ones.
+    for interests in [&[][..], &queries[..2]] {
+        let local = top(t, None, interests);
+        assert!(!local.is_empty(), "top {interests:?}: no insights");
+        assert_eq!(
+            local,
+            top(t, Some(url), interests),
+            "top {interests:?}: local vs store"
+        );
+    }
+    // The brief, for a profile of the first two queries (a dry run: nothing
+    // recorded).
+    let profile = t.path().join("profile.toml");
+    std::fs::write(
+        &profile,
+        format!(
+            "interests = [{:?}, {:?}]\nsince = \"1d\"\n",
+            queries[0], queries[1]
+        ),
+    )
+    .unwrap();
+    let local = brief(t, None, &profile);
+    assert!(!local.is_empty(), "the brief has no insights");
+    assert_eq!(
+        local,
+        brief(t, Some(url), &profile),
+        "brief: local vs store"
+    );
+}
+
+/// `brief --dry-run --json` for `profile`: each insight's id followed by
+/// its related ids.
+fn brief(t: &TestDir, store: Option<&str>, profile: &Path) -> Vec<Vec<String>> {
+    let mut cmd = t.command(Model::Real);
+    cmd.args(["--json", "brief", "--dry-run", "--profile"])
+        .arg(profile);
+    if let Some(url) = store {
+        cmd.args(["--store", url]);
+    }
+    insight_ids(run(&mut cmd))
+}
+
+/// `top --json` over every episode (all indexed and pushed in this test):
+/// each insight's id followed by its related ids.
+fn top(t: &TestDir, store: Option<&str>, interests: &[&str]) -> Vec<Vec<String>> {
+    let mut cmd = t.command(Model::Real);
+    cmd.args(["--json", "top", "--since", "1d", "-n", "5"]);
+    for i in interests {
+        cmd.args(["--for", i]);
+    }
+    if let Some(url) = store {
+        cmd.args(["--store", url]);
+    }
+    insight_ids(run(&mut cmd))
+}
+
+/// The insights of `top` or `brief` JSON output (a run's code, stdout and
+/// stderr): each insight's id followed by its related ids.
+fn insight_ids((code, out, err): (i32, String, String)) -> Vec<Vec<String>> {
+    assert!(code == 0 || code == 1, "failed ({code}): {err}");
+    json_lines(&out)
+        .into_iter()
+        .filter(|v| v["type"] == "insight")
+        .map(|v| {
+            let mut ids = vec![v["id"].as_str().unwrap().to_string()];
+            for r in v["related"].as_array().unwrap() {
+                ids.push(r["id"].as_str().unwrap().to_string());
+            }
+            ids
+        })
+        .collect()
 }
 
 /// `related SEED --json` ids, local or through `--store`.

@@ -1,5 +1,5 @@
 //! `podsift store init URL`, `podsift push URL`, `search --store URL` and
-//! `related --store URL`:
+//! `related|top --store URL`:
 //! the PostgreSQL store ([`podsift::store::pg`]).
 
 use std::io::Write;
@@ -8,14 +8,16 @@ use anyhow::{Context, Result};
 
 use super::Exit;
 use crate::cli::config::Config;
-use crate::cli::{PushArgs, RelatedArgs, SearchArgs, StoreAction, StoreArgs};
+use crate::cli::{PushArgs, RelatedArgs, SearchArgs, StoreAction, StoreArgs, TopArgs};
 use podsift::error::Error;
-use podsift::insight::related::pg::PgArchive;
+use podsift::insight::archive::pg::PgArchive;
+use podsift::insight::top::top_in;
 use podsift::output::json::HitKind;
 use podsift::output::Printer;
 use podsift::rank::{self, Mode};
 use podsift::store::pg::push::{PushOptions, PushReport};
 use podsift::store::pg::{self, Db};
+use podsift::store::Filters;
 use podsift::store::Store;
 
 /// Run `store init`.
@@ -103,22 +105,7 @@ pub fn search(config: &Config, args: &SearchArgs, url: &str, mode: Mode) -> Resu
     let mut db = Db::connect(url)?;
     db.check_schema()?;
     let embedder = if mode.needs_model() {
-        let files = config.model_files(None)?;
-        let fp = files.fingerprint()?;
-        let stored = db.meta("model_fingerprint")?;
-        if let Some(stored) = stored.filter(|s| *s != fp) {
-            let id = db.meta("model_id")?.unwrap_or_default();
-            return Err(Error::StoreSchema {
-                url: db.url().to_string(),
-                message: format!(
-                    "it holds vectors of model '{id}' (fingerprint {stored}), not '{}' ({fp}); search with --model {id}",
-                    files.id
-                ),
-                remedy: None,
-            }
-            .into());
-        }
-        Some(config.embedder(&files)?)
+        Some(embedder(config, &mut db)?)
     } else {
         None
     };
@@ -160,6 +147,45 @@ pub fn search(config: &Config, args: &SearchArgs, url: &str, mode: Mode) -> Resu
         answer(args.query.as_deref().unwrap_or(""), &mut printer)?;
     }
     Ok(if any { Exit::Success } else { Exit::NoResults })
+}
+
+/// The model of the store at `db`, refused when the store holds another
+/// model's vectors.
+pub fn embedder(config: &Config, db: &mut Db) -> Result<podsift::embed::Embedder> {
+    let files = config.model_files(None)?;
+    let fp = files.fingerprint()?;
+    let stored = db.meta("model_fingerprint")?;
+    if let Some(stored) = stored.filter(|s| *s != fp) {
+        let id = db.meta("model_id")?.unwrap_or_default();
+        return Err(Error::StoreSchema {
+            url: db.url().to_string(),
+            message: format!(
+                "it holds vectors of model '{id}' (fingerprint {stored}), not '{}' ({fp}); search with --model {id}",
+                files.id
+            ),
+            remedy: None,
+        }
+        .into());
+    }
+    config.embedder(&files)
+}
+
+/// Run `top --store URL`: the window's episodes, passages and vectors,
+/// the interests' candidates and the related passages read from the
+/// store, ranked here as locally. An episode's "added" is when it was
+/// pushed.
+pub fn top(config: &Config, args: &TopArgs, url: &str, t0: std::time::Instant) -> Result<Exit> {
+    let mut db = Db::connect(url)?;
+    db.check_schema()?;
+    let embedder = if args.interests.is_empty() {
+        None
+    } else {
+        Some(embedder(config, &mut db)?)
+    };
+    let opts = super::top::options(args, embedder.as_ref())?;
+    let archive = PgArchive::new(&mut db, &Filters::default(), false);
+    let (insights, summary) = top_in(&archive, &opts)?;
+    super::top::print(config, args, &insights, &summary, t0)
 }
 
 /// Run `related --store URL`: the seed's vector, its neighbours and the

@@ -17,13 +17,16 @@ use super::Exit;
 use crate::cli::config::{self, Config};
 use crate::cli::{BriefArgs, BriefFormat};
 use podsift::embed::Embedder;
+use podsift::insight::archive::pg::PgArchive;
+use podsift::insight::archive::{Archive, Local};
 use podsift::insight::brief::{self, BriefState, Profile};
 use podsift::insight::relevance::Interest;
-use podsift::insight::top::{top, TopOptions, TopSummary};
+use podsift::insight::top::{top_in, TopOptions, TopSummary};
 use podsift::insight::Insight;
 use podsift::output::brief::{render_html, render_json, render_markdown, BriefMeta};
 use podsift::output::safe::{self, Mode};
-use podsift::store::{Filters, Store};
+use podsift::store::pg::Db;
+use podsift::store::Filters;
 
 /// The insights of the next brief, and what is needed to record them.
 pub struct Prepared {
@@ -45,7 +48,7 @@ pub struct Prepared {
 /// never writes it.
 pub fn prepare(
     config: &Config,
-    store: &Store,
+    archive: &dyn Archive,
     embedder: &Embedder,
     profile: &Profile,
     since: Option<&str>,
@@ -65,9 +68,10 @@ pub fn prepare(
         (None, None, Some(last)) => last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         (None, None, None) => config::resolve_date("--since", "1d")?,
     };
-    let shows: Vec<String> = store
-        .episodes()
-        .map(|(_, e)| e.show.clone())
+    let episodes = archive.episodes()?;
+    let shows: Vec<String> = episodes
+        .iter()
+        .map(|e| e.show.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -75,11 +79,10 @@ pub fn prepare(
         .into_iter()
         .filter(|s| !profile.wants_show(s))
         .collect();
-    let covered: HashSet<String> = store
-        .episodes()
-        .map(|(id, _)| id)
+    let covered: HashSet<String> = episodes
+        .into_iter()
+        .map(|e| e.id)
         .filter(|e| state.is_covered(e))
-        .cloned()
         .collect();
     let opts = TopOptions {
         filters: Filters {
@@ -94,7 +97,7 @@ pub fn prepare(
         related: profile.related,
         ..TopOptions::default()
     };
-    let (mut insights, summary) = top(store, &opts)?;
+    let (mut insights, summary) = top_in(archive, &opts)?;
     insights.retain(|i| !state.is_sent(i.chunk.id));
     let meta = BriefMeta {
         title: "podsift brief".into(),
@@ -112,6 +115,30 @@ pub fn prepare(
     })
 }
 
+/// Call `f` with the archive the brief reads (the local index, or the
+/// PostgreSQL store at `store_url`) and the model. With a store, the brief
+/// state still lives in the `--index` folder (made when missing).
+pub fn with_archive<T>(
+    config: &Config,
+    store_url: Option<&str>,
+    f: impl FnOnce(&dyn Archive, &Embedder) -> Result<T>,
+) -> Result<T> {
+    let Some(url) = store_url else {
+        let (store, embedder) = open(config, true)?;
+        let embedder = embedder.context("the brief needs the model to read your interests")?;
+        return f(&Local::new(&store, &Filters::default())?, &embedder);
+    };
+    let mut db = Db::connect(url)?;
+    db.check_schema()?;
+    let embedder = super::pg::embedder(config, &mut db)?;
+    std::fs::create_dir_all(&config.index)
+        .with_context(|| format!("making {} for the brief state", config.index.display()))?;
+    f(
+        &PgArchive::new(&mut db, &Filters::default(), false),
+        &embedder,
+    )
+}
+
 /// Run `brief`.
 pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     let t0 = std::time::Instant::now();
@@ -122,22 +149,22 @@ pub fn run(config: &Config, args: &BriefArgs) -> Result<Exit> {
     if args.send {
         return send::run(config, args, &profile);
     }
-    let (store, embedder) = open(config, true)?;
-    let embedder = embedder.context("the brief needs the model to read your interests")?;
     let Prepared {
         insights,
         meta,
         summary,
         mut state,
         state_path,
-    } = prepare(
-        config,
-        &store,
-        &embedder,
-        &profile,
-        args.since.as_deref(),
-        args.limit,
-    )?;
+    } = with_archive(config, args.store.as_deref(), |archive, embedder| {
+        prepare(
+            config,
+            archive,
+            embedder,
+            &profile,
+            args.since.as_deref(),
+            args.limit,
+        )
+    })?;
     let format = if config.json {
         BriefFormat::Json
     } else {

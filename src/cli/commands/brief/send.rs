@@ -13,8 +13,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{prepare, Prepared};
-use crate::cli::commands::search::open;
+use super::{prepare, with_archive, Prepared};
 use crate::cli::commands::Exit;
 use crate::cli::config::Config;
 use crate::cli::BriefArgs;
@@ -50,22 +49,22 @@ pub fn run(config: &Config, args: &BriefArgs, profile: &Profile) -> Result<Exit>
         ),
         _ => None,
     };
-    let (store, embedder) = open(config, true)?;
-    let embedder = embedder.context("the brief needs the model to read your interests")?;
     let Prepared {
         insights,
         meta,
         mut state,
         state_path,
         ..
-    } = prepare(
-        config,
-        &store,
-        &embedder,
-        profile,
-        args.since.as_deref(),
-        args.limit,
-    )?;
+    } = with_archive(config, args.store.as_deref(), |archive, embedder| {
+        prepare(
+            config,
+            archive,
+            embedder,
+            profile,
+            args.since.as_deref(),
+            args.limit,
+        )
+    })?;
     if insights.is_empty() {
         errln!("podsift: {} No email sent.", meta.nothing_new());
         return Ok(Exit::Success);

@@ -33,6 +33,7 @@ use crate::cli::config::{self, Config};
 use crate::cli::FilterArgs;
 use podsift::chunk::ChunkId;
 use podsift::embed::Embedder;
+use podsift::insight::archive::Local;
 use podsift::insight::brief::{self, Profile};
 use podsift::insight::related::RelatedOptions;
 use podsift::insight::relevance::Interest;
@@ -540,9 +541,10 @@ impl Engine {
         let store = self.store()?;
         let embedder = self.embedder(&store)?;
         // Never recorded: the tool is a dry run, whatever it is asked.
+        let local = Local::new(&store, &Filters::default()).map_err(failed)?;
         let Prepared { insights, meta, .. } = prepare(
             &self.config,
-            &store,
+            &local,
             &embedder,
             &profile,
             a.since.as_deref(),

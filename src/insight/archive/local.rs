@@ -3,11 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Archive, Row, Skip};
+use super::{Archive, Episode, EpisodeRow, Row, Skip};
 use crate::chunk::ChunkId;
 use crate::error::Result;
-use crate::rank::dense;
+use crate::rank::bm25::Weights;
 use crate::rank::fuse::Ranked;
+use crate::rank::{dense, Hit, SearchOptions};
 use crate::store::text::StoredChunk;
 use crate::store::{Filters, Store};
 
@@ -96,8 +97,8 @@ impl Archive for Local<'_> {
         ))
     }
 
-    fn keyword(&self, query: &str, k: usize) -> Result<Vec<Ranked>> {
-        crate::rank::bm25::search(self.store, query, None, k, &super::KEYWORD_WEIGHTS)
+    fn keyword(&self, query: &str, k: usize, weights: &Weights) -> Result<Vec<Ranked>> {
+        crate::rank::bm25::search(self.store, query, None, k, weights)
     }
 
     fn rows(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, Row>> {
@@ -122,5 +123,52 @@ impl Archive for Local<'_> {
             );
         }
         Ok(out)
+    }
+
+    fn episodes(&self) -> Result<Vec<Episode>> {
+        let mut out: Vec<Episode> = self
+            .store
+            .episodes()
+            .map(|(id, e)| Episode {
+                id: id.clone(),
+                show: e.show.clone(),
+                added: e.added.clone(),
+                date: e.date.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow>> {
+        let keys: HashSet<u64> = episodes
+            .iter()
+            .map(|e| crate::store::vectors::episode_key(e))
+            .collect();
+        let flagged = self.store.flagged()?;
+        let mut out = Vec::new();
+        for seg in self.store.segments() {
+            for (r, ep) in seg.episodes().iter().enumerate() {
+                if keys.contains(ep) {
+                    let id = seg.ids()[r];
+                    out.push(EpisodeRow {
+                        id: ChunkId(id),
+                        episode: *ep,
+                        vector: seg.vector(r).to_vec(),
+                        flagged: flagged.contains(&id),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn search(
+        &self,
+        vector: Option<&[f32]>,
+        query: &str,
+        opts: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        Ok(crate::rank::search_with_vector(self.store, vector, query, opts)?.0)
     }
 }

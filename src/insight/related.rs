@@ -31,85 +31,7 @@ use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
 use crate::store::{Filters, Store};
 
-mod local;
-pub mod pg;
-
-pub use local::Local;
-
-/// What finding related passages reads: the local index ([`Local`]) or a
-/// PostgreSQL store ([`pg::PgArchive`]). Each is made for one set of
-/// filters ([`RelatedOptions::filters`]): a passage they refuse (a show
-/// left out, non-content unless asked for) is never a candidate.
-pub trait Archive {
-    /// A stored passage.
-    fn chunk(&self, id: ChunkId) -> Result<Option<StoredChunk>>;
-    /// A stored passage's vector.
-    fn vector(&self, id: ChunkId) -> Result<Option<Vec<f32>>>;
-    /// Passages in the archive's full-text index (for idf).
-    fn num_docs(&self) -> Result<u64>;
-    /// Passages with vectors in the archive.
-    fn passages(&self) -> Result<u64>;
-    /// For each term, the passages whose text uses it.
-    fn doc_freqs(&self, terms: &[String]) -> Result<Vec<u64>>;
-    /// The `k` passages nearest `vector` (by inner product) that the
-    /// filters allow and `skip` does not skip, best first.
-    fn nearest(&self, vector: &[f32], k: usize, skip: &Skip) -> Result<Vec<Ranked>>;
-    /// The top `k` passages for `query` as keywords, over their text and
-    /// neighbourhood (no filters: [`Archive::rows`] judges them).
-    fn keyword(&self, query: &str, k: usize) -> Result<Vec<Ranked>>;
-    /// The rows of `ids` that exist.
-    fn rows(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, Row>>;
-}
-
-/// What related needs of a candidate before reading it.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// Its episode's key ([`episode_key`]).
-    pub episode: u64,
-    /// Its start in ms, `u64::MAX` when untimed.
-    pub start: u64,
-    /// Its vector (unit length).
-    pub vector: Vec<f32>,
-    /// Whether the archive's filters allow it.
-    pub allowed: bool,
-}
-
-/// The passages skipped for a seed: itself, the ones excluded, and its own
-/// episode (or the part of it within `gap_ms` of the seed).
-#[derive(Debug, Clone)]
-pub struct Skip {
-    /// The seed.
-    pub seed: ChunkId,
-    /// The seed's episode id.
-    pub episode: String,
-    /// The seed's episode key ([`episode_key`]).
-    pub episode_key: u64,
-    /// The seed's start in ms, `u64::MAX` when untimed.
-    pub start: u64,
-    /// `None`: the whole episode.
-    pub gap_ms: Option<u64>,
-    /// Passages never to return.
-    pub exclude: HashSet<ChunkId>,
-}
-
-impl Skip {
-    /// Whether the passage `id` of episode key `episode` starting at
-    /// `start` (`u64::MAX`: untimed) is skipped.
-    pub fn skips(&self, id: ChunkId, episode: u64, start: u64) -> bool {
-        if id == self.seed || self.exclude.contains(&id) {
-            return true;
-        }
-        if episode != self.episode_key {
-            return false;
-        }
-        match self.gap_ms {
-            None => true,
-            Some(gap) => {
-                start == u64::MAX || self.start == u64::MAX || start.abs_diff(self.start) < gap
-            }
-        }
-    }
-}
+pub use super::archive::{Archive, Local, Skip};
 
 /// How to find related passages.
 #[derive(Debug, Clone)]
@@ -269,7 +191,7 @@ fn keyword_candidates(archive: &dyn Archive, phrases: &[phrases::Phrase]) -> Res
     if query.is_empty() {
         return Ok(Vec::new());
     }
-    archive.keyword(&query, KEYWORD_CANDIDATES)
+    archive.keyword(&query, KEYWORD_CANDIDATES, &KEYWORD_WEIGHTS)
 }
 
 /// The two arms fused: each arm's scores min-max normalised over its

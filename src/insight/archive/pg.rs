@@ -7,11 +7,13 @@ use std::collections::HashMap;
 
 use pgvector::Vector;
 
-use super::{Archive, Row, Skip};
+use super::{Archive, Episode, EpisodeRow, Row, Skip};
 use crate::chunk::ChunkId;
 use crate::error::Result;
+use crate::rank::bm25::Weights;
 use crate::rank::fuse::Ranked;
 use crate::rank::pg::{self as rank_pg, Params};
+use crate::rank::{Hit, SearchOptions};
 use crate::store::pg::{fail, Db};
 use crate::store::text::StoredChunk;
 use crate::store::vectors::episode_key;
@@ -98,22 +100,14 @@ impl Archive for PgArchive<'_> {
         )
     }
 
-    fn keyword(&self, query: &str, k: usize) -> Result<Vec<Ranked>> {
+    fn keyword(&self, query: &str, k: usize, weights: &Weights) -> Result<Vec<Ranked>> {
         let mut db = self.db.borrow_mut();
         let (passages, tokens) = rank_pg::collection(&mut db)?;
         let all = Filters {
             include_noncontent: true,
             ..Filters::default()
         };
-        rank_pg::keyword(
-            &mut db,
-            query,
-            &all,
-            k,
-            &super::KEYWORD_WEIGHTS,
-            passages,
-            tokens,
-        )
+        rank_pg::keyword(&mut db, query, &all, k, weights, passages, tokens)
     }
 
     fn rows(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, Row>> {
@@ -143,5 +137,58 @@ impl Archive for PgArchive<'_> {
                 (id, row)
             })
             .collect())
+    }
+
+    fn episodes(&self) -> Result<Vec<Episode>> {
+        let mut db = self.db.borrow_mut();
+        let url = db.url().to_string();
+        let rows = db
+            .client()
+            .query(
+                "select id, show, to_char(pushed_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), date
+                 from episodes order by id",
+                &[],
+            )
+            .map_err(fail(&url, "reading episodes"))?;
+        Ok(rows
+            .iter()
+            .map(|r| Episode {
+                id: r.get(0),
+                show: r.get(1),
+                added: r.get(2),
+                date: r.get(3),
+            })
+            .collect())
+    }
+
+    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow>> {
+        let mut db = self.db.borrow_mut();
+        let url = db.url().to_string();
+        let rows = db
+            .client()
+            .query(
+                "select id, episode, embedding, noncontent >= $2 from passages
+                 where episode = any($1) order by episode, seq",
+                &[&episodes, &(crate::store::NONCONTENT_THRESHOLD as i32)],
+            )
+            .map_err(fail(&url, "reading the window's passages"))?;
+        Ok(rows
+            .iter()
+            .map(|r| EpisodeRow {
+                id: ChunkId(r.get::<_, i64>(0) as u64),
+                episode: episode_key(r.get::<_, &str>(1)),
+                vector: r.get::<_, Vector>(2).to_vec(),
+                flagged: r.get(3),
+            })
+            .collect())
+    }
+
+    fn search(
+        &self,
+        vector: Option<&[f32]>,
+        query: &str,
+        opts: &SearchOptions,
+    ) -> Result<Vec<Hit>> {
+        Ok(rank_pg::search(&mut self.db.borrow_mut(), vector, query, opts)?.0)
     }
 }
