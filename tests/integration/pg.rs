@@ -147,16 +147,29 @@ const QUERIES: &[&str] = &[
 
 /// Hit ids of a `search --json`, local or through `--store`.
 fn ids(t: &TestDir, store: Option<&str>, mode: &str, query: &str) -> Vec<String> {
-    let mut cmd = t.command(Model::Real);
-    cmd.args(["--json", "search", "--mode", mode, "-n", "10", query]);
+    let args = ["--json", "search", "--mode", mode, "-n", "10", query];
+    line_ids(t, Model::Real, &args, store, "hit")
+}
+
+/// The ids of the `kind` lines that the command `args` prints, run locally
+/// or with `--store URL`.
+fn line_ids(
+    t: &TestDir,
+    model: Model,
+    args: &[&str],
+    store: Option<&str>,
+    kind: &str,
+) -> Vec<String> {
+    let mut cmd = t.command(model);
+    cmd.args(args);
     if let Some(url) = store {
         cmd.args(["--store", url]);
     }
     let (code, out, err) = run(&mut cmd);
-    assert!(code == 0 || code == 1, "search failed ({code}): {err}");
+    assert!(code == 0 || code == 1, "{args:?} failed ({code}): {err}");
     json_lines(&out)
         .into_iter()
-        .filter(|v| v["type"] == "hit")
+        .filter(|v| v["type"] == kind)
         .map(|v| v["id"].as_str().unwrap().to_string())
         .collect()
 }
@@ -268,18 +281,8 @@ fn insight_ids((code, out, err): (i32, String, String)) -> Vec<Vec<String>> {
 
 /// `related SEED --json` ids, local or through `--store`.
 fn related(t: &TestDir, store: Option<&str>, seed: &str) -> Vec<String> {
-    let mut cmd = t.command(Model::None);
-    cmd.args(["--json", "related", "-n", "5", seed]);
-    if let Some(url) = store {
-        cmd.args(["--store", url]);
-    }
-    let (code, out, err) = run(&mut cmd);
-    assert!(code == 0 || code == 1, "related failed ({code}): {err}");
-    json_lines(&out)
-        .into_iter()
-        .filter(|v| v["type"] == "related")
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect()
+    let args = ["--json", "related", "-n", "5", seed];
+    line_ids(t, Model::None, &args, store, "related")
 }
 
 fn push(t: &TestDir, url: &str) -> String {

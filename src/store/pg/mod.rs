@@ -119,6 +119,9 @@ create index passages_terms on passages using gin (terms);
     (
         2,
         "term_stats: document frequencies per term, show and field",
+        // Filled here with the same counts as push.rs's TERM_STATS_UP,
+        // spelled again on purpose: a migration is frozen once released,
+        // the push's statement may change with the schema.
         r#"
 create table term_stats (
     term text not null,
