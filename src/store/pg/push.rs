@@ -398,6 +398,11 @@ fn write_batch(
         .client()
         .transaction()
         .map_err(fail(&url, "starting a transaction"))?;
+    // The old passages' terms leave the statistics once, for the whole
+    // batch, before the loop deletes those passages.
+    let episodes: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
+    tx.execute(TERM_STATS_DOWN, &[&episodes])
+        .map_err(fail(&url, "updating term statistics"))?;
     let mut shows: Vec<&str> = Vec::new();
     for p in batch.iter() {
         let e = &p.entry;
@@ -417,8 +422,6 @@ fn write_batch(
             ],
         )
         .map_err(fail(&url, "writing an episode"))?;
-        tx.execute(TERM_STATS_DOWN, &[&vec![p.id.clone()]])
-            .map_err(fail(&url, "updating term statistics"))?;
         tx.execute("delete from passages where episode = $1", &[&p.id])
             .map_err(fail(&url, "deleting an episode's old passages"))?;
         if !shows.contains(&p.show.as_str()) {
@@ -508,7 +511,6 @@ fn write_batch(
         )
         .map_err(fail(&url, "writing passages"))?;
     }
-    let episodes: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
     tx.execute(TERM_STATS_UP, &[&episodes])
         .map_err(fail(&url, "updating term statistics"))?;
     for show in &shows {
