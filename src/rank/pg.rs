@@ -102,14 +102,10 @@ pub(crate) fn where_clause(filters: &Filters, params: &mut Params) -> Result<Str
     Ok(c.join(" and "))
 }
 
-/// A tsquery literal for one term, optionally restricted to a weight label.
-pub(crate) fn tsquery_term(term: &str, label: Option<char>) -> String {
+/// A tsquery literal for one term.
+fn tsquery_term(term: &str) -> String {
     let mut out = String::new();
     push_lexeme(&mut out, term);
-    if let Some(l) = label {
-        out.push(':');
-        out.push(l);
-    }
     out
 }
 
@@ -209,7 +205,7 @@ pub(crate) fn keyword(
     let q_avg: Vec<String> = avg.iter().map(|&a| params.add(a)).collect();
     let all = terms
         .iter()
-        .map(|t| tsquery_term(t, None))
+        .map(|t| tsquery_term(t))
         .collect::<Vec<_>>()
         .join(" | ");
     let q_all = params.add(all);
@@ -407,8 +403,8 @@ mod tests {
 
     #[test]
     fn tsquery_terms_are_quoted() {
-        assert_eq!(tsquery_term("chip", Some('A')), "'chip':A");
-        assert_eq!(tsquery_term("it's", None), "'it''s'");
+        assert_eq!(tsquery_term("chip"), "'chip'");
+        assert_eq!(tsquery_term("it's"), "'it''s'");
     }
 
     #[test]
