@@ -153,9 +153,9 @@ pub fn specificity(text: &str) -> f32 {
 const SHORTLIST_PER_EPISODE: usize = 8;
 
 /// Episode vectors: each window episode's rows and its unit centroid.
-struct Window {
+struct Window<'a> {
     /// Episode key -> its passages.
-    rows: HashMap<u64, Vec<EpisodeRow>>,
+    rows: HashMap<u64, Vec<EpisodeRow<'a>>>,
     /// Episode key -> centroid.
     centroids: HashMap<u64, Vec<f32>>,
     /// Episode ids in the window, sorted.
@@ -164,7 +164,7 @@ struct Window {
     all: usize,
 }
 
-fn window(archive: &dyn Archive, opts: &TopOptions) -> Result<Window> {
+fn window<'a>(archive: &'a dyn Archive, opts: &TopOptions) -> Result<Window<'a>> {
     let in_window = |e: &super::archive::Episode| match &opts.filters.since {
         None => true,
         Some(since) => {
@@ -184,7 +184,7 @@ fn window(archive: &dyn Archive, opts: &TopOptions) -> Result<Window> {
         }
     }
     ids.sort();
-    let mut rows: HashMap<u64, Vec<EpisodeRow>> = HashMap::new();
+    let mut rows: HashMap<u64, Vec<EpisodeRow<'a>>> = HashMap::new();
     for row in archive.episode_rows(&ids)? {
         rows.entry(row.episode).or_default().push(row);
     }
@@ -192,10 +192,7 @@ fn window(archive: &dyn Archive, opts: &TopOptions) -> Result<Window> {
         .iter()
         .map(|(k, ep_rows)| {
             let dim = ep_rows.first().map_or(0, |r| r.vector.len());
-            (
-                *k,
-                centroid_of(dim, ep_rows.iter().map(|r| r.vector.as_slice())),
-            )
+            (*k, centroid_of(dim, ep_rows.iter().map(|r| &*r.vector)))
         })
         .collect();
     Ok(Window {
@@ -318,7 +315,7 @@ fn by_worth(
             let sal = salience(&row.vector, centroid);
             // Never ranked: a score that is not a number (a damaged vector).
             if sal.is_finite() {
-                pre.push((sal, row.id, &row.vector));
+                pre.push((sal, row.id, &*row.vector));
             }
         }
         pre.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));

@@ -1,6 +1,7 @@
 //! The local index as an [`Archive`]: the dense arm is the sketch scan,
 //! the keyword arm tantivy's BM25, the filters the store's query.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::{Archive, Episode, EpisodeRow, Row, Skip};
@@ -140,7 +141,7 @@ impl Archive for Local<'_> {
         Ok(out)
     }
 
-    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow>> {
+    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow<'_>>> {
         let keys: HashSet<u64> = episodes
             .iter()
             .map(|e| crate::store::vectors::episode_key(e))
@@ -154,7 +155,7 @@ impl Archive for Local<'_> {
                     out.push(EpisodeRow {
                         id: ChunkId(id),
                         episode: *ep,
-                        vector: seg.vector(r).to_vec(),
+                        vector: Cow::Borrowed(seg.vector(r)),
                         flagged: flagged.contains(&id),
                     });
                 }

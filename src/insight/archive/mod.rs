@@ -2,6 +2,7 @@
 //! PostgreSQL store ([`pg::PgArchive`]), behind one trait, so that
 //! related passages and top insights rank the same way over either.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::chunk::ChunkId;
@@ -41,8 +42,9 @@ pub trait Archive {
     fn rows(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, Row>>;
     /// Every episode, sorted by id.
     fn episodes(&self) -> Result<Vec<Episode>>;
-    /// The passages of `episodes` (ids), with their vectors.
-    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow>>;
+    /// The passages of `episodes` (ids), with their vectors (borrowed
+    /// where the archive maps them, as the local index does).
+    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow<'_>>>;
     /// A search with the query already embedded (`None`: keyword only).
     fn search(&self, vector: Option<&[f32]>, query: &str, opts: &SearchOptions)
         -> Result<Vec<Hit>>;
@@ -64,13 +66,13 @@ pub struct Episode {
 
 /// A passage of a window episode.
 #[derive(Debug, Clone)]
-pub struct EpisodeRow {
+pub struct EpisodeRow<'a> {
     /// The passage.
     pub id: ChunkId,
     /// Its episode's key ([`crate::store::vectors::episode_key`]).
     pub episode: u64,
     /// Its vector.
-    pub vector: Vec<f32>,
+    pub vector: Cow<'a, [f32]>,
     /// Flagged as not content.
     pub flagged: bool,
 }

@@ -2,6 +2,7 @@
 //! arm is pgvector's HNSW index, the keyword arm the store's BM25
 //! ([`crate::rank::pg`]), the filters and skips SQL conditions.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -161,7 +162,7 @@ impl Archive for PgArchive<'_> {
             .collect())
     }
 
-    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow>> {
+    fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow<'_>>> {
         let mut db = self.db.borrow_mut();
         let url = db.url().to_string();
         let rows = db
@@ -177,7 +178,7 @@ impl Archive for PgArchive<'_> {
             .map(|r| EpisodeRow {
                 id: ChunkId(r.get::<_, i64>(0) as u64),
                 episode: episode_key(r.get::<_, &str>(1)),
-                vector: r.get::<_, Vector>(2).to_vec(),
+                vector: Cow::Owned(r.get::<_, Vector>(2).to_vec()),
                 flagged: r.get(3),
             })
             .collect())
