@@ -603,7 +603,9 @@ pub struct SearchArgs {
     /// How hybrid mode fuses the arms.
     #[arg(long, value_enum, default_value_t = FusionArg::Convex, value_name = "HOW")]
     pub fusion: FusionArg,
-    /// Dense arm: exact f32 scan (no int8 stage), to measure recall.
+    /// Exhaustive arms, to measure recall: the dense arm scans every vector
+    /// in f32 (no int8 stage; through a store, no HNSW), and through a store
+    /// the keyword arm reads every posting of the query's terms.
     #[arg(long, hide = true)]
     pub exact: bool,
     /// Search a PostgreSQL store (see `podsift push`) instead of the local

@@ -3,10 +3,13 @@
 //!
 //! - **Keyword arm**: BM25 as the local arm scores it (tantivy's formula,
 //!   k1 = 1.2, b = 0.75; the same field weights, [`super::bm25::Weights`];
-//!   lengths quantised as tantivy stores them), in SQL over the passages
-//!   the GIN index finds for the query's terms. Document frequencies are
-//!   counted per field at query time (one GIN lookup per term and field);
-//!   passage counts and token totals come from `shows`.
+//!   lengths quantised as tantivy stores them), in SQL over the `postings`
+//!   table (term, passage, per-field frequency and length; kept by each
+//!   push): the best-scored passages first, unfiltered, then the filters
+//!   checked on those alone (a longer prefix when too few pass), so a
+//!   search never joins every matching passage. Document frequencies per
+//!   field come from `term_stats`; passage counts and token totals from
+//!   `shows`.
 //! - **Semantic arm**: pgvector's HNSW index on inner product (the vectors
 //!   are unit length, so it is the cosine), with `hnsw.ef_search` at least
 //!   the candidates wanted and iterative scans so filters still fill the
@@ -27,7 +30,7 @@ use super::fuse::{sort_ranked, Ranked};
 use super::{assemble, bm25, fuse_arms, Filters, Hit, Mode, SearchOptions, Summary};
 use crate::chunk::ChunkId;
 use crate::error::{Error, Result, Setting};
-use crate::store::pg::{fail, push_lexeme, Db};
+use crate::store::pg::{fail, Db};
 use crate::store::text::{self, StoredChunk};
 
 /// Most candidates the HNSW scan is asked to keep (pgvector's limit on
@@ -102,13 +105,6 @@ pub(crate) fn where_clause(filters: &Filters, params: &mut Params) -> Result<Str
     Ok(c.join(" and "))
 }
 
-/// A tsquery literal for one term.
-fn tsquery_term(term: &str) -> String {
-    let mut out = String::new();
-    push_lexeme(&mut out, term);
-    out
-}
-
 /// Passage count and token totals per field (text, context, title,
 /// chapter) of the whole store.
 pub(crate) fn collection(db: &mut Db) -> Result<(u64, [f64; 4])> {
@@ -170,9 +166,10 @@ pub(crate) fn keyword(
     filters: &Filters,
     depth: usize,
     w: &bm25::Weights,
-    passages: u64,
-    tokens: [f64; 4],
+    collection: (u64, [f64; 4]),
+    exact: bool,
 ) -> Result<Vec<Ranked>> {
+    let (passages, tokens) = collection;
     let mut terms = text::analyse(query);
     terms.truncate(bm25::MAX_TERMS);
     let mut seen = std::collections::HashSet::new();
@@ -180,7 +177,6 @@ pub(crate) fn keyword(
     if terms.is_empty() || passages == 0 {
         return Ok(Vec::new());
     }
-    let url = db.url().to_string();
     let dfs = field_doc_freqs(db, &terms)?;
     let boosts = [w.text, w.context, w.title, w.title].map(f64::from);
     // weight[f][t] = boost_f * idf_f(t) * (k1 + 1), as tantivy's Bm25Weight.
@@ -199,62 +195,240 @@ pub(crate) fn keyword(
             1.0
         }
     });
-    let mut params = Params::default();
-    let q_terms = params.add(terms.clone());
-    let q_w: Vec<String> = weight.into_iter().map(|v| params.add(v)).collect();
-    let q_avg: Vec<String> = avg.iter().map(|&a| params.add(a)).collect();
-    let all = terms
+    let bm25 = Bm25 { terms, weight, avg };
+    if !exact {
+        if let Some(out) = keyword_pruned(db, &bm25, &dfs, filters, depth)? {
+            return Ok(out);
+        }
+    }
+    keyword_full(db, &bm25, filters, depth)
+}
+
+/// A keyword query ready for SQL: its terms, their weight per field
+/// (`weight[field][term]`) and the fields' average lengths.
+struct Bm25 {
+    terms: Vec<String>,
+    weight: Vec<Vec<f64>>,
+    avg: [f64; 4],
+}
+
+/// Postings the keyword arm reads in full per query, about: in PostgreSQL
+/// each costs roughly a microsecond, and a common term ("do", "people")
+/// has one for most passages.
+const POSTINGS_BUDGET: u64 = 150_000;
+
+/// The postings budget: [`POSTINGS_BUDGET`], or `PODSIFT_PG_POSTINGS`
+/// (tests make it small to take the pruned path on a small store).
+fn postings_budget() -> u64 {
+    std::env::var("PODSIFT_PG_POSTINGS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(POSTINGS_BUDGET)
+}
+
+/// The terms whose postings are read in full (indices): the rarest first
+/// while their passages fit `budget` (at least the rarest one), given
+/// each term's most passages in a field.
+fn essential(reach: &[u64], budget: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..reach.len()).collect();
+    order.sort_by_key(|&t| (reach[t], t));
+    let mut used = 0u64;
+    let mut out = Vec::new();
+    for t in order {
+        used = used.saturating_add(reach[t]);
+        if used > budget && !out.is_empty() {
+            break;
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// The keyword arm without reading every posting of the commonest terms.
+/// The rarest terms whose postings fit [`POSTINGS_BUDGET`] are read in
+/// full; the passages holding one are the candidates, ranked by those
+/// terms' scores; the best `4 x depth` of them (more while too few pass
+/// the filters) are scored in full, common terms included (read for those
+/// passages only), filtered and ranked. So it may miss a passage that
+/// scores high on the common terms alone, or whose common terms lift it
+/// past candidates ranked above it (`docs/SCALE.md` gives the measured
+/// overlap with the exhaustive arm, which `--exact` runs). `None`: every
+/// term fits the budget, or the candidates cannot fill `depth`; the
+/// exhaustive arm runs.
+fn keyword_pruned(
+    db: &mut Db,
+    q: &Bm25,
+    dfs: &[[u64; 4]],
+    filters: &Filters,
+    depth: usize,
+) -> Result<Option<Vec<Ranked>>> {
+    let reach: Vec<u64> = dfs
         .iter()
-        .map(|t| tsquery_term(t))
-        .collect::<Vec<_>>()
-        .join(" | ");
-    let q_all = params.add(all);
-    let filter = where_clause(filters, &mut params)?;
-    let q_limit = params.add(depth as i64);
-    let field = |f: usize, col: &str, tf: &str| {
-        format!(
-            "case when t.{tf} > 0 then q.w{f} * t.{tf} / (t.{tf} + 1.2::float8 * (0.25::float8 + 0.75::float8 * p.{col} / {avg}::float8)) else 0::float8 end",
-            avg = q_avg[f]
-        )
-    };
-    let sql = format!(
-        "with q as (select * from unnest({q_terms}::text[], {w0}::float8[], {w1}::float8[],
-                                           {w2}::float8[], {w3}::float8[])
-                    as q(term, w0, w1, w2, w3))
-         select p.id, sum({a} + {b} + {c} + {d})::float4 as score
-         from passages p
-         cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
-         join q on q.term = u.lexeme
-         cross join lateral (select cardinality(array_positions(u.weights, 'A')) as a,
-                                    cardinality(array_positions(u.weights, 'B')) as b,
-                                    cardinality(array_positions(u.weights, 'C')) as c,
-                                    cardinality(array_positions(u.weights, 'D')) as d) t
-         where p.terms @@ {q_all}::text::tsquery and {filter}
-         group by p.id
-         order by score desc, p.id
-         limit {q_limit}",
-        w0 = q_w[0],
-        w1 = q_w[1],
-        w2 = q_w[2],
-        w3 = q_w[3],
-        a = field(0, "norm_text", "a"),
-        b = field(1, "norm_context", "b"),
-        c = field(2, "norm_title", "c"),
-        d = field(3, "norm_chapter", "d"),
-    );
-    let rows = db
-        .client()
-        .query(sql.as_str(), &params.refs())
-        .map_err(fail(&url, "searching by keyword"))?;
-    let mut out: Vec<Ranked> = rows
-        .iter()
-        .map(|r| Ranked {
-            id: ChunkId(r.get::<_, i64>(0) as u64),
-            score: r.get(1),
+        .map(|d| d.iter().copied().max().unwrap_or(0))
+        .collect();
+    let rare = essential(&reach, postings_budget());
+    if rare.len() == q.terms.len() {
+        return Ok(None);
+    }
+    let cands = scores(db, q, &rare, Read::default())?;
+    let all: Vec<usize> = (0..q.terms.len()).collect();
+    let mut take = depth.saturating_mul(4).max(200);
+    loop {
+        let ids: Vec<i64> = cands[..take.min(cands.len())].iter().map(|c| c.0).collect();
+        let read = Read {
+            ids: Some(&ids),
+            ..Read::default()
+        };
+        let full = ranked(scores(db, q, &all, read)?);
+        let kept = passing(db, filters, &full)?;
+        let out: Vec<Ranked> = full
+            .into_iter()
+            .filter(|r| kept.contains(&(r.id.0 as i64)))
+            .take(depth)
+            .collect();
+        if out.len() >= depth {
+            return Ok(Some(out));
+        }
+        if take >= cands.len() {
+            return Ok(None);
+        }
+        take = take.saturating_mul(4);
+    }
+}
+
+/// Scores as [`Ranked`], best first.
+fn ranked(scores: Vec<(i64, f64)>) -> Vec<Ranked> {
+    let mut out: Vec<Ranked> = scores
+        .into_iter()
+        .map(|(id, s)| Ranked {
+            id: ChunkId(id as u64),
+            score: s as f32,
         })
         .collect();
     sort_ranked(&mut out);
-    Ok(out)
+    out
+}
+
+/// The keyword arm over every posting of the query's terms: the best
+/// passages unfiltered, then the filters on those, a longer prefix while
+/// too few pass.
+fn keyword_full(db: &mut Db, q: &Bm25, filters: &Filters, depth: usize) -> Result<Vec<Ranked>> {
+    let all: Vec<usize> = (0..q.terms.len()).collect();
+    let mut prefix = (depth * 2).max(100);
+    loop {
+        let read = Read {
+            limit: Some(prefix),
+            ..Read::default()
+        };
+        let scored = ranked(scores(db, q, &all, read)?);
+        let kept = passing(db, filters, &scored)?;
+        let n = scored.len();
+        let out: Vec<Ranked> = scored
+            .into_iter()
+            .filter(|r| kept.contains(&(r.id.0 as i64)))
+            .take(depth)
+            .collect();
+        // Enough passed the filters, or every scored passage was read.
+        if out.len() >= depth || n < prefix {
+            return Ok(out);
+        }
+        prefix = prefix.saturating_mul(8);
+    }
+}
+
+/// Which postings [`scores`] reads.
+#[derive(Default, Clone, Copy)]
+struct Read<'a> {
+    /// Only these passages'.
+    ids: Option<&'a [i64]>,
+    /// Only the best this many passages come back.
+    limit: Option<usize>,
+}
+
+/// BM25 scores from the postings of the query's terms `which` (indices)
+/// that `read` asks for, per passage, best first (then by id).
+fn scores(db: &mut Db, q: &Bm25, which: &[usize], read: Read) -> Result<Vec<(i64, f64)>> {
+    let Read { ids, limit } = read;
+    let url = db.url().to_string();
+    let mut params = Params::default();
+    let terms: Vec<String> = which.iter().map(|&t| q.terms[t].clone()).collect();
+    let q_terms = params.add(terms);
+    let q_w: Vec<String> = q
+        .weight
+        .iter()
+        .map(|w| {
+            let v: Vec<f64> = which.iter().map(|&t| w[t]).collect();
+            format!("({}::float8[])", params.add(v))
+        })
+        .collect();
+    let q_avg: Vec<String> = q.avg.iter().map(|&a| params.add(a)).collect();
+    let field = |f: usize, norm: &str, tf: &str| {
+        format!(
+            "case when o.{tf} > 0 then {w}[x.i] * o.{tf} / (o.{tf} + 1.2::float8 * (0.25::float8 + 0.75::float8 * o.{norm} / {avg}::float8)) else 0::float8 end",
+            w = q_w[f],
+            avg = q_avg[f]
+        )
+    };
+    let only = match ids {
+        Some(ids) => format!("and o.passage = any({})", params.add(ids.to_vec())),
+        None => String::new(),
+    };
+    let limit = match limit {
+        Some(n) => format!("limit {}", params.add(n as i64)),
+        None => String::new(),
+    };
+    // `term = any(...)`, not a join on the terms: the planner then reads
+    // each term's postings by index, whatever it guesses of the terms.
+    let sql = format!(
+        "select o.passage, sum({a} + {b} + {c} + {d}) as score
+         from postings o cross join lateral (select array_position({q_terms}::text[], o.term) as i) x
+         where o.term = any({q_terms}::text[]) {only}
+         group by o.passage
+         order by score desc, o.passage
+         {limit}",
+        a = field(0, "norm_text", "tf_text"),
+        b = field(1, "norm_context", "tf_context"),
+        c = field(2, "norm_title", "tf_title"),
+        d = field(3, "norm_chapter", "tf_chapter"),
+    );
+    // The postings of one term lie together within each push's batch, so
+    // reading them by index touches few pages; the planner, seeing a
+    // common term's row count, would scan the whole table instead.
+    let mut tx = db
+        .client()
+        .transaction()
+        .map_err(fail(&url, "starting a transaction"))?;
+    tx.batch_execute("set local enable_seqscan = off")
+        .map_err(fail(&url, "setting the postings scan"))?;
+    let rows = tx
+        .query(sql.as_str(), &params.refs())
+        .map_err(fail(&url, "searching by keyword"))?;
+    tx.commit().map_err(fail(&url, "ending a transaction"))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, f64>(1)))
+        .collect())
+}
+
+/// The ids among `scored` whose passages pass `filters`.
+fn passing(
+    db: &mut Db,
+    filters: &Filters,
+    scored: &[Ranked],
+) -> Result<std::collections::HashSet<i64>> {
+    let url = db.url().to_string();
+    let mut params = Params::default();
+    let ids: Vec<i64> = scored.iter().map(|r| r.id.0 as i64).collect();
+    let q_ids = params.add(ids);
+    let filter = where_clause(filters, &mut params)?;
+    let sql = format!("select p.id from passages p where p.id = any({q_ids}) and {filter}");
+    Ok(db
+        .client()
+        .query(sql.as_str(), &params.refs())
+        .map_err(fail(&url, "filtering keyword hits"))?
+        .iter()
+        .map(|r| r.get::<_, i64>(0))
+        .collect())
 }
 
 /// The semantic arm: nearest passages by inner product, top `depth`;
@@ -369,8 +543,8 @@ pub fn search(
             &opts.filters,
             depth,
             &opts.weights,
-            passages,
-            tokens,
+            (passages, tokens),
+            opts.exact,
         )?
     };
     summary.bm25_ms = ms(t);
@@ -402,9 +576,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tsquery_terms_are_quoted() {
-        assert_eq!(tsquery_term("chip"), "'chip'");
-        assert_eq!(tsquery_term("it's"), "'it''s'");
+    fn essential_terms_are_the_rarest_that_fit_the_budget() {
+        // reach per term: 900, 10, 300, 50
+        let reach = [900, 10, 300, 50];
+        assert_eq!(essential(&reach, 100), vec![1, 3]);
+        assert_eq!(essential(&reach, 360), vec![1, 3, 2]);
+        assert_eq!(essential(&reach, 10_000), vec![1, 3, 2, 0]);
+        // Over budget from the first term: the rarest is read anyway.
+        assert_eq!(essential(&reach, 1), vec![1]);
+        // Equal reach: by position.
+        assert_eq!(essential(&[5, 5], 5), vec![0]);
     }
 
     #[test]

@@ -71,9 +71,9 @@ impl Server {
         cmd
     }
 
-    /// Assert that `term_stats` (kept up to date by each push's
-    /// transactions) is what the passages now stored give.
-    fn assert_term_stats_match_passages(&self) {
+    /// Assert that `term_stats` and `postings` (kept up to date by each
+    /// push's transactions) are what the passages now stored give.
+    fn assert_derived_tables_match_passages(&self) {
         let diff = self.sql(
             "with now as (
                  select u.lexeme as term, p.show,
@@ -94,6 +94,25 @@ impl Server {
             "term_stats differs from the passages in {diff} rows"
         );
         assert_ne!(self.sql("select count(*) from term_stats"), "0");
+        let diff = self.sql(
+            "with now as (
+                 select u.lexeme as term, p.id as passage,
+                        cardinality(array_positions(u.weights, 'A')) as a,
+                        cardinality(array_positions(u.weights, 'B')) as b,
+                        cardinality(array_positions(u.weights, 'C')) as c,
+                        cardinality(array_positions(u.weights, 'D')) as d,
+                        p.norm_text, p.norm_context, p.norm_title, p.norm_chapter
+                 from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights))
+             select count(*) from now full join postings o using (term, passage)
+             where now.term is null or o.term is null
+                or (now.a, now.b, now.c, now.d) <> (o.tf_text, o.tf_context, o.tf_title, o.tf_chapter)
+                or (now.norm_text, now.norm_context, now.norm_title, now.norm_chapter)
+                   <> (o.norm_text, o.norm_context, o.norm_title, o.norm_chapter)",
+        );
+        assert_eq!(
+            diff, "0",
+            "postings differ from the passages in {diff} rows"
+        );
     }
 
     /// One value from `sql`, by psql as the owner.
@@ -368,7 +387,7 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
         "{err}"
     );
     assert_eq!(pg.sql("select count(*) from episodes"), "6");
-    pg.assert_term_stats_match_passages();
+    pg.assert_derived_tables_match_passages();
     // Against an index built afresh from the same files: `t`'s full-text
     // index still counts the replaced passages in its keyword statistics
     // until it merges (docs/SCALE.md), the store never does.
@@ -386,6 +405,19 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
     assert!(!out.status.success(), "the reader deleted passages");
     assert_eq!(
         stdout_ok(&mut pg.psql("podsift_reader", "select count(*) > 0 from term_stats")).trim(),
+        "t"
+    );
+
+    // A store pushed before migration 3 (no postings): `store init` fills
+    // them from the stored passages, and the keyword arm answers as before.
+    pg.sql("drop table postings; delete from podsift_migrations where version = 3");
+    let (code, _, err) = init(&fresh, &pg.url);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("applied migration 3"), "{err}");
+    pg.assert_derived_tables_match_passages();
+    assert_same_as_local(&fresh, &pg.url);
+    assert_eq!(
+        stdout_ok(&mut pg.psql("podsift_reader", "select count(*) > 0 from postings")).trim(),
         "t"
     );
 }
@@ -436,7 +468,7 @@ fn a_push_killed_mid_way_resumes_without_loss_or_duplicates() {
         pg.sql("select count(*) = count(distinct id) and count(*) = (select sum(passages) from episodes) from passages"),
         "t"
     );
-    pg.assert_term_stats_match_passages();
+    pg.assert_derived_tables_match_passages();
     assert_same_as_local(&t, &pg.url);
 }
 
@@ -478,7 +510,7 @@ fn two_pushers_at_once_on_disjoint_shows() {
         err.contains("nothing to push: 3 episodes up to date"),
         "{err}"
     );
-    pg.assert_term_stats_match_passages();
+    pg.assert_derived_tables_match_passages();
     assert_same_as_local(&all, &pg.url);
 }
 
@@ -493,6 +525,64 @@ const SAMPLE_QUERIES: &[&str] = &[
     "hiring your first engineers",
     "machine learning in production",
 ];
+
+/// Keyword hits `(id, score)` through the store at `url`, with a postings
+/// budget of `budget` (so a small store takes the pruned path: with 150,
+/// two of the five sample queries did when this was written).
+fn keyword_hits(
+    t: &TestDir,
+    url: &str,
+    query: &str,
+    budget: u64,
+    exact: bool,
+) -> Vec<(String, f64)> {
+    let mut cmd = t.command(Model::None);
+    cmd.env("PODSIFT_PG_POSTINGS", budget.to_string()).args([
+        "--json", "search", "--mode", "keyword", "-n", "10", "--store", url, query,
+    ]);
+    if exact {
+        cmd.arg("--exact");
+    }
+    let (code, out, err) = run(&mut cmd);
+    assert!(code == 0 || code == 1, "{query}: {err}");
+    json_lines(&out)
+        .into_iter()
+        .filter(|v| v["type"] == "hit")
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The keyword arm when a query's commonest terms exceed the postings
+/// budget: `--exact` still answers as the local index does; the pruned
+/// answer scores each passage it returns exactly, and its best hit is in
+/// the exhaustive top 10.
+fn assert_pruned_keyword_arm(t: &TestDir, url: &str, queries: &[&str]) {
+    for q in queries {
+        let local = ids(t, None, "keyword", q);
+        let exact = keyword_hits(t, url, q, 150, true);
+        let exact_ids: Vec<String> = exact.iter().map(|h| h.0.clone()).collect();
+        assert_eq!(exact_ids, local, "'{q}': --exact vs local");
+        let pruned = keyword_hits(t, url, q, 150, false);
+        assert!(!pruned.is_empty(), "'{q}': the pruned arm found nothing");
+        assert!(
+            exact_ids.contains(&pruned[0].0),
+            "'{q}': {pruned:?} vs {exact:?}"
+        );
+        for (id, score) in &pruned {
+            if let Some((_, s)) = exact.iter().find(|h| &h.0 == id) {
+                assert!(
+                    (s - score).abs() <= 1e-3 * s.abs().max(1.0),
+                    "'{q}' {id}: {score} vs {s}"
+                );
+            }
+        }
+    }
+}
 
 #[test]
 fn a_streaming_replica_answers_reads_of_the_pushed_sample_corpus() {
@@ -549,6 +639,7 @@ fn a_streaming_replica_answers_reads_of_the_pushed_sample_corpus() {
 
     // Reads through the replica are the local index's answers.
     assert_same_for(&t, &replica_url, SAMPLE_QUERIES);
+    assert_pruned_keyword_arm(&t, &pg.url, SAMPLE_QUERIES);
     // It is read-only: a push to it is refused in one line.
     let (code, _, err) = run(t.command(Model::None).args(["push", &replica_url]));
     assert_eq!(code, 2, "{err}");

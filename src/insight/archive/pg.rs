@@ -24,13 +24,15 @@ use crate::store::Filters;
 pub struct PgArchive<'a> {
     db: RefCell<&'a mut Db>,
     filters: Filters,
-    /// Whether HNSW is bypassed for an exact scan.
+    /// Whether HNSW is bypassed for an exact scan and the keyword arm reads
+    /// every posting.
     exact: bool,
 }
 
 impl<'a> PgArchive<'a> {
     /// The store of `db` under `filters`; `exact` scans every vector
-    /// instead of asking the HNSW index.
+    /// instead of asking the HNSW index, and reads every posting of a
+    /// keyword query's terms.
     pub fn new(db: &'a mut Db, filters: &Filters, exact: bool) -> PgArchive<'a> {
         PgArchive {
             db: RefCell::new(db),
@@ -108,7 +110,15 @@ impl Archive for PgArchive<'_> {
             include_noncontent: true,
             ..Filters::default()
         };
-        rank_pg::keyword(&mut db, query, &all, k, weights, passages, tokens)
+        rank_pg::keyword(
+            &mut db,
+            query,
+            &all,
+            k,
+            weights,
+            (passages, tokens),
+            self.exact,
+        )
     }
 
     fn rows(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, Row>> {

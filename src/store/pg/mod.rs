@@ -142,6 +142,39 @@ from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weigh
 group by u.lexeme, p.show;
 "#,
     ),
+    (
+        3,
+        "postings: the keyword arm's inverted index (term, passage, per-field frequency and length)",
+        // Filled here as push.rs's POSTINGS_UP fills it (frozen copy, as
+        // migration 2). No foreign key to passages: a cascade would scan
+        // postings per deleted passage; the push deletes a passage's
+        // postings by primary key, from the passage's own terms, first.
+        r#"
+create table postings (
+    term text not null,
+    passage bigint not null,
+    tf_text smallint not null,
+    tf_context smallint not null,
+    tf_title smallint not null,
+    tf_chapter smallint not null,
+    norm_text integer not null,
+    norm_context integer not null,
+    norm_title integer not null,
+    norm_chapter integer not null,
+    primary key (term, passage)
+);
+insert into postings
+select u.lexeme, p.id,
+       coalesce(cardinality(array_positions(u.weights, 'A')), 0),
+       coalesce(cardinality(array_positions(u.weights, 'B')), 0),
+       coalesce(cardinality(array_positions(u.weights, 'C')), 0),
+       coalesce(cardinality(array_positions(u.weights, 'D')), 0),
+       p.norm_text, p.norm_context, p.norm_title, p.norm_chapter
+from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+order by 1, 2;
+analyze postings;
+"#,
+    ),
 ];
 
 /// The HNSW index of the semantic arm, made by `init` unless told not to

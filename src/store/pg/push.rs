@@ -166,6 +166,8 @@ pub fn push(
             .map_err(fail(&url, "starting a transaction"))?;
         tx.execute(TERM_STATS_DOWN, &[&gone])
             .map_err(fail(&url, "updating term statistics"))?;
+        tx.execute(POSTINGS_DOWN, &[&gone])
+            .map_err(fail(&url, "deleting old postings"))?;
         let n = tx
             .execute("delete from episodes where id = any($1)", &[&gone])
             .map_err(fail(&url, "deleting episodes"))?;
@@ -403,6 +405,8 @@ fn write_batch(
     let episodes: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
     tx.execute(TERM_STATS_DOWN, &[&episodes])
         .map_err(fail(&url, "updating term statistics"))?;
+    tx.execute(POSTINGS_DOWN, &[&episodes])
+        .map_err(fail(&url, "deleting old postings"))?;
     let mut shows: Vec<&str> = Vec::new();
     for p in batch.iter() {
         let e = &p.entry;
@@ -513,6 +517,8 @@ fn write_batch(
     }
     tx.execute(TERM_STATS_UP, &[&episodes])
         .map_err(fail(&url, "updating term statistics"))?;
+    tx.execute(POSTINGS_UP, &[&episodes])
+        .map_err(fail(&url, "writing postings"))?;
     for show in &shows {
         refresh_show(&mut tx, show).map_err(fail(&url, "updating show statistics"))?;
     }
@@ -558,6 +564,30 @@ from (select u.lexeme, p.show,
       where p.episode = any($1)
       group by u.lexeme, p.show) d
 where s.term = d.lexeme and s.show = d.show";
+
+/// Write the postings (the keyword arm's inverted index: per term and
+/// passage, the term's frequency in each field and the field lengths) of
+/// the passages of episodes `$1`, read back from their `terms` in the
+/// same transaction. In term order, as the primary key wants them.
+const POSTINGS_UP: &str = "
+insert into postings (term, passage, tf_text, tf_context, tf_title, tf_chapter,
+                      norm_text, norm_context, norm_title, norm_chapter)
+select u.lexeme, p.id,
+       coalesce(cardinality(array_positions(u.weights, 'A')), 0),
+       coalesce(cardinality(array_positions(u.weights, 'B')), 0),
+       coalesce(cardinality(array_positions(u.weights, 'C')), 0),
+       coalesce(cardinality(array_positions(u.weights, 'D')), 0),
+       p.norm_text, p.norm_context, p.norm_title, p.norm_chapter
+from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+where p.episode = any($1)
+order by 1, 2";
+
+/// [`POSTINGS_UP`] in reverse, before the passages go: each old passage's
+/// postings, found by primary key from its own terms.
+const POSTINGS_DOWN: &str = "
+delete from postings o
+using passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
+where p.episode = any($1) and o.term = u.lexeme and o.passage = p.id";
 
 /// Recompute a show's row of `shows` from its passages.
 fn refresh_show(tx: &mut postgres::Transaction<'_>, show: &str) -> Result<(), postgres::Error> {
