@@ -280,12 +280,7 @@ fn keyword_pruned(
             ..Read::default()
         };
         let full = ranked(scores(db, q, &all, read)?);
-        let kept = passing(db, filters, &full)?;
-        let out: Vec<Ranked> = full
-            .into_iter()
-            .filter(|r| kept.contains(&(r.id.0 as i64)))
-            .take(depth)
-            .collect();
+        let out = best_passing(db, filters, full, depth)?;
         if out.len() >= depth {
             return Ok(Some(out));
         }
@@ -321,13 +316,8 @@ fn keyword_full(db: &mut Db, q: &Bm25, filters: &Filters, depth: usize) -> Resul
             ..Read::default()
         };
         let scored = ranked(scores(db, q, &all, read)?);
-        let kept = passing(db, filters, &scored)?;
         let n = scored.len();
-        let out: Vec<Ranked> = scored
-            .into_iter()
-            .filter(|r| kept.contains(&(r.id.0 as i64)))
-            .take(depth)
-            .collect();
+        let out = best_passing(db, filters, scored, depth)?;
         // Enough passed the filters, or every scored passage was read.
         if out.len() >= depth || n < prefix {
             return Ok(out);
@@ -349,7 +339,6 @@ struct Read<'a> {
 /// that `read` asks for, per passage, best first (then by id).
 fn scores(db: &mut Db, q: &Bm25, which: &[usize], read: Read) -> Result<Vec<(i64, f64)>> {
     let Read { ids, limit } = read;
-    let url = db.url().to_string();
     let mut params = Params::default();
     let terms: Vec<String> = which.iter().map(|&t| q.terms[t].clone()).collect();
     let q_terms = params.add(terms);
@@ -394,41 +383,61 @@ fn scores(db: &mut Db, q: &Bm25, which: &[usize], read: Read) -> Result<Vec<(i64
     // The postings of one term lie together within each push's batch, so
     // reading them by index touches few pages; the planner, seeing a
     // common term's row count, would scan the whole table instead.
-    let mut tx = db
-        .client()
-        .transaction()
-        .map_err(fail(&url, "starting a transaction"))?;
-    tx.batch_execute("set local enable_seqscan = off")
-        .map_err(fail(&url, "setting the postings scan"))?;
-    let rows = tx
-        .query(sql.as_str(), &params.refs())
-        .map_err(fail(&url, "searching by keyword"))?;
-    tx.commit().map_err(fail(&url, "ending a transaction"))?;
+    let settings = "set local enable_seqscan = off";
+    let rows = query_with(db, settings, &sql, &params, "searching by keyword")?;
     Ok(rows
         .iter()
         .map(|r| (r.get::<_, i64>(0), r.get::<_, f64>(1)))
         .collect())
 }
 
-/// The ids among `scored` whose passages pass `filters`.
-fn passing(
+/// The first `depth` of `scored` (best first) whose passages pass
+/// `filters`.
+fn best_passing(
     db: &mut Db,
     filters: &Filters,
-    scored: &[Ranked],
-) -> Result<std::collections::HashSet<i64>> {
+    scored: Vec<Ranked>,
+    depth: usize,
+) -> Result<Vec<Ranked>> {
     let url = db.url().to_string();
     let mut params = Params::default();
     let ids: Vec<i64> = scored.iter().map(|r| r.id.0 as i64).collect();
     let q_ids = params.add(ids);
     let filter = where_clause(filters, &mut params)?;
     let sql = format!("select p.id from passages p where p.id = any({q_ids}) and {filter}");
-    Ok(db
+    let kept: std::collections::HashSet<i64> = db
         .client()
         .query(sql.as_str(), &params.refs())
         .map_err(fail(&url, "filtering keyword hits"))?
         .iter()
         .map(|r| r.get::<_, i64>(0))
+        .collect();
+    Ok(scored
+        .into_iter()
+        .filter(|r| kept.contains(&(r.id.0 as i64)))
+        .take(depth)
         .collect())
+}
+
+/// `sql` run inside a transaction after the `set local` statements
+/// `settings`; `what` names the query in an error.
+fn query_with(
+    db: &mut Db,
+    settings: &str,
+    sql: &str,
+    params: &Params,
+    what: &'static str,
+) -> Result<Vec<postgres::Row>> {
+    let url = db.url().to_string();
+    let mut tx = db
+        .client()
+        .transaction()
+        .map_err(fail(&url, "starting a transaction"))?;
+    tx.batch_execute(settings)
+        .map_err(fail(&url, "setting up the scan"))?;
+    let rows = tx.query(sql, &params.refs()).map_err(fail(&url, what))?;
+    tx.commit().map_err(fail(&url, "ending a transaction"))?;
+    Ok(rows)
 }
 
 /// The semantic arm: nearest passages by inner product, top `depth`;
@@ -441,7 +450,6 @@ pub(crate) fn semantic(
     depth: usize,
     exact: bool,
 ) -> Result<Vec<Ranked>> {
-    let url = db.url().to_string();
     let mut params = Params::default();
     let q = params.add(Vector::from(vector.to_vec()));
     let filter = where_clause(filters, &mut params)?;
@@ -451,22 +459,13 @@ pub(crate) fn semantic(
         "select p.id, (p.embedding <#> {q})::float8 from passages p where {filter}
          order by p.embedding <#> {q} limit {limit}"
     );
-    let mut tx = db
-        .client()
-        .transaction()
-        .map_err(fail(&url, "starting a transaction"))?;
     let ef = depth.clamp(40, MAX_EF_SEARCH);
     let mut settings =
         format!("set local hnsw.ef_search = {ef}; set local hnsw.iterative_scan = strict_order;");
     if exact {
         settings.push_str("set local enable_indexscan = off;");
     }
-    tx.batch_execute(&settings)
-        .map_err(fail(&url, "setting the HNSW scan"))?;
-    let rows = tx
-        .query(sql.as_str(), &params.refs())
-        .map_err(fail(&url, "searching by meaning"))?;
-    tx.commit().map_err(fail(&url, "ending a transaction"))?;
+    let rows = query_with(db, &settings, &sql, &params, "searching by meaning")?;
     let mut out: Vec<Ranked> = rows
         .iter()
         .map(|r| Ranked {
