@@ -164,10 +164,7 @@ pub fn push(
             .client()
             .transaction()
             .map_err(fail(&url, "starting a transaction"))?;
-        tx.execute(TERM_STATS_DOWN, &[&gone])
-            .map_err(fail(&url, "updating term statistics"))?;
-        tx.execute(POSTINGS_DOWN, &[&gone])
-            .map_err(fail(&url, "deleting old postings"))?;
+        forget_terms(&mut tx, &url, &gone)?;
         let n = tx
             .execute("delete from episodes where id = any($1)", &[&gone])
             .map_err(fail(&url, "deleting episodes"))?;
@@ -403,10 +400,7 @@ fn write_batch(
     // The old passages' terms leave the statistics once, for the whole
     // batch, before the loop deletes those passages.
     let episodes: Vec<String> = batch.iter().map(|p| p.id.clone()).collect();
-    tx.execute(TERM_STATS_DOWN, &[&episodes])
-        .map_err(fail(&url, "updating term statistics"))?;
-    tx.execute(POSTINGS_DOWN, &[&episodes])
-        .map_err(fail(&url, "deleting old postings"))?;
+    forget_terms(&mut tx, &url, &episodes)?;
     let mut shows: Vec<&str> = Vec::new();
     for p in batch.iter() {
         let e = &p.entry;
@@ -588,6 +582,16 @@ const POSTINGS_DOWN: &str = "
 delete from postings o
 using passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
 where p.episode = any($1) and o.term = u.lexeme and o.passage = p.id";
+
+/// Take the stored passages of `episodes` out of `term_stats` and
+/// `postings`, before those passages are deleted or replaced.
+fn forget_terms(tx: &mut postgres::Transaction<'_>, url: &str, episodes: &[String]) -> Result<()> {
+    tx.execute(TERM_STATS_DOWN, &[&episodes])
+        .map_err(fail(url, "updating term statistics"))?;
+    tx.execute(POSTINGS_DOWN, &[&episodes])
+        .map_err(fail(url, "deleting old postings"))?;
+    Ok(())
+}
 
 /// Recompute a show's row of `shows` from its passages.
 fn refresh_show(tx: &mut postgres::Transaction<'_>, show: &str) -> Result<(), postgres::Error> {
