@@ -428,10 +428,7 @@ fn cpu_engine(
         }
         EngineChoice::Tier(t) => vec![t],
         EngineChoice::Auto if !matches!(device, Device::Cpu) => return Ok(None),
-        EngineChoice::Auto => cpu::Tier::ALL
-            .into_iter()
-            .filter(|t| t.is_available())
-            .collect(),
+        EngineChoice::Auto => cpu::Tier::ranked(),
     };
     if tiers.is_empty() {
         return Ok(None);

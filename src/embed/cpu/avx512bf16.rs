@@ -85,12 +85,60 @@ impl PackedBf16 {
 /// pairs (`u32`, low half first) at stride `lda` pairs, `B` a panel slice.
 type Micro = unsafe fn(*const u32, usize, *const u16, usize, *mut f32, usize, bool, usize, usize);
 
+/// One row of `k` f32 values to `ceil(k / 2)` bf16 pairs (`u32`, low half
+/// first: the bf16 values in the row's order), the last pair's high half
+/// zero when `k` is odd.
+type ToPairs = unsafe fn(*const f32, usize, *mut u32);
+
+/// [`ToPairs`] one value at a time.
+///
+/// # Safety
+/// `src` readable for `k` values, `dst` writable for `ceil(k / 2)`.
+pub(super) unsafe fn pairs_scalar(src: *const f32, k: usize, dst: *mut u32) {
+    for q in 0..k.div_ceil(2) {
+        // SAFETY: 2q < k; 2q + 1 read only when below k (caller).
+        unsafe {
+            let lo = *src.add(2 * q);
+            let hi = if 2 * q + 1 < k {
+                *src.add(2 * q + 1)
+            } else {
+                0.0
+            };
+            *dst.add(q) = bf16(lo) as u32 | (bf16(hi) as u32) << 16;
+        }
+    }
+}
+
+/// [`ToPairs`] 32 values at a time (`vcvtne2ps2bf16`: round to nearest
+/// even, as [`bf16`] for every finite value), the tail as
+/// [`pairs_scalar`].
+///
+/// # Safety
+/// AVX-512 F and BF16 present; as [`pairs_scalar`].
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
+pub(super) unsafe fn pairs_avx512(src: *const f32, k: usize, dst: *mut u32) {
+    let whole = k / 32 * 32;
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: values i..i + 32 < k of the row, pairs i / 2.. of dst.
+        unsafe {
+            let lo = _mm512_loadu_ps(src.add(i));
+            let hi = _mm512_loadu_ps(src.add(i + 16));
+            let v: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+            _mm512_storeu_si512(dst.add(i / 2) as *mut __m512i, v);
+        }
+        i += 32;
+    }
+    // SAFETY: the rest of the row and of dst.
+    unsafe { pairs_scalar(src.add(whole), k - whole, dst.add(whole / 2)) };
+}
+
 /// The product over panels `p0..p1` of `w`, with `micro` for each block.
 ///
 /// # Safety
 /// `a` readable for `rows` rows of the weight's `k` values at stride
 /// `lda`; `c` writable for `rows` rows over the
-/// panels' columns; `micro` runnable here.
+/// panels' columns; `micro` and `to_pairs` runnable here.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn drive(
@@ -103,26 +151,16 @@ unsafe fn drive(
     c: *mut f32,
     ldc: usize,
     micro: Micro,
+    to_pairs: ToPairs,
 ) {
     let pairs = w.pairs;
     // The rows as bf16 pairs, zero past `rows` (to a multiple of MR) and
     // past an odd `k`.
     let mut ab = vec![0u32; rows.div_ceil(MR) * MR * pairs];
     for r in 0..rows {
-        for q in 0..pairs {
-            // SAFETY: row r < rows, columns below the weight's k (caller;
-            // 2q < k since q < ceil(k / 2)).
-            let (lo, hi) = unsafe {
-                let row = a.add(r * lda);
-                let hi = if 2 * q + 1 < w.k {
-                    *row.add(2 * q + 1)
-                } else {
-                    0.0
-                };
-                (*row.add(2 * q), hi)
-            };
-            ab[r * pairs + q] = bf16(lo) as u32 | (bf16(hi) as u32) << 16;
-        }
+        // SAFETY: row r < rows has the weight's k values (caller); its
+        // pairs fit in `ab`.
+        unsafe { to_pairs(a.add(r * lda), w.k, ab.as_mut_ptr().add(r * pairs)) };
     }
     let mut q0 = 0;
     while q0 < pairs {
@@ -265,7 +303,7 @@ unsafe fn gemm_bf16(
     ldc: usize,
 ) {
     // SAFETY: passed on; the features are enabled here.
-    unsafe { drive(a, lda, rows, w, p0, p1, c, ldc, micro_avx512) }
+    unsafe { drive(a, lda, rows, w, p0, p1, c, ldc, micro_avx512, pairs_avx512) }
 }
 
 /// The weight product with the scalar kernel: the packing and the driver
@@ -286,7 +324,7 @@ pub unsafe fn gemm_scalar(
     ldc: usize,
 ) {
     // SAFETY: passed on.
-    unsafe { drive(a, lda, rows, w, p0, p1, c, ldc, micro_scalar) }
+    unsafe { drive(a, lda, rows, w, p0, p1, c, ldc, micro_scalar, pairs_scalar) }
 }
 
 /// The AVX-512 BF16 tier.

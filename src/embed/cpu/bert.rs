@@ -297,9 +297,9 @@ impl<K: Kernels> Bert<K> {
             let run = |at: &mut Attn| {
                 let (q, k, v) = (s0 * ld + head * dh, h + head * dh, 2 * h + head * dh);
                 at.keys
-                    .refill(K::NR, len, dh, |i, j| qkv[(s0 + j) * ld + k + i]);
+                    .refill_columns(K::NR, len, dh, &qkv[s0 * ld + k..], ld);
                 at.values
-                    .refill(K::NR, dh, len, |i, j| qkv[(s0 + i) * ld + v + j]);
+                    .refill_rows(K::NR, dh, len, &qkv[s0 * ld + v..], ld);
                 if at.scores.as_slice().len() < len * len {
                     at.scores = Buf::zeroed(len * len);
                 }

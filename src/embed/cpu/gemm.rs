@@ -17,8 +17,11 @@
 
 use super::super::buf::Buf;
 
-/// Rows of `A` per task: a task's `A` block (`MC x kc`) stays in L2.
-pub const MC: usize = 64;
+/// Rows of `A` per task: a task's `A` block (`MC x kc`) stays in L2. A
+/// multiple of every tier's register block rows (6, 8, 12), so only a
+/// product's last task computes padding rows (with 64, each task of the
+/// 12-row AVX-512 block computed 8 padding rows, 11 % of its work).
+pub const MC: usize = 72;
 
 /// Bytes of one `kc x NR` panel slice: half of a 32 KiB L1.
 const PANEL_SLICE_BYTES: usize = 16 << 10;
@@ -96,6 +99,60 @@ impl Packed {
         }
     }
 
+    /// Re-pack in place for panels `nr` wide: the `k x n` operand whose
+    /// column `j` is `src[j * ld ..][..k]` (attention's keys, transposed),
+    /// read a column at a time.
+    pub fn refill_columns(&mut self, nr: usize, n: usize, k: usize, src: &[f32], ld: usize) {
+        self.nr = nr;
+        self.shape(n, k);
+        let data = self.data.as_mut_slice();
+        for j in 0..n {
+            let (p, c) = (j / nr, j % nr);
+            let panel = &mut data[p * k * nr..(p + 1) * k * nr];
+            for (i, v) in src[j * ld..j * ld + k].iter().enumerate() {
+                panel[i * nr + c] = *v;
+            }
+        }
+    }
+
+    /// Re-pack in place for panels `nr` wide: the `k x n` operand whose row
+    /// `i` is `src[i * ld ..][..n]` (attention's values), copied a panel
+    /// row at a time.
+    pub fn refill_rows(&mut self, nr: usize, n: usize, k: usize, src: &[f32], ld: usize) {
+        self.nr = nr;
+        self.shape(n, k);
+        let data = self.data.as_mut_slice();
+        for p in 0..n.div_ceil(nr) {
+            let cols = (n - p * nr).min(nr);
+            let panel = &mut data[p * k * nr..(p + 1) * k * nr];
+            for (i, row) in panel.chunks_exact_mut(nr).enumerate() {
+                let from = i * ld + p * nr;
+                row[..cols].copy_from_slice(&src[from..from + cols]);
+            }
+        }
+    }
+
+    /// Size the buffer for a `k x n` operand (growing it if needed), with
+    /// the padding columns of the last panel zero.
+    fn shape(&mut self, n: usize, k: usize) {
+        let nr = self.nr;
+        let panels = n.div_ceil(nr);
+        let len = panels * k * nr;
+        if self.data.as_slice().len() < len {
+            self.data = Buf::zeroed(len);
+        }
+        self.n = n;
+        self.k = k;
+        let cols = n - (panels.max(1) - 1) * nr;
+        if panels > 0 && cols < nr {
+            let data = self.data.as_mut_slice();
+            let last = &mut data[(panels - 1) * k * nr..panels * k * nr];
+            for row in last.chunks_exact_mut(nr) {
+                row[cols..].fill(0.0);
+            }
+        }
+    }
+
     /// Panels.
     pub fn panels(&self) -> usize {
         self.n.div_ceil(self.nr)
@@ -155,12 +212,14 @@ pub unsafe fn micro<const MR: usize, const NR: usize>(
     }
 }
 
-/// One task's product: `C[0..rows][panels p0..p1] = A[0..rows][..] B`.
+/// One task's product: `C[0..rows][panels p0..p1] = A[0..rows][..] B`,
+/// each `MR x NR` block by `micro` (arguments as [`micro`]'s, which it
+/// must honour the same way).
 ///
 /// # Safety
 /// `a` readable for `rows` rows of `b.k` at stride `lda`; `c` writable for
 /// `rows` rows at stride `ldc` over the panels' columns (below `b.n`);
-/// `b.nr == NR`.
+/// `b.nr == NR`; `micro` as safe to call as [`micro`] for those blocks.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn drive<const MR: usize, const NR: usize>(
@@ -172,6 +231,7 @@ pub unsafe fn drive<const MR: usize, const NR: usize>(
     p1: usize,
     c: *mut f32,
     ldc: usize,
+    micro: impl Fn(*const f32, usize, *const f32, usize, *mut f32, usize, bool, usize, usize),
 ) {
     assert_eq!(b.nr, NR, "panel width of the operand");
     let kc_max = kc_for(NR);
@@ -200,36 +260,32 @@ pub unsafe fn drive<const MR: usize, const NR: usize>(
             let mut r = 0;
             while r < full {
                 // SAFETY: MR rows from r < full are inside A and C (caller).
-                unsafe {
-                    micro::<MR, NR>(
-                        a.add(r * lda + k0),
-                        lda,
-                        bp,
-                        kc,
-                        c.add(r * ldc + p * NR),
-                        ldc,
-                        k0 > 0,
-                        MR,
-                        cols,
-                    )
-                };
+                micro(
+                    unsafe { a.add(r * lda + k0) },
+                    lda,
+                    bp,
+                    kc,
+                    unsafe { c.add(r * ldc + p * NR) },
+                    ldc,
+                    k0 > 0,
+                    MR,
+                    cols,
+                );
                 r += MR;
             }
             if full < rows {
                 // SAFETY: `tail` holds MR rows of kc; C rows full..rows.
-                unsafe {
-                    micro::<MR, NR>(
-                        tail.as_ptr(),
-                        kc,
-                        bp,
-                        kc,
-                        c.add(full * ldc + p * NR),
-                        ldc,
-                        k0 > 0,
-                        rows - full,
-                        cols,
-                    )
-                };
+                micro(
+                    tail.as_ptr(),
+                    kc,
+                    bp,
+                    kc,
+                    unsafe { c.add(full * ldc + p * NR) },
+                    ldc,
+                    k0 > 0,
+                    rows - full,
+                    cols,
+                );
             }
         }
         k0 += kc;

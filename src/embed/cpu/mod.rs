@@ -34,6 +34,9 @@ pub mod math;
 /// `$nr` columns).
 macro_rules! tier_kernels {
     ($feat:literal, $mr:literal, $nr:literal) => {
+        tier_kernels!($feat, $mr, $nr, $crate::embed::cpu::gemm::micro::<$mr, $nr>);
+    };
+    ($feat:literal, $mr:literal, $nr:literal, $micro:expr) => {
         /// `C = A B` over panels `p0..p1` (see `gemm::drive`).
         ///
         /// # Safety
@@ -50,8 +53,23 @@ macro_rules! tier_kernels {
             c: *mut f32,
             ldc: usize,
         ) {
-            // SAFETY: passed on from the caller.
-            unsafe { $crate::embed::cpu::gemm::drive::<$mr, $nr>(a, lda, rows, b, p0, p1, c, ldc) }
+            // SAFETY: passed on from the caller; each block is inside A, B
+            // and C as the micro-kernel requires (`gemm::drive`).
+            unsafe {
+                $crate::embed::cpu::gemm::drive::<$mr, $nr>(
+                    a,
+                    lda,
+                    rows,
+                    b,
+                    p0,
+                    p1,
+                    c,
+                    ldc,
+                    |a, lda, b, kc, c, ldc, acc, rows, cols| {
+                        $micro(a, lda, b, kc, c, ldc, acc, rows, cols)
+                    },
+                )
+            }
         }
 
         /// See `math::bias_act`.
@@ -356,10 +374,80 @@ impl Tier {
         }
     }
 
-    /// The fastest tier this CPU runs, if any.
+    /// The fastest tier this CPU runs, if any (the first of
+    /// [`Tier::ranked`]).
     pub fn best() -> Option<Tier> {
-        Tier::ALL.into_iter().find(|t| t.is_available())
+        Tier::ranked().first().copied()
     }
+
+    /// The tiers this CPU runs, fastest first: [`Tier::ALL`]'s order,
+    /// except that the bf16 dot-product tier goes after the AVX-512 f32
+    /// one where it measures slower. `vdpbf16ps` does twice the
+    /// multiply-adds of an f32 FMA per instruction, but not every CPU
+    /// issues it as often: on a Sapphire Rapids host it ran at a quarter
+    /// of the FMA's rate (half its FLOPs). So where neither is beaten by
+    /// AMX the two are timed once on a dense layer's product (a few
+    /// milliseconds, the first time a process asks).
+    pub fn ranked() -> Vec<Tier> {
+        let mut tiers: Vec<Tier> = Tier::ALL.into_iter().filter(|t| t.is_available()).collect();
+        let at = |t: Tier, ts: &[Tier]| ts.iter().position(|x| *x == t);
+        if let (Some(b), Some(f)) = (at(Tier::Avx512Bf16, &tiers), at(Tier::Avx512, &tiers)) {
+            if tiers[0] != Tier::Amx && !bf16_products_faster() {
+                tiers.swap(b, f);
+            }
+        }
+        tiers
+    }
+}
+
+/// Whether the AVX-512 BF16 tier's weight product beats the AVX-512F
+/// tier's on this CPU: each times a `MC x 384` by `384 x 1536` product (an
+/// FFN layer's task) three times, best of three. Measured once a process.
+#[cfg(target_arch = "x86_64")]
+fn bf16_products_faster() -> bool {
+    static FASTER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FASTER.get_or_init(|| {
+        let bf16 = time_product::<avx512bf16::Avx512Bf16>();
+        let f32 = time_product::<avx512::Avx512>();
+        bf16 < f32
+    })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn bf16_products_faster() -> bool {
+    false
+}
+
+/// Best of three timings of one task of a dense layer's product on `K`
+/// (which must be available).
+#[cfg(target_arch = "x86_64")]
+fn time_product<K: Kernels>() -> std::time::Duration {
+    let (m, k, n) = (gemm::MC, 384, 1536);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
+    let w: Vec<f32> = (0..n * k).map(|i| (i % 13) as f32 * 0.01 - 0.06).collect();
+    let packed = K::pack(&w, n, k);
+    let mut c = vec![0f32; m * n];
+    (0..3)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            // SAFETY: K is available (caller); a has m rows of k, c m rows
+            // of n, the panels are the weight's.
+            unsafe {
+                K::gemm_weight(
+                    a.as_ptr(),
+                    k,
+                    m,
+                    &packed,
+                    0,
+                    K::panels(&packed),
+                    c.as_mut_ptr(),
+                    n,
+                )
+            };
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
 }
 
 impl std::fmt::Display for Tier {

@@ -166,6 +166,22 @@ fn bf16_packing_and_driver() {
             );
         }
     }
+    for k in [1, 31, 32, 33, 64, 77, 384] {
+        let x: Vec<f32> = values(k, k as u64).iter().map(|v| v * 1e3).collect();
+        let mut want = vec![0u32; k.div_ceil(2)];
+        // SAFETY: x has k values, want ceil(k / 2).
+        unsafe { super::avx512bf16::pairs_scalar(x.as_ptr(), k, want.as_mut_ptr()) };
+        assert_eq!(want[0] as u16, bf16(x[0]), "k {k}: low half first");
+        if Tier::Avx512Bf16.is_available() {
+            let mut got = vec![7u32; k.div_ceil(2)];
+            // SAFETY: the tier's features present; as above.
+            unsafe { super::avx512bf16::pairs_avx512(x.as_ptr(), k, got.as_mut_ptr()) };
+            assert_eq!(got, want, "k {k}: vcvtne2ps2bf16 rounds as bf16()");
+        }
+    }
+    if !Tier::Avx512Bf16.is_available() {
+        skip(Tier::Avx512Bf16);
+    }
     assert_eq!(bf16(1.0), 0x3f80);
     assert_eq!(bf16(f32::from_bits(0x3f80_8000)), 0x3f80, "ties to even");
     assert_eq!(bf16(f32::from_bits(0x3f81_8000)), 0x3f82, "ties to even");
@@ -436,5 +452,40 @@ fn tiers_on_this_cpu() {
             names(&not)
         }
     );
-    assert_eq!(here.first().copied(), Tier::best());
+    let ranked = Tier::ranked();
+    assert_eq!(ranked.first().copied(), Tier::best());
+    let mut sorted = ranked.clone();
+    sorted.sort_by_key(|t| Tier::ALL.iter().position(|x| x == t));
+    assert_eq!(sorted, here, "ranked holds exactly the available tiers");
+    eprintln!(
+        "engine tiers this CPU runs, fastest first: {}",
+        names(&ranked)
+    );
+}
+
+/// The timed choice between the bf16 dot-product tier and the AVX-512 f32
+/// tier (`Tier::ranked`), where this CPU runs both: each product timed,
+/// and the choice agrees with the timings it reports.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn bf16_against_f32_timed_where_both_run() {
+    if !(Tier::Avx512Bf16.is_available() && Tier::Avx512.is_available()) {
+        eprintln!("skipped: this CPU does not run both the avx512bf16 and avx512 tiers");
+        return;
+    }
+    let bf16 = super::time_product::<super::avx512bf16::Avx512Bf16>();
+    let f32 = super::time_product::<super::avx512::Avx512>();
+    eprintln!("one FFN task's product: avx512bf16 {bf16:?}, avx512 {f32:?}");
+    let faster = super::bf16_products_faster();
+    // The choice was timed separately: only a clear difference must agree.
+    if bf16 * 2 < f32 {
+        assert!(faster, "bf16 clearly faster but ranked after f32");
+    } else if f32 * 2 < bf16 {
+        assert!(!faster, "f32 clearly faster but ranked after bf16");
+    }
+    let ranked = Tier::ranked();
+    let at = |t| ranked.iter().position(|x| *x == t).unwrap();
+    if ranked[0] != Tier::Amx {
+        assert_eq!(at(Tier::Avx512Bf16) < at(Tier::Avx512), faster);
+    }
 }
