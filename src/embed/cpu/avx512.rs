@@ -3,7 +3,7 @@
 //! step, of the 32 zmm registers); everything else is the shared code
 //! compiled for AVX-512F.
 //!
-//! The block is written with intrinsics ([`micro`]): the shared plain-Rust
+//! The block is written with intrinsics (`micro` below): the shared plain-Rust
 //! kernel (`gemm::micro`), which LLVM turns into the AVX2 and NEON tiers'
 //! register blocks, did not become one at 12 x 32 (measured on a Sapphire
 //! Rapids host: the whole tier 12x slower than AVX2).

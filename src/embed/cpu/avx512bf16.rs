@@ -110,7 +110,7 @@ pub(super) unsafe fn pairs_scalar(src: *const f32, k: usize, dst: *mut u32) {
 }
 
 /// [`ToPairs`] 32 values at a time (`vcvtne2ps2bf16`: round to nearest
-/// even, as [`bf16`] for every finite value), the tail as
+/// even, as [`bf16()`] for every finite value), the tail as
 /// [`pairs_scalar`].
 ///
 /// # Safety

@@ -81,12 +81,7 @@ impl Packed {
     pub fn fill(&mut self, n: usize, k: usize, get: impl Fn(usize, usize) -> f32) {
         let nr = self.nr;
         let panels = n.div_ceil(nr);
-        let len = panels * k * nr;
-        if self.data.as_slice().len() < len {
-            self.data = Buf::zeroed(len);
-        }
-        self.n = n;
-        self.k = k;
+        self.shape(n, k);
         let data = self.data.as_mut_slice();
         for p in 0..panels {
             let cols = (n - p * nr).min(nr);
