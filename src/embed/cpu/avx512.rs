@@ -53,33 +53,44 @@ unsafe fn micro(
         }
     }
     for r in 0..rows {
-        // SAFETY: row r < rows of C (caller).
-        let cr = unsafe { c.add(r * ldc) };
-        if cols == NR {
-            // SAFETY: the whole row of the block is inside C.
-            unsafe {
-                let (mut o0, mut o1) = (acc[r][0], acc[r][1]);
-                if accumulate {
-                    o0 = _mm512_add_ps(o0, _mm512_loadu_ps(cr));
-                    o1 = _mm512_add_ps(o1, _mm512_loadu_ps(cr.add(16)));
-                }
-                _mm512_storeu_ps(cr, o0);
-                _mm512_storeu_ps(cr.add(16), o1);
-            }
-        } else {
-            let mut out = [0f32; NR];
-            // SAFETY: 32 values into a local array.
-            unsafe {
-                _mm512_storeu_ps(out.as_mut_ptr(), acc[r][0]);
-                _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[r][1]);
-            }
-            // SAFETY: columns below cols of row r (caller).
-            let row = unsafe { std::slice::from_raw_parts_mut(cr, cols) };
+        // SAFETY: row r < rows of C, columns below cols (caller).
+        unsafe { store_row(c.add(r * ldc), cols, accumulate, acc[r]) };
+    }
+}
+
+/// One row of a 32-column register block into `C`: its first `cols`
+/// values, added to what `C` holds when `accumulate` (the write-back of
+/// this tier's and the bf16 tier's micro-kernels).
+///
+/// # Safety
+/// AVX-512F present; `cr` writable (and readable) for `cols <= 32` values.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) unsafe fn store_row(cr: *mut f32, cols: usize, accumulate: bool, acc: [__m512; 2]) {
+    if cols == NR {
+        // SAFETY: the whole row of the block is inside C (caller).
+        unsafe {
+            let (mut o0, mut o1) = (acc[0], acc[1]);
             if accumulate {
-                row.iter_mut().zip(&out).for_each(|(o, v)| *o += v);
-            } else {
-                row.copy_from_slice(&out[..cols]);
+                o0 = _mm512_add_ps(o0, _mm512_loadu_ps(cr));
+                o1 = _mm512_add_ps(o1, _mm512_loadu_ps(cr.add(16)));
             }
+            _mm512_storeu_ps(cr, o0);
+            _mm512_storeu_ps(cr.add(16), o1);
+        }
+    } else {
+        let mut out = [0f32; NR];
+        // SAFETY: 32 values into a local array.
+        unsafe {
+            _mm512_storeu_ps(out.as_mut_ptr(), acc[0]);
+            _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[1]);
+        }
+        // SAFETY: cols values of the row (caller).
+        let row = unsafe { std::slice::from_raw_parts_mut(cr, cols) };
+        if accumulate {
+            row.iter_mut().zip(&out).for_each(|(o, v)| *o += v);
+        } else {
+            row.copy_from_slice(&out[..cols]);
         }
     }
 }

@@ -270,19 +270,8 @@ unsafe fn micro_avx512(
         }
     }
     for r in 0..rows {
-        let mut out = [0f32; NR];
-        // SAFETY: 32 values into a local array.
-        unsafe {
-            _mm512_storeu_ps(out.as_mut_ptr(), acc[r][0]);
-            _mm512_storeu_ps(out.as_mut_ptr().add(16), acc[r][1]);
-        }
         // SAFETY: row r < rows of C, columns below cols (caller).
-        let cr = unsafe { std::slice::from_raw_parts_mut(c.add(r * ldc), cols) };
-        if accumulate {
-            cr.iter_mut().zip(&out).for_each(|(o, v)| *o += v);
-        } else {
-            cr.copy_from_slice(&out[..cols]);
-        }
+        unsafe { avx512::store_row(c.add(r * ldc), cols, accumulate, acc[r]) };
     }
 }
 

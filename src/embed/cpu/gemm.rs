@@ -69,13 +69,6 @@ impl Packed {
         p
     }
 
-    /// Re-pack in place for panels `nr` wide (growing the buffer if
-    /// needed): element `(i, j)` of the `k x n` operand is `get(i, j)`.
-    pub fn refill(&mut self, nr: usize, n: usize, k: usize, get: impl Fn(usize, usize) -> f32) {
-        self.nr = nr;
-        self.fill(n, k, get);
-    }
-
     /// Re-pack in place (growing the buffer if needed): element `(i, j)` of
     /// the `k x n` operand is `get(i, j)`.
     pub fn fill(&mut self, n: usize, k: usize, get: impl Fn(usize, usize) -> f32) {
@@ -86,9 +79,10 @@ impl Packed {
         for p in 0..panels {
             let cols = (n - p * nr).min(nr);
             let panel = &mut data[p * k * nr..(p + 1) * k * nr];
+            // The last panel's padding columns were zeroed by `shape`.
             for (i, row) in panel.chunks_exact_mut(nr).enumerate() {
-                for (c, v) in row.iter_mut().enumerate() {
-                    *v = if c < cols { get(i, p * nr + c) } else { 0.0 };
+                for (c, v) in row[..cols].iter_mut().enumerate() {
+                    *v = get(i, p * nr + c);
                 }
             }
         }
