@@ -370,6 +370,42 @@ pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
     wins / (pos.len() * neg.len()) as f64
 }
 
+/// Labelled files that the index folded into a twin (the same episode in
+/// another file: another format, or a duplicate folder), and the file each
+/// was folded into. A label names the canonical file (tests/eval/README.md);
+/// where the index keeps the twin instead, the label is read as naming the
+/// twin, so a folded file is not scored as missing or its hits as misses.
+pub struct Twins {
+    /// Normalised folded path -> the path it was folded into.
+    folded: Vec<(String, String)>,
+}
+
+impl Twins {
+    /// The folds the store's state records.
+    pub fn new(store: &crate::store::Store) -> Twins {
+        let folded = store
+            .files()
+            .filter_map(|(_, f)| match &f.outcome {
+                crate::store::state::Outcome::Folded { into, .. } => Some((
+                    f.path.replace('\\', "/").nfc().collect(),
+                    into.replace('\\', "/"),
+                )),
+                _ => None,
+            })
+            .collect();
+        Twins { folded }
+    }
+
+    /// `file` (corpus-relative), or the path its episode is indexed from
+    /// when the index folded it into a twin.
+    pub fn resolve(&self, file: &str) -> String {
+        self.folded
+            .iter()
+            .find(|(p, _)| same_file(file, p))
+            .map_or_else(|| file.to_string(), |(_, into)| into.clone())
+    }
+}
+
 /// Finds the passage of the store that a labelled window names: the
 /// passage of that file that overlaps the window most (ties: the earlier).
 pub struct SpanIndex<'a> {

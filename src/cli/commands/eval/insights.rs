@@ -85,6 +85,10 @@ pub fn run(
     let split: Split = args.split.into();
     let mut labels = eval::parse_insight_labels(&read(path)?)?;
     labels.retain(|l| split.keeps(l.split.as_deref()));
+    let twins = eval::Twins::new(store);
+    for l in &mut labels {
+        l.span.file = twins.resolve(&l.span.file);
+    }
     let (labelled, missing) = label(store, labels)?;
     let scores: Vec<f32> = labelled.iter().map(|l| l.signals.worth).collect();
     let truth: Vec<bool> = labelled.iter().map(|l| l.label.is_insight()).collect();
@@ -258,6 +262,13 @@ pub fn related(
     let split: Split = args.split.into();
     let mut cases = eval::parse_related(&read(path)?)?;
     cases.retain(|c| split.keeps(c.split.as_deref()));
+    let twins = eval::Twins::new(store);
+    for c in &mut cases {
+        c.seed.file = twins.resolve(&c.seed.file);
+        for o in &mut c.others {
+            o.file = twins.resolve(&o.file);
+        }
+    }
     let spans = eval::SpanIndex::new(store);
     let (mut found, mut total, mut any, mut scored) = (0, 0, 0, 0);
     for case in &cases {

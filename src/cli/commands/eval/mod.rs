@@ -192,6 +192,10 @@ impl Eval<'_> {
             &std::fs::read_to_string(mpath).with_context(|| mpath.display().to_string())?,
         )?;
         moments.retain(|m| split.keeps(m.split.as_deref()));
+        let twins = eval::Twins::new(self.store);
+        for m in &mut moments {
+            m.file = twins.resolve(&m.file);
+        }
         let texts: Vec<&str> = moments.iter().map(|m| m.query.as_str()).collect();
         let vectors = self.embed_all(&texts)?;
         if !self.config.json {
