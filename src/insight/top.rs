@@ -6,8 +6,9 @@
 //!   statement of an idea (a claim, an explanation, advice, a fact), not an
 //!   intro, a question, banter or a fragment ([`super::worth`]);
 //! - **relevance** (with interests): the calibrated probability that it is
-//!   on one of the reader's interests, from its cosine to the interest and
-//!   the share of the interest's terms it uses ([`super::relevance`]);
+//!   on one of the reader's interests, from how unusually close its stretch
+//!   of conversation is to the interest and the share of the interest's
+//!   terms it uses ([`super::relevance`]);
 //! - **salience**: the cosine to the episode's centroid (mean of its passage
 //!   vectors), rescaled: how central it is to what the episode is about;
 //! - **specificity**: numbers, names, length, little filler (shown, and a
@@ -364,6 +365,17 @@ fn by_interest(
         }
     }
     let cal = worth::model().relevance;
+    let sample = relevance::reference(archive)?;
+    let mut interests = opts.interests.clone();
+    for it in &mut interests {
+        it.calibrate(&sample);
+    }
+    let mut position: HashMap<ChunkId, (u64, usize)> = HashMap::new();
+    for (key, rows) in &w.rows {
+        for (i, r) in rows.iter().enumerate() {
+            position.insert(r.id, (*key, i));
+        }
+    }
     summary.relevant = vec![0; opts.interests.len()];
     let mut out = Vec::new();
     for id in ids {
@@ -381,7 +393,17 @@ fn by_interest(
             continue;
         };
         let terms = relevance::passage_terms(&chunk.text);
-        let (rel, best) = relevance::best(&cal, &opts.interests, &v, &terms);
+        let context = match position
+            .get(&id)
+            .and_then(|(k, i)| Some((w.rows.get(k)?, *i)))
+        {
+            Some((rows, i)) => {
+                let vectors: Vec<&[f32]> = rows.iter().map(|r| &*r.vector).collect();
+                relevance::context(&vectors, i)
+            }
+            None => v.clone(),
+        };
+        let (rel, best) = relevance::best(&cal, &interests, &context, &terms);
         if rel < cal.floor {
             continue;
         }

@@ -12,12 +12,14 @@ use crate::cli::config::Config;
 use crate::cli::EvalArgs;
 use podsift::embed::Embedder;
 use podsift::eval::{self, InsightLabel, Split};
+use podsift::insight::archive::{Archive, Local};
 use podsift::insight::noncontent::NONCONTENT_THRESHOLD;
 use podsift::insight::related::{related_to, RelatedOptions};
 use podsift::insight::relevance::{self, Interest};
 use podsift::insight::top::{self, WORTH_FLOOR};
 use podsift::insight::worth;
 use podsift::insight::InsightSignals;
+use podsift::rank::Filters;
 use podsift::store::text::StoredChunk;
 use podsift::store::Store;
 
@@ -28,6 +30,8 @@ struct Labelled {
     vector: Vec<f32>,
     signals: InsightSignals,
     terms: HashSet<String>,
+    /// Its context vector ([`relevance::context`]).
+    context: Vec<f32>,
 }
 
 impl Labelled {
@@ -46,6 +50,7 @@ fn read(path: &Path) -> Result<String> {
 
 fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usize)> {
     let spans = eval::SpanIndex::new(store);
+    let local = Local::new(store, &Filters::default())?;
     let mut centroids: HashMap<String, Vec<f32>> = HashMap::new();
     let mut out = Vec::new();
     let mut missing = 0;
@@ -62,7 +67,14 @@ fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usi
             .entry(chunk.episode.clone())
             .or_insert_with(|| top::centroid(store, &chunk.episode));
         let signals = top::signals(&chunk, v, centroid, None);
+        let rows = local.episode_rows(std::slice::from_ref(&chunk.episode))?;
+        let vectors: Vec<&[f32]> = rows.iter().map(|r| &*r.vector).collect();
+        let context = match rows.iter().position(|r| r.id == chunk.chunk_id()) {
+            Some(i) => relevance::context(&vectors, i),
+            None => v.to_vec(),
+        };
         out.push(Labelled {
+            context,
             terms: relevance::passage_terms(&chunk.text),
             vector: v.to_vec(),
             label: l,
@@ -122,25 +134,30 @@ pub fn run(
         )?;
     }
     if let Some(dpath) = &args.dump {
-        dump(dpath, &labelled, args, embedder)?;
+        dump(store, dpath, &labelled, args, embedder)?;
     }
     if let Some(ppath) = &args.profiles {
         let embedder = embedder.context("profiles need the model to read their interests")?;
         let mut profiles = eval::parse_profiles(&read(ppath)?)?;
         profiles.retain(|p| split.keeps(p.split.as_deref()));
         let cal = worth::model().relevance;
+        let sample = relevance::reference(&Local::new(store, &Filters::default())?)?;
         let mut sum = 0.0;
         for p in &profiles {
             let interests = p
                 .interests
                 .iter()
-                .map(|i| Ok(Interest::new(i, embedder.embed_query(i)?)))
+                .map(|i| {
+                    let mut it = Interest::new(i, embedder.embed_query(i)?);
+                    it.calibrate(&sample);
+                    Ok(it)
+                })
                 .collect::<podsift::error::Result<Vec<_>>>()?;
             let mut ranked: Vec<(f32, &Labelled)> = labelled
                 .iter()
                 .filter(|l| !l.shut_out())
                 .filter_map(|l| {
-                    let (rel, _) = relevance::best(&cal, &interests, &l.vector, &l.terms);
+                    let (rel, _) = relevance::best(&cal, &interests, &l.context, &l.terms);
                     (rel >= cal.floor).then(|| {
                         (
                             top::score(Some(rel), l.signals.worth, l.signals.salience),
@@ -213,6 +230,7 @@ pub fn run(
 /// Each labelled passage (and each profile interest) as JSON Lines, for
 /// `scripts/fit-insight`.
 fn dump(
+    store: &Store,
     path: &Path,
     labelled: &[Labelled],
     args: &EvalArgs,
@@ -223,7 +241,8 @@ fn dump(
     );
     for l in labelled {
         let line = serde_json::json!({
-            "type": "passage",
+            "type": "passage", "worth": l.signals.worth, "shut_out": l.shut_out(),
+            "context": l.context,
             "file": l.label.span.file, "start_s": l.label.span.start_s,
             "label": l.label.label, "reason": l.label.reason, "topic": l.label.topic,
             "split": l.label.split, "chunk": l.chunk.id.0, "text": l.chunk.text,
@@ -235,12 +254,15 @@ fn dump(
         writeln!(f, "{line}")?;
     }
     if let (Some(ppath), Some(e)) = (&args.profiles, embedder) {
+        let sample = relevance::reference(&Local::new(store, &Filters::default())?)?;
         for p in eval::parse_profiles(&read(ppath)?)? {
             for i in &p.interests {
-                let it = Interest::new(i, e.embed_query(i)?);
+                let mut it = Interest::new(i, e.embed_query(i)?);
+                it.calibrate(&sample);
                 let line = serde_json::json!({
                     "type": "interest", "profile": p.name, "split": p.split,
                     "topics": p.topics, "text": it.text, "terms": it.terms, "vector": it.vector,
+                    "mean": it.mean, "spread": it.spread,
                 });
                 writeln!(f, "{line}")?;
             }
