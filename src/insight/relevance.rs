@@ -146,7 +146,7 @@ pub fn reference(archive: &dyn Archive) -> Result<Vec<Vec<f32>>> {
 }
 
 /// `rows` grouped by episode key, each episode's rows in passage order.
-pub fn by_episode<'r, 'a>(rows: &'r [EpisodeRow<'a>]) -> BTreeMap<u64, Vec<&'r EpisodeRow<'a>>> {
+fn by_episode<'r, 'a>(rows: &'r [EpisodeRow<'a>]) -> BTreeMap<u64, Vec<&'r EpisodeRow<'a>>> {
     let mut out: BTreeMap<u64, Vec<&EpisodeRow>> = BTreeMap::new();
     for r in rows {
         out.entry(r.episode).or_default().push(r);

@@ -370,11 +370,15 @@ fn by_interest(
     for it in &mut interests {
         it.calibrate(&sample);
     }
+    // Each window episode's vectors in passage order, and where each
+    // passage sits among them, for its context vector.
+    let mut vectors: HashMap<u64, Vec<&[f32]>> = HashMap::new();
     let mut position: HashMap<ChunkId, (u64, usize)> = HashMap::new();
     for (key, rows) in &w.rows {
         for (i, r) in rows.iter().enumerate() {
             position.insert(r.id, (*key, i));
         }
+        vectors.insert(*key, rows.iter().map(|r| &*r.vector).collect());
     }
     summary.relevant = vec![0; opts.interests.len()];
     let mut out = Vec::new();
@@ -395,12 +399,9 @@ fn by_interest(
         let terms = relevance::passage_terms(&chunk.text);
         let context = match position
             .get(&id)
-            .and_then(|(k, i)| Some((w.rows.get(k)?, *i)))
+            .and_then(|(k, i)| Some((vectors.get(k)?, *i)))
         {
-            Some((rows, i)) => {
-                let vectors: Vec<&[f32]> = rows.iter().map(|r| &*r.vector).collect();
-                relevance::context(&vectors, i)
-            }
+            Some((episode, i)) => relevance::context(episode, i),
             None => v.clone(),
         };
         let (rel, best) = relevance::best(&cal, &interests, &context, &terms);
