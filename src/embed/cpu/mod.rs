@@ -438,20 +438,8 @@ fn time_product<K: Kernels>() -> std::time::Duration {
     (0..3)
         .map(|_| {
             let t = std::time::Instant::now();
-            // SAFETY: K is available (caller); a has m rows of k, c m rows
-            // of n, the panels are the weight's.
-            unsafe {
-                K::gemm_weight(
-                    a.as_ptr(),
-                    k,
-                    m,
-                    &packed,
-                    0,
-                    K::panels(&packed),
-                    c.as_mut_ptr(),
-                    n,
-                )
-            };
+            // SAFETY: K is available (caller).
+            unsafe { whole_weight_product::<K>(&a, m, k, &packed, &mut c, n) };
             t.elapsed()
         })
         .min()
@@ -606,6 +594,25 @@ fn checked<K: Kernels>(weights: BertWeights) -> Result<Bert<K>, TierError> {
     Bert::new(weights).ok_or(TierError::Unavailable(K::TIER))
 }
 
+/// `c = a w^T` over every panel of the packed weight `w` (`n` rows of
+/// `k`), `a` being `m` rows of `k` and `c` `m` rows of `n`.
+///
+/// # Safety
+/// `K` is available on this CPU.
+unsafe fn whole_weight_product<K: Kernels>(
+    a: &[f32],
+    m: usize,
+    k: usize,
+    w: &K::Weight,
+    c: &mut [f32],
+    n: usize,
+) {
+    assert!(a.len() >= m * k && c.len() >= m * n);
+    // SAFETY: K is available (caller); the lengths are checked above and
+    // the panels are the weight's.
+    unsafe { K::gemm_weight(a.as_ptr(), k, m, w, 0, K::panels(w), c.as_mut_ptr(), n) };
+}
+
 /// Multiply a 13 x 70 by a 70 x 45 matrix (tails in every direction) with
 /// the tier's weight product and its f32 product, and compare with the
 /// f64 reference: bf16 products within bf16 rounding, f32 within f32's.
@@ -628,19 +635,8 @@ pub fn self_check<K: Kernels>() -> bool {
     };
     let packed = K::pack(&w, n, k);
     let mut c = vec![f32::NAN; m * n];
-    // SAFETY: available (checked above); a is m x k, c is m x n.
-    unsafe {
-        K::gemm_weight(
-            a.as_ptr(),
-            k,
-            m,
-            &packed,
-            0,
-            K::panels(&packed),
-            c.as_mut_ptr(),
-            n,
-        )
-    };
+    // SAFETY: available (checked above).
+    unsafe { whole_weight_product::<K>(&a, m, k, &packed, &mut c, n) };
     let close = |c: &[f32]| {
         c.iter()
             .zip(&want)
