@@ -12,7 +12,7 @@ use crate::cli::config::Config;
 use crate::cli::EvalArgs;
 use podsift::embed::Embedder;
 use podsift::eval::{self, InsightLabel, Split};
-use podsift::insight::archive::{Archive, Local};
+use podsift::insight::archive::{Archive, EpisodeRow, Local};
 use podsift::insight::noncontent::NONCONTENT_THRESHOLD;
 use podsift::insight::related::{related_to, RelatedOptions};
 use podsift::insight::relevance::{self, Interest};
@@ -52,6 +52,8 @@ fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usi
     let spans = eval::SpanIndex::new(store);
     let local = Local::new(store, &Filters::default())?;
     let mut centroids: HashMap<String, Vec<f32>> = HashMap::new();
+    // Each labelled episode's passages, read once for the context vectors.
+    let mut episodes: HashMap<String, Vec<EpisodeRow>> = HashMap::new();
     let mut out = Vec::new();
     let mut missing = 0;
     for l in labels {
@@ -67,7 +69,11 @@ fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usi
             .entry(chunk.episode.clone())
             .or_insert_with(|| top::centroid(store, &chunk.episode));
         let signals = top::signals(&chunk, v, centroid, None);
-        let rows = local.episode_rows(std::slice::from_ref(&chunk.episode))?;
+        if !episodes.contains_key(&chunk.episode) {
+            let rows = local.episode_rows(std::slice::from_ref(&chunk.episode))?;
+            episodes.insert(chunk.episode.clone(), rows);
+        }
+        let rows = &episodes[&chunk.episode];
         let vectors: Vec<&[f32]> = rows.iter().map(|r| &*r.vector).collect();
         let context = match rows.iter().position(|r| r.id == chunk.chunk_id()) {
             Some(i) => relevance::context(&vectors, i),
@@ -133,26 +139,22 @@ pub fn run(
             shut_insights
         )?;
     }
+    // The archive sample interests are calibrated against, as `top` does.
+    let sample = match (&args.profiles, embedder) {
+        (Some(_), Some(_)) => relevance::reference(&Local::new(store, &Filters::default())?)?,
+        _ => Vec::new(),
+    };
     if let Some(dpath) = &args.dump {
-        dump(store, dpath, &labelled, args, embedder)?;
+        dump(dpath, &labelled, args, embedder, &sample)?;
     }
     if let Some(ppath) = &args.profiles {
         let embedder = embedder.context("profiles need the model to read their interests")?;
         let mut profiles = eval::parse_profiles(&read(ppath)?)?;
         profiles.retain(|p| split.keeps(p.split.as_deref()));
         let cal = worth::model().relevance;
-        let sample = relevance::reference(&Local::new(store, &Filters::default())?)?;
         let mut sum = 0.0;
         for p in &profiles {
-            let interests = p
-                .interests
-                .iter()
-                .map(|i| {
-                    let mut it = Interest::new(i, embedder.embed_query(i)?);
-                    it.calibrate(&sample);
-                    Ok(it)
-                })
-                .collect::<podsift::error::Result<Vec<_>>>()?;
+            let interests = calibrated(&p.interests, embedder, &sample)?;
             let mut ranked: Vec<(f32, &Labelled)> = labelled
                 .iter()
                 .filter(|l| !l.shut_out())
@@ -227,14 +229,27 @@ pub fn run(
     Ok(())
 }
 
+/// A profile's interests, embedded and calibrated against `sample`
+/// ([`Interest::calibrate`]).
+fn calibrated(texts: &[String], embedder: &Embedder, sample: &[Vec<f32>]) -> Result<Vec<Interest>> {
+    texts
+        .iter()
+        .map(|i| {
+            let mut it = Interest::new(i, embedder.embed_query(i)?);
+            it.calibrate(sample);
+            Ok(it)
+        })
+        .collect()
+}
+
 /// Each labelled passage (and each profile interest) as JSON Lines, for
 /// `scripts/fit-insight`.
 fn dump(
-    store: &Store,
     path: &Path,
     labelled: &[Labelled],
     args: &EvalArgs,
     embedder: Option<&Embedder>,
+    sample: &[Vec<f32>],
 ) -> Result<()> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| path.display().to_string())?,
@@ -254,11 +269,8 @@ fn dump(
         writeln!(f, "{line}")?;
     }
     if let (Some(ppath), Some(e)) = (&args.profiles, embedder) {
-        let sample = relevance::reference(&Local::new(store, &Filters::default())?)?;
         for p in eval::parse_profiles(&read(ppath)?)? {
-            for i in &p.interests {
-                let mut it = Interest::new(i, e.embed_query(i)?);
-                it.calibrate(&sample);
+            for it in calibrated(&p.interests, e, sample)? {
                 let line = serde_json::json!({
                     "type": "interest", "profile": p.name, "split": p.split,
                     "topics": p.topics, "text": it.text, "terms": it.terms, "vector": it.vector,
