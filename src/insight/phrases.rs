@@ -7,7 +7,8 @@
 //! the sum of its words' inverse document frequencies, with names
 //! (capitalised mid-sentence) counting half again. A phrase must occur in
 //! more than one passage of the index (else it cannot relate anything) and
-//! no word of it in more than a tenth of them.
+//! no word of it in more than a tenth of them. A word said twice in a row
+//! (a stutter) counts once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -53,7 +54,9 @@ fn words(text: &str) -> Vec<Word> {
     let vague: HashSet<&str> = VAGUE.iter().copied().collect();
     let mut out = Vec::new();
     let mut sentence_start = true;
-    for (at, raw) in text.split_whitespace().enumerate() {
+    let mut previous: Option<String> = None;
+    let mut stutters = 0;
+    for (i, raw) in text.split_whitespace().enumerate() {
         let clean = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let starts = sentence_start;
         sentence_start = raw.ends_with(['.', '?', '!']);
@@ -65,6 +68,15 @@ fn words(text: &str) -> Vec<Word> {
             .strip_suffix("'s")
             .or_else(|| clean.strip_suffix("’s"))
             .unwrap_or(clean);
+        // A stutter ("multi-master multi-master") is one word: the words
+        // around it stay adjacent.
+        let lower = base.to_lowercase();
+        if previous.as_ref() == Some(&lower) {
+            stutters += 1;
+            continue;
+        }
+        previous = Some(lower);
+        let at = i - stutters;
         for term in analyse(base) {
             if term.chars().count() < 3 || vague.contains(term.as_str()) {
                 continue;
@@ -124,9 +136,12 @@ pub fn key_phrases(text: &str, df: &dyn Fn(&str) -> u64, docs: u64, limit: usize
             let names = run.iter().filter(|w| w.is_name).count() as f32;
             let weight = weights.iter().sum::<f32>() * (1.0 + 0.5 * names / n as f32);
             let terms: Vec<String> = run.iter().map(|w| w.term.clone()).collect();
+            // The parts of one hyphenated word share its surface.
             let surface = run
                 .iter()
-                .map(|w| w.surface.as_str())
+                .enumerate()
+                .filter(|(k, w)| *k == 0 || run[k - 1].at != w.at)
+                .map(|(_, w)| w.surface.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
             let e = best.entry(terms.clone()).or_insert(Phrase {
@@ -208,6 +223,19 @@ mod tests {
                 assert!(!p.surface.split(' ').any(|w| w == vague), "{p:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_stutter_is_one_word() {
+        let df = df_of(&[], &["dunning", "kruger", "effect"]);
+        let ps = key_phrases(
+            "The Dunning-Kruger Dunning-Kruger effect, again.",
+            &df,
+            2000,
+            3,
+        );
+        assert_eq!(ps[0].surface, "dunning-kruger effect", "{ps:?}");
+        assert_eq!(ps[0].terms.len(), 3, "{ps:?}");
     }
 
     #[test]

@@ -2,13 +2,20 @@
 //! the same idea, from the index alone (no model call).
 //!
 //! 1. Candidates by meaning: the dense top `candidates` for the seed's
-//!    vector; and by name: the seed's key phrases ([`phrases`]: the rarest
-//!    runs of content words, names boosted) searched as keywords. Each
-//!    arm's scores are min-max normalised and fused (meaning 0.6, names
-//!    0.4). Skipped: the seed's own episode (or, with `same_episode_gap_ms`,
-//!    only its passages within that many ms of the seed), passages flagged
-//!    as not content, passages outside the filters, and the seed told again
-//!    (cosine > 0.97: a re-run or a copy).
+//!    vector; and by name: each of the seed's three heaviest key phrases
+//!    ([`phrases`]: the rarest runs of content words, names boosted)
+//!    searched on its own as keywords. Skipped: the seed's own episode (or,
+//!    with `same_episode_gap_ms`, only its passages within that many ms of
+//!    the seed), passages flagged as not content, passages outside the
+//!    filters, and the seed told again (cosine > 0.97: a re-run or a copy).
+//!    Every candidate is scored by meaning (its cosine to the seed, scaled
+//!    over the dense candidates' range) and by name (its best phrase's BM25
+//!    score over that phrase's surviving candidates, times the phrase's
+//!    weight relative to the heaviest), half and half. A phrase is judged
+//!    only over the candidates that survive the skips, so one that only the
+//!    seed's own episode uses (a guest's name, a show's in-joke) scores
+//!    nothing; and one phrase naming the idea ("Dunbar's number") is not
+//!    drowned by the others, as it was in one query of all of them.
 //! 2. Diversity by maximal marginal relevance (Carbonell & Goldstein, 1998):
 //!    repeatedly pick the candidate maximising `λ·fused(c) − (1−λ)·max
 //!    sim(c, picked)`, at most `per_episode` per episode, never a near copy
@@ -126,14 +133,15 @@ pub fn related_to_in(
     };
     // 1. Candidates by meaning.
     let dense_hits = archive.nearest(vector, opts.candidates.max(opts.limit), &skip)?;
-    // 2. Candidates by the seed's key phrases (its idea's names), as a
-    //    keyword query.
+    // 2. Candidates by the seed's key phrases (its idea's names), each
+    //    phrase a keyword query of its own.
     let phrases = key_phrases(archive, &seed.text)?;
-    let keyword_hits = keyword_candidates(archive, &phrases)?;
-    // 3. Fused, then read: candidates' vectors and episodes; keyword hits
-    //    pass the same filters and skips.
-    let fused = fuse(&dense_hits, &keyword_hits);
-    let info = candidates(archive, vector, &fused, &skip)?;
+    let by_phrase = phrase_candidates(archive, &phrases)?;
+    // 3. Read (candidates' vectors and episodes; every candidate passes the
+    //    same filters and skips), then scored by meaning and by name.
+    let ids = union(&dense_hits, &by_phrase);
+    let mut info = candidates(archive, vector, &ids, &skip)?;
+    score(&mut info, &dense_hits, &by_phrase);
     // 4. Diversified, and told why.
     let (picked, mut stored) = diversify(archive, seed, &info, opts)?;
     let mut out = Vec::with_capacity(picked.len());
@@ -180,60 +188,85 @@ struct Candidate {
     episode: u64,
 }
 
-/// Passages holding the seed's key phrases, by BM25 over their own text and
+/// For each of the seed's [`SEARCHED_PHRASES`] heaviest key phrases, its weight
+/// and the passages holding it, by BM25 over their own text and
 /// neighbourhood.
-fn keyword_candidates(archive: &dyn Archive, phrases: &[phrases::Phrase]) -> Result<Vec<Ranked>> {
-    let query: String = phrases
+fn phrase_candidates(
+    archive: &dyn Archive,
+    phrases: &[phrases::Phrase],
+) -> Result<Vec<(f32, Vec<Ranked>)>> {
+    phrases
         .iter()
-        .map(|p| p.surface.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    if query.is_empty() {
-        return Ok(Vec::new());
-    }
-    archive.keyword(&query, KEYWORD_CANDIDATES, &KEYWORD_WEIGHTS)
+        .take(SEARCHED_PHRASES)
+        .map(|p| {
+            let hits = archive.keyword(&p.surface, PHRASE_CANDIDATES, &KEYWORD_WEIGHTS)?;
+            Ok((p.weight, hits))
+        })
+        .collect()
 }
 
-/// The two arms fused: each arm's scores min-max normalised over its
-/// candidates, weighted and summed.
-fn fuse(dense_hits: &[Ranked], keyword_hits: &[Ranked]) -> HashMap<ChunkId, f32> {
-    let mut fused: HashMap<ChunkId, f32> = HashMap::new();
-    for (hits, weight) in [
-        (dense_hits, DENSE_WEIGHT),
-        (keyword_hits, 1.0 - DENSE_WEIGHT),
-    ] {
-        let (lo, hi) = hits
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), r| {
-                (l.min(r.score), h.max(r.score))
-            });
-        for r in hits.iter() {
-            let norm = if hi > lo {
-                (r.score - lo) / (hi - lo)
-            } else {
-                1.0
-            };
-            *fused.entry(r.id).or_default() += weight * norm;
+/// Every candidate id once, dense candidates first, in a fixed order.
+fn union(dense_hits: &[Ranked], by_phrase: &[(f32, Vec<Ranked>)]) -> Vec<ChunkId> {
+    let mut seen = HashSet::new();
+    dense_hits
+        .iter()
+        .chain(by_phrase.iter().flat_map(|(_, hits)| hits))
+        .map(|r| r.id)
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+/// Score the surviving candidates (see the module's step 1) and sort them,
+/// best first (ties by id).
+fn score(info: &mut [Candidate], dense_hits: &[Ranked], by_phrase: &[(f32, Vec<Ranked>)]) {
+    let alive: HashSet<ChunkId> = info.iter().map(|c| c.id).collect();
+    let heaviest = by_phrase
+        .iter()
+        .map(|(w, _)| *w)
+        .fold(0.0f32, f32::max)
+        .max(f32::MIN_POSITIVE);
+    let mut by_name: HashMap<ChunkId, f32> = HashMap::new();
+    for (weight, hits) in by_phrase {
+        let hits: Vec<&Ranked> = hits.iter().filter(|r| alive.contains(&r.id)).collect();
+        let top = hits.iter().map(|r| r.score).fold(0.0f32, f32::max);
+        if top <= 0.0 {
+            continue;
+        }
+        for r in hits {
+            let s = (weight / heaviest) * r.score / top;
+            let e = by_name.entry(r.id).or_default();
+            *e = e.max(s);
         }
     }
-    fused
+    let (lo, hi) = dense_hits
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), r| {
+            (l.min(r.score), h.max(r.score))
+        });
+    for c in info.iter_mut() {
+        let meaning = if hi > lo {
+            ((c.sim - lo) / (hi - lo)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let name = by_name.get(&c.id).copied().unwrap_or(0.0);
+        c.fused = DENSE_WEIGHT * meaning + (1.0 - DENSE_WEIGHT) * name;
+    }
+    info.sort_by(|a, b| b.fused.total_cmp(&a.fused).then(a.id.cmp(&b.id)));
 }
 
-/// The fused candidates, best first, with their vectors and episodes;
-/// ones the filters refuse or `skip` skips, and the seed told again
+/// The candidates `ids` with their vectors and episodes (scores still
+/// zero); ones the filters refuse or `skip` skips, and the seed told again
 /// (cosine > [`TWIN`]), left out.
 fn candidates(
     archive: &dyn Archive,
     vector: &[f32],
-    fused: &HashMap<ChunkId, f32>,
+    ids: &[ChunkId],
     skip: &Skip,
 ) -> Result<Vec<Candidate>> {
-    let mut ids: Vec<(&ChunkId, &f32)> = fused.iter().collect();
-    ids.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
-    let wanted: Vec<ChunkId> = ids.iter().map(|(&id, _)| id).collect();
-    let mut rows = archive.rows(&wanted)?;
+    let mut rows = archive.rows(ids)?;
     let mut info = Vec::new();
-    for (&id, &score) in ids {
+    for &id in ids {
         let Some(row) = rows.remove(&id) else {
             continue;
         };
@@ -247,7 +280,7 @@ fn candidates(
         }
         info.push(Candidate {
             id,
-            fused: score,
+            fused: 0.0,
             sim,
             vector: row.vector,
             episode: row.episode,
@@ -351,10 +384,12 @@ fn mmr_scores(
     scored
 }
 
-/// Key phrases of the seed searched as keywords.
+/// Key phrases of the seed (for searching and for saying why).
 const KEY_PHRASES: usize = 6;
-/// Keyword candidates.
-const KEYWORD_CANDIDATES: usize = 50;
+/// The heaviest of them, searched as keywords, each on its own.
+const SEARCHED_PHRASES: usize = 3;
+/// Keyword candidates per phrase.
+const PHRASE_CANDIDATES: usize = 30;
 /// The keyword arm's fields: the passage's text and neighbourhood, not
 /// titles (a title names every passage of its episode).
 const KEYWORD_WEIGHTS: crate::rank::bm25::Weights = crate::rank::bm25::Weights {
@@ -362,8 +397,8 @@ const KEYWORD_WEIGHTS: crate::rank::bm25::Weights = crate::rank::bm25::Weights {
     context: 0.5,
     title: 0.0,
 };
-/// Weight of the meaning arm in the fused candidate score.
-const DENSE_WEIGHT: f32 = 0.6;
+/// Weight of meaning in a candidate's score (the rest is by name).
+const DENSE_WEIGHT: f32 = 0.5;
 /// Cosine above which a candidate is the seed told again, not related.
 const TWIN: f32 = 0.97;
 
