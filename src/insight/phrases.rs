@@ -39,6 +39,17 @@ pub struct Phrase {
     pub surface: String,
     /// Weight: summed rarity, names boosted.
     pub weight: f32,
+    /// Some word of it is a name (capitalised mid-sentence).
+    pub named: bool,
+}
+
+impl Phrase {
+    /// Whether it can name an idea on its own: several words ("tragedy of
+    /// the commons") or a name ("Heartbleed"), not one plain word that two
+    /// passages may share by chance.
+    pub fn names_an_idea(&self) -> bool {
+        self.terms.len() > 1 || self.named
+    }
 }
 
 /// One word of the passage as the keyword arm sees it.
@@ -148,8 +159,10 @@ pub fn key_phrases(text: &str, df: &dyn Fn(&str) -> u64, docs: u64, limit: usize
                 terms,
                 surface,
                 weight,
+                named: false,
             });
             e.weight = e.weight.max(weight);
+            e.named |= names > 0.0;
         }
     }
     let mut out: Vec<Phrase> = best.into_values().collect();

@@ -15,7 +15,11 @@
 //!    only over the candidates that survive the skips, so one that only the
 //!    seed's own episode uses (a guest's name, a show's in-joke) scores
 //!    nothing; and one phrase naming the idea ("Dunbar's number") is not
-//!    drowned by the others, as it was in one query of all of them.
+//!    drowned by the others, as it was in one query of all of them. A
+//!    candidate far from the seed in meaning (cosine below 0.35) stays only
+//!    if it uses one of the seed's key phrases of several words or a name,
+//!    words together: BM25 also finds a phrase's words apart, which names
+//!    nothing the two share.
 //! 2. Diversity by maximal marginal relevance (Carbonell & Goldstein, 1998):
 //!    repeatedly pick the candidate maximising `λ·fused(c) − (1−λ)·max
 //!    sim(c, picked)`, at most `per_episode` per episode, never a near copy
@@ -141,6 +145,7 @@ pub fn related_to_in(
     //    same filters and skips), then scored by meaning and by name.
     let ids = union(&dense_hits, &by_phrase);
     let mut info = candidates(archive, vector, &ids, &skip)?;
+    strangers_out(archive, &phrases, &mut info)?;
     score(&mut info, &dense_hits, &by_phrase);
     // 4. Diversified, and told why.
     let (picked, mut stored) = diversify(archive, seed, &info, opts)?;
@@ -203,6 +208,37 @@ fn phrase_candidates(
             Ok((p.weight, hits))
         })
         .collect()
+}
+
+/// Leave out the candidates that neither mean much the same as the seed
+/// (cosine below [`STRANGER`]) nor use one of its key phrases that can
+/// name an idea ([`phrases::Phrase::names_an_idea`]; words together, as
+/// [`phrases::shared`] reads them): BM25 finds a phrase's words apart too
+/// ("state" in one sentence, "border" in another), and such a passage
+/// relates to nothing the seed says.
+fn strangers_out(
+    archive: &dyn Archive,
+    phrases: &[phrases::Phrase],
+    info: &mut Vec<Candidate>,
+) -> Result<()> {
+    let far: Vec<ChunkId> = info
+        .iter()
+        .filter(|c| c.sim < STRANGER)
+        .map(|c| c.id)
+        .collect();
+    if far.is_empty() {
+        return Ok(());
+    }
+    let texts = archive.chunks(&far)?;
+    info.retain(|c| {
+        c.sim >= STRANGER
+            || texts.get(&c.id).is_some_and(|t| {
+                phrases::shared(phrases, &t.text)
+                    .iter()
+                    .any(|p| p.names_an_idea())
+            })
+    });
+    Ok(())
 }
 
 /// Every candidate id once, dense candidates first, in a fixed order.
@@ -399,6 +435,8 @@ const KEYWORD_WEIGHTS: crate::rank::bm25::Weights = crate::rank::bm25::Weights {
 };
 /// Weight of meaning in a candidate's score (the rest is by name).
 const DENSE_WEIGHT: f32 = 0.5;
+/// Cosine below which a candidate must use one of the seed's key phrases.
+const STRANGER: f32 = 0.35;
 /// Cosine above which a candidate is the seed told again, not related.
 const TWIN: f32 = 0.97;
 

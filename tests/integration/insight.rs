@@ -78,9 +78,20 @@ fn related_comes_from_other_episodes_with_reasons() {
             .args(["--json", "related", id, "-n", "4"]),
     );
     let rel = lines_of(&out, "related");
-    assert_eq!(rel.len(), 4);
+    assert!((1..=4).contains(&rel.len()), "{rel:?}");
     let mut episodes = std::collections::HashSet::new();
     for r in &rel {
+        // On the same idea, never padding: close in meaning or naming one
+        // of the seed's key phrases; the demo's gardening, running and
+        // history shows share nothing with a custom AI chip.
+        assert!(
+            r["score"].as_f64().unwrap() >= 0.35
+                || !r["shared_terms"].as_array().unwrap().is_empty(),
+            "{r:?}"
+        );
+        for far in ["garden-hour", "the-long-run", "history-bites"] {
+            assert_ne!(r["show"], far, "{r:?}");
+        }
         assert_eq!(r["of"], id);
         assert_ne!(
             r["episode_id"], seed["episode_id"],
@@ -107,7 +118,15 @@ fn related_comes_from_other_episodes_with_reasons() {
         "--per-episode",
         "2",
     ]));
-    assert!(lines_of(&out, "related").len() >= 6);
+    let rel = lines_of(&out, "related");
+    assert!(!rel.is_empty());
+    let mut per_episode = std::collections::HashMap::new();
+    for r in &rel {
+        *per_episode
+            .entry(r["episode_id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    assert!(per_episode.values().all(|&n| n <= 2), "{per_episode:?}");
     // Seed by file and time.
     let out = stdout_ok(t.command(Model::None).args([
         "--json",
@@ -120,7 +139,7 @@ fn related_comes_from_other_episodes_with_reasons() {
         "2",
     ]));
     let rel = lines_of(&out, "related");
-    assert_eq!(rel.len(), 2);
+    assert!((1..=2).contains(&rel.len()), "{rel:?}");
     assert!(rel
         .iter()
         .all(|r| r["show"] != "silicon-weekly" || r["episode_id"] != seed["episode_id"]));

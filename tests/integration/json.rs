@@ -127,5 +127,5 @@ fn stats_json_has_the_documented_fields() {
     for key in ["shows", "episodes", "chunks", "hours", "model"] {
         assert!(!v[key].is_null(), "stats --json lacks {key}: {v}");
     }
-    assert_eq!(v["episodes"], 6);
+    assert_eq!(v["episodes"], 7);
 }

@@ -192,7 +192,7 @@ fn stdio_server_answers_everything_and_exits_at_end_of_input() {
     // And it kept serving.
     assert_eq!(
         answer(&values, 9)["result"]["structuredContent"]["episodes"],
-        7
+        8
     );
     assert!(answer(&values, 10)["result"].is_object());
     assert_eq!(

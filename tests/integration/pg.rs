@@ -343,7 +343,7 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
     );
 
     let err = push(&t, &pg.url);
-    assert!(err.contains("pushed 6 episodes"), "{err}");
+    assert!(err.contains("pushed 7 episodes"), "{err}");
     let passages = pg.sql("select count(*) from passages");
     let stats = stdout_ok(t.command(Model::None).args(["--json", "stats"]));
     assert!(
@@ -354,7 +354,7 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
         pg.sql("select max(pushed_at)::text || ' ' || sum(xmin::text::bigint) from episodes");
     let err = push(&t, &pg.url);
     assert!(
-        err.contains("nothing to push: 6 episodes up to date"),
+        err.contains("nothing to push: 7 episodes up to date"),
         "{err}"
     );
     assert_eq!(
@@ -386,7 +386,7 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
         err.contains("pushed 2 episodes") && err.contains("1 deleted"),
         "{err}"
     );
-    assert_eq!(pg.sql("select count(*) from episodes"), "6");
+    assert_eq!(pg.sql("select count(*) from episodes"), "7");
     pg.assert_derived_tables_match_passages();
     // Against an index built afresh from the same files: `t`'s full-text
     // index still counts the replaced passages in its keyword statistics
@@ -463,7 +463,7 @@ fn a_push_killed_mid_way_resumes_without_loss_or_duplicates() {
         err.contains(&format!("{} unchanged", partial)),
         "the resumed push rewrote finished episodes: {err}"
     );
-    assert_eq!(pg.sql("select count(*) from episodes"), "6");
+    assert_eq!(pg.sql("select count(*) from episodes"), "7");
     assert_eq!(
         pg.sql("select count(*) = count(distinct id) and count(*) = (select sum(passages) from episodes) from passages"),
         "t"
@@ -502,7 +502,7 @@ fn two_pushers_at_once_on_disjoint_shows() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(pg.sql("select count(*) from episodes"), "6");
+    assert_eq!(pg.sql("select count(*) from episodes"), "7");
     assert_eq!(pg.sql("select count(*) from shows"), "6");
     // Each pusher again: its own shows are up to date, the other's untouched.
     let err = push(&a, &pg.url);

@@ -65,6 +65,15 @@ impl Archive for Local<'_> {
         self.store.chunk(id)
     }
 
+    fn chunks(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, StoredChunk>> {
+        Ok(self
+            .store
+            .chunks(ids)?
+            .into_iter()
+            .map(|c| (c.chunk_id(), c))
+            .collect())
+    }
+
     fn vector(&self, id: ChunkId) -> Result<Option<Vec<f32>>> {
         Ok(self.store.vector(id).map(<[f32]>::to_vec))
     }

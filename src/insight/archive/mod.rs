@@ -24,6 +24,8 @@ pub use local::Local;
 pub trait Archive {
     /// A stored passage.
     fn chunk(&self, id: ChunkId) -> Result<Option<StoredChunk>>;
+    /// Stored passages by id (missing ones left out).
+    fn chunks(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, StoredChunk>>;
     /// A stored passage's vector.
     fn vector(&self, id: ChunkId) -> Result<Option<Vec<f32>>>;
     /// Passages in the archive's full-text index (for idf).

@@ -67,6 +67,10 @@ impl Archive for PgArchive<'_> {
         Ok(rank_pg::chunks(&mut db, &[id])?.remove(&id))
     }
 
+    fn chunks(&self, ids: &[ChunkId]) -> Result<HashMap<ChunkId, StoredChunk>> {
+        rank_pg::chunks(&mut self.db.borrow_mut(), ids)
+    }
+
     fn vector(&self, id: ChunkId) -> Result<Option<Vec<f32>>> {
         let mut db = self.db.borrow_mut();
         let url = db.url().to_string();
