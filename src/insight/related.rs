@@ -18,8 +18,8 @@
 //!    drowned by the others, as it was in one query of all of them. A
 //!    candidate far from the seed in meaning (cosine below 0.35) stays only
 //!    if it uses one of the seed's key phrases of several words or a name,
-//!    words together: BM25 also finds a phrase's words apart, which names
-//!    nothing the two share.
+//!    words together (BM25 also finds a phrase's words apart, which names
+//!    nothing the two share), and is not far off altogether (cosine 0.25).
 //! 2. Diversity by maximal marginal relevance (Carbonell & Goldstein, 1998):
 //!    repeatedly pick the candidate maximising `λ·fused(c) − (1−λ)·max
 //!    sim(c, picked)`, at most `per_episode` per episode, never a near copy
@@ -211,8 +211,9 @@ fn phrase_candidates(
 }
 
 /// Leave out the candidates that neither mean much the same as the seed
-/// (cosine below [`STRANGER`]) nor use one of its key phrases that can
-/// name an idea ([`phrases::Phrase::names_an_idea`]; words together, as
+/// (cosine [`STRANGER`] or more) nor, at [`NAMING_STRANGER`] or more, use
+/// one of its key phrases that can name an idea
+/// ([`phrases::Phrase::names_an_idea`]; words together, as
 /// [`phrases::shared`] reads them): BM25 finds a phrase's words apart too
 /// ("state" in one sentence, "border" in another), and such a passage
 /// relates to nothing the seed says.
@@ -232,11 +233,12 @@ fn strangers_out(
     let texts = archive.chunks(&far)?;
     info.retain(|c| {
         c.sim >= STRANGER
-            || texts.get(&c.id).is_some_and(|t| {
-                phrases::shared(phrases, &t.text)
-                    .iter()
-                    .any(|p| p.names_an_idea())
-            })
+            || c.sim >= NAMING_STRANGER
+                && texts.get(&c.id).is_some_and(|t| {
+                    phrases::shared(phrases, &t.text)
+                        .iter()
+                        .any(|p| p.names_an_idea())
+                })
     });
     Ok(())
 }
@@ -437,6 +439,9 @@ const KEYWORD_WEIGHTS: crate::rank::bm25::Weights = crate::rank::bm25::Weights {
 const DENSE_WEIGHT: f32 = 0.5;
 /// Cosine below which a candidate must use one of the seed's key phrases.
 const STRANGER: f32 = 0.35;
+/// Cosine below which not even a shared key phrase keeps a candidate (two
+/// passages that say "north star" about different things).
+const NAMING_STRANGER: f32 = 0.25;
 /// Cosine above which a candidate is the seed told again, not related.
 const TWIN: f32 = 0.97;
 
