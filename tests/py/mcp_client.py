@@ -116,7 +116,7 @@ async def session(mode):
         check(os.path.exists(state) == before, "brief never writes the brief state")
 
         r = await client.call_tool("stats", {})
-        check(r.structured_content["episodes"] == 6 and r.structured_content["shows"] == 6, "stats counts the demo", r.structured_content)
+        check(r.structured_content["episodes"] == 7 and r.structured_content["shows"] == 6, "stats counts the demo", r.structured_content)
 
         # Errors, and the server keeps serving after each.
         await expect_error(client, version, "search", {"query": "x", "mode": "fuzzy"}, "unknown variant `fuzzy`")
