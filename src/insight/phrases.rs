@@ -67,10 +67,15 @@ fn words(text: &str) -> Vec<Word> {
     let mut sentence_start = true;
     let mut previous: Option<String> = None;
     let mut stutters = 0;
+    // A sentence's end breaks a run: one place left empty after it.
+    let mut ends = 0;
     for (i, raw) in text.split_whitespace().enumerate() {
         let clean = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let starts = sentence_start;
         sentence_start = raw.ends_with(['.', '?', '!']);
+        if starts && i > 0 {
+            ends += 1;
+        }
         if clean.is_empty() {
             continue;
         }
@@ -87,7 +92,7 @@ fn words(text: &str) -> Vec<Word> {
             continue;
         }
         previous = Some(lower);
-        let at = i - stutters;
+        let at = i + ends - stutters;
         for term in analyse(base) {
             if term.chars().count() < 3 || vague.contains(term.as_str()) {
                 continue;
@@ -249,6 +254,27 @@ mod tests {
         );
         assert_eq!(ps[0].surface, "dunning-kruger effect", "{ps:?}");
         assert_eq!(ps[0].terms.len(), 3, "{ps:?}");
+    }
+
+    #[test]
+    fn an_idea_is_named_by_several_words_or_a_name() {
+        let df = df_of(&[], &["heartbleed", "tragedy", "commons", "budget"]);
+        let ps = key_phrases(
+            "Then came Heartbleed. Tragedy commons. Budget.",
+            &df,
+            2000,
+            6,
+        );
+        let named = |s: &str| {
+            ps.iter()
+                .find(|p| p.surface == s)
+                .map(Phrase::names_an_idea)
+        };
+        assert_eq!(named("heartbleed"), Some(true), "{ps:?}");
+        assert_eq!(named("tragedy commons"), Some(true), "{ps:?}");
+        assert_eq!(named("budget"), Some(false), "{ps:?}");
+        // A run never crosses a sentence's end.
+        assert!(ps.iter().all(|p| p.surface != "commons budget"), "{ps:?}");
     }
 
     #[test]
