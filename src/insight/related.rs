@@ -145,10 +145,10 @@ pub fn related_to_in(
     //    same filters and skips), then scored by meaning and by name.
     let ids = union(&dense_hits, &by_phrase);
     let mut info = candidates(archive, vector, &ids, &skip)?;
-    strangers_out(archive, &phrases, &mut info)?;
+    let mut read = strangers_out(archive, &phrases, &mut info)?;
     score(&mut info, &dense_hits, &by_phrase);
     // 4. Diversified, and told why.
-    let (picked, mut stored) = diversify(archive, seed, &info, opts)?;
+    let (picked, mut stored) = diversify(archive, seed, &info, opts, &mut read)?;
     let mut out = Vec::with_capacity(picked.len());
     for i in picked {
         let Some(Some(chunk)) = stored.remove(&info[i].id) else {
@@ -216,19 +216,19 @@ fn phrase_candidates(
 /// ([`phrases::Phrase::names_an_idea`]; words together, as
 /// [`phrases::shared`] reads them): BM25 finds a phrase's words apart too
 /// ("state" in one sentence, "border" in another), and such a passage
-/// relates to nothing the seed says.
+/// relates to nothing the seed says. Returns the passages it read.
 fn strangers_out(
     archive: &dyn Archive,
     phrases: &[phrases::Phrase],
     info: &mut Vec<Candidate>,
-) -> Result<()> {
+) -> Result<HashMap<ChunkId, StoredChunk>> {
     let far: Vec<ChunkId> = info
         .iter()
         .filter(|c| c.sim < STRANGER)
         .map(|c| c.id)
         .collect();
     if far.is_empty() {
-        return Ok(());
+        return Ok(HashMap::new());
     }
     let texts = archive.chunks(&far)?;
     info.retain(|c| {
@@ -240,7 +240,7 @@ fn strangers_out(
                         .any(|p| p.names_an_idea())
                 })
     });
-    Ok(())
+    Ok(texts)
 }
 
 /// Every candidate id once, dense candidates first, in a fixed order.
@@ -331,13 +331,15 @@ fn candidates(
 type Read = HashMap<ChunkId, Option<StoredChunk>>;
 
 /// Diversify by MMR over the fused score, reading passages as they come up
-/// (shows for diversity, worth for the insight floor): the indices of
-/// `info` picked, in order, and the passages read.
+/// (shows for diversity, worth for the insight floor; from `read_before`
+/// when already read): the indices of `info` picked, in order, and the
+/// passages read.
 fn diversify(
     archive: &dyn Archive,
     seed: &StoredChunk,
     info: &[Candidate],
     opts: &RelatedOptions,
+    read_before: &mut HashMap<ChunkId, StoredChunk>,
 ) -> Result<(Vec<usize>, Read)> {
     let mut stored: Read = HashMap::new();
     let mut picked: Vec<usize> = Vec::new();
@@ -358,7 +360,11 @@ fn diversify(
             let entry = match stored.entry(c.id) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    let read = archive.chunk(c.id)?.filter(|s| worthy(s, &c.vector, opts));
+                    let chunk = match read_before.remove(&c.id) {
+                        Some(chunk) => Some(chunk),
+                        None => archive.chunk(c.id)?,
+                    };
+                    let read = chunk.filter(|s| worthy(s, &c.vector, opts));
                     e.insert(read)
                 }
             };
