@@ -8,7 +8,7 @@
 //! (capitalised mid-sentence) counting half again. A phrase must occur in
 //! more than one passage of the index (else it cannot relate anything) and
 //! no word of it in more than a tenth of them. A word said twice in a row
-//! (a stutter) counts once.
+//! (a stutter) counts once, and a run never crosses a sentence's end.
 
 use std::collections::{HashMap, HashSet};
 
@@ -86,12 +86,12 @@ fn words(text: &str) -> Vec<Word> {
             .unwrap_or(clean);
         // A stutter ("multi-master multi-master") is one word: the words
         // around it stay adjacent.
-        let lower = base.to_lowercase();
-        if previous.as_ref() == Some(&lower) {
+        let surface = base.to_lowercase();
+        if previous.as_ref() == Some(&surface) {
             stutters += 1;
             continue;
         }
-        previous = Some(lower);
+        previous = Some(surface.clone());
         let at = i + ends - stutters;
         for term in analyse(base) {
             if term.chars().count() < 3 || vague.contains(term.as_str()) {
@@ -99,7 +99,7 @@ fn words(text: &str) -> Vec<Word> {
             }
             out.push(Word {
                 term,
-                surface: base.to_lowercase(),
+                surface: surface.clone(),
                 is_name: !starts
                     && base != "I"
                     && base.chars().next().is_some_and(char::is_uppercase),
