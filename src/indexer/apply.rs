@@ -522,5 +522,6 @@ fn episode_entry(t: &Transcript, key: String) -> EpisodeEntry {
         noncontent: 0,
         duration_ms: t.duration_ms(),
         added: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        speakers: None,
     }
 }

@@ -1,8 +1,9 @@
 //! The end of a run: the last commit, and the non-content pass that adds
 //! repetition across a show's episodes (sponsor reads, intros and outros
-//! repeat word for word; conversation does not) to each passage's score.
+//! repeat word for word; conversation does not) to each passage's score
+//! and records each episode's speakers (for the show's hosts).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use super::{Event, Report, SLICE_ROWS};
@@ -27,6 +28,16 @@ pub(super) fn finish(
     if report.changed() || files_changed || writer.is_dirty() {
         let generation = writer.commit()?;
         on_event(Event::Committed { generation });
+    }
+    // An index written before episodes' speakers were recorded gets them
+    // from the same pass, once.
+    let unnamed: BTreeSet<String> = writer
+        .episodes()
+        .filter(|(_, e)| e.speakers.is_none())
+        .map(|(_, e)| e.show.clone())
+        .collect();
+    for show in &unnamed {
+        writer.mark_noncontent_stale(show);
     }
     let stale: Vec<String> = writer.noncontent_stale().iter().cloned().collect();
     if !stale.is_empty() {
@@ -63,8 +74,13 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
     let mut numbers: HashMap<String, u32> = HashMap::new();
     let mut repeated = noncontent::Repetition::default();
     let mut lights: Vec<Light> = Vec::new();
+    let mut speakers: HashMap<String, BTreeSet<String>> = HashMap::new();
     for addr in store.show_addresses(show)? {
         let c = store.passage_at(addr)?;
+        let named = speakers.entry(c.episode.clone()).or_default();
+        if let Some(s) = &c.speaker {
+            named.insert(s.clone());
+        }
         let key = crate::store::vectors::episode_key(&c.episode);
         let shingles = repeated.add(key, &c.text);
         let episode = match numbers.get(&c.episode) {
@@ -140,5 +156,16 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
     }
     counts.retain(|ep, n| writer.episode(ep).is_some_and(|e| e.noncontent != *n));
     writer.replace_chunks(&changed, &counts)?;
+    // Every episode of the show gets its list, an empty one when no
+    // passage of it names a speaker (or it has no passages).
+    let of_show: Vec<String> = writer
+        .episodes()
+        .filter(|(_, e)| e.show == show)
+        .map(|(id, _)| id.clone())
+        .collect();
+    for episode in of_show {
+        let names = speakers.remove(&episode).unwrap_or_default();
+        writer.set_speakers(&episode, names.into_iter().collect());
+    }
     Ok(total + changed.len())
 }

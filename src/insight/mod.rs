@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod brief;
+pub mod hosts;
 pub mod noncontent;
 pub mod phrases;
 pub mod related;

@@ -364,7 +364,10 @@ fn diversify(
                         Some(chunk) => Some(chunk),
                         None => archive.chunk(c.id)?,
                     };
-                    let read = chunk.filter(|s| worthy(s, &c.vector, opts));
+                    let read = match chunk {
+                        Some(s) if worthy(archive, &s, &c.vector, opts)? => Some(s),
+                        _ => None,
+                    };
                     e.insert(read)
                 }
             };
@@ -454,17 +457,24 @@ const TWIN: f32 = 0.97;
 /// Whether a candidate may be shown as related: an insight in its own
 /// right (not an intro, not below the worth floor), unless non-content was
 /// asked for.
-fn worthy(c: &StoredChunk, v: &[f32], opts: &RelatedOptions) -> bool {
+fn worthy(
+    archive: &dyn Archive,
+    c: &StoredChunk,
+    v: &[f32],
+    opts: &RelatedOptions,
+) -> Result<bool> {
     if opts.filters.include_noncontent {
-        return true;
+        return Ok(true);
     }
     if super::worth::is_intro_or_outro(&c.text) {
-        return false;
+        return Ok(false);
     }
-    super::worth::worth(&super::worth::Passage {
+    let worth = super::worth::worth(&super::worth::Passage {
         text: &c.text,
         vector: v,
         noncontent: c.noncontent as f32 / 1000.0,
         salience: 0.5,
-    }) >= super::top::WORTH_FLOOR
+        host: archive.is_host(&c.show, c.speaker.as_deref())?,
+    });
+    Ok(worth >= super::top::WORTH_FLOOR)
 }

@@ -408,7 +408,7 @@ fn by_interest(
         if rel < cal.floor {
             continue;
         }
-        if let Some(mut c) = score_chunk(chunk, &v, centroid, Some(rel), summary) {
+        if let Some(mut c) = score_chunk(archive, chunk, &v, centroid, Some(rel), summary)? {
             summary.relevant[best] += 1;
             c.signals.interest = Some(best);
             out.push(c);
@@ -440,31 +440,33 @@ fn scored(
     let Some(chunk) = archive.chunk(id)? else {
         return Ok(None);
     };
-    Ok(score_chunk(chunk, v, centroid, relevance, summary))
+    score_chunk(archive, chunk, v, centroid, relevance, summary)
 }
 
 fn score_chunk(
+    archive: &dyn Archive,
     chunk: StoredChunk,
     v: &[f32],
     centroid: &[f32],
     relevance: Option<f32>,
     summary: &mut TopSummary,
-) -> Option<Scored> {
+) -> Result<Option<Scored>> {
     if chunk.noncontent >= NONCONTENT_THRESHOLD || worth::is_intro_or_outro(&chunk.text) {
         summary.noncontent += 1;
-        return None;
+        return Ok(None);
     }
-    let signals = signals(&chunk, v, centroid, relevance);
+    let host = archive.is_host(&chunk.show, chunk.speaker.as_deref())?;
+    let signals = signals(&chunk, v, centroid, relevance, host);
     // A worth that is not a number fails the comparison and is dropped.
     let usable = signals.worth >= WORTH_FLOOR && signals.score.is_finite();
     if !usable {
-        return None;
+        return Ok(None);
     }
-    Some(Scored {
+    Ok(Some(Scored {
         chunk,
         signals,
         vector: v.to_vec(),
-    })
+    }))
 }
 
 fn salience(v: &[f32], centroid: &[f32]) -> f32 {
@@ -473,12 +475,14 @@ fn salience(v: &[f32], centroid: &[f32]) -> f32 {
 
 /// The signals of passage `p` with vector `v` in an episode with
 /// `centroid`; `relevance`: its calibrated relevance, when there are
-/// interests.
+/// interests; `host`: whether the show's host speaks it
+/// ([`Archive::is_host`]).
 pub fn signals(
     p: &StoredChunk,
     v: &[f32],
     centroid: &[f32],
     relevance: Option<f32>,
+    host: bool,
 ) -> InsightSignals {
     let salience = salience(v, centroid);
     let noncontent = p.noncontent as f32 / 1000.0;
@@ -487,6 +491,7 @@ pub fn signals(
         vector: v,
         noncontent,
         salience,
+        host,
     });
     InsightSignals {
         relevance: relevance.unwrap_or(0.0),

@@ -9,7 +9,9 @@
 //!   "which means"), general claims ("you should", "always"), intro and
 //!   outro phrases;
 //! - **its meaning**: a linear probe on the passage vector (what kinds of
-//!   passages were labelled insights, in the embedding space).
+//!   passages were labelled insights, in the embedding space);
+//! - **who speaks**: the show's host ([`super::hosts`]) asks, introduces and
+//!   hands over; the guest explains.
 //!
 //! The weights are fitted on the tune half of `tests/eval/insights.jsonl`
 //! (`scripts/fit-insight`, which writes `worth_model.json`, together with
@@ -270,9 +272,9 @@ pub fn features(text: &str) -> Features {
     ])
 }
 
-/// The fitted model: a bias, weights for [`Features`], a weight for the
-/// stored non-content score and one for salience, and a probe on the
-/// passage vector (empty: no probe).
+/// The fitted model: a bias, weights for [`Features`], a weight each for
+/// the stored non-content score, salience and a host speaking, and a probe
+/// on the passage vector (empty: no probe).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Model {
     /// Intercept.
@@ -283,6 +285,9 @@ pub struct Model {
     pub noncontent: f32,
     /// Cosine to the episode's centroid, rescaled (0..1).
     pub salience: f32,
+    /// A host speaks ([`super::hosts`]).
+    #[serde(default)]
+    pub host: f32,
     /// Probe on the (unit) passage vector.
     #[serde(default)]
     pub probe: Vec<f32>,
@@ -310,12 +315,17 @@ pub struct Passage<'a> {
     pub noncontent: f32,
     /// Salience, 0..1.
     pub salience: f32,
+    /// Whether the show's host speaks it ([`super::hosts`]).
+    pub host: bool,
 }
 
 impl Model {
     /// The model's log-odds for `p` with features `f`.
     pub fn logit(&self, p: &Passage, f: &Features) -> f32 {
-        let mut z = self.bias + self.noncontent * p.noncontent + self.salience * p.salience;
+        let mut z = self.bias
+            + self.noncontent * p.noncontent
+            + self.salience * p.salience
+            + self.host * f32::from(u8::from(p.host));
         for (w, x) in self.features.iter().zip(f.0) {
             z += w * x;
         }
@@ -351,6 +361,7 @@ mod tests {
             vector: &[],
             noncontent: 0.0,
             salience: 0.5,
+            host: false,
         }
     }
 

@@ -40,6 +40,9 @@ pub struct ShowStats {
     pub chunks: u64,
     /// Hours of speech, to a tenth.
     pub hours: f64,
+    /// Its hosts, as the transcripts name them (speakers named in at
+    /// least a quarter of its episodes; see `podsift::insight::hosts`).
+    pub hosts: Vec<String>,
 }
 
 /// The `stats --json` object (also the `stats` tool's result).

@@ -513,6 +513,7 @@ mod tests {
                         noncontent: 1,
                         duration_ms: 60_000,
                         added: "2024-01-01T00:00:00Z".into(),
+                        speakers: None,
                     };
                     w.add_episode(&episode, entry, &chunks, vecs).unwrap();
                 }

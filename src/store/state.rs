@@ -127,6 +127,11 @@ pub struct EpisodeEntry {
     pub duration_ms: u64,
     /// When it was first indexed (RFC 3339).
     pub added: String,
+    /// The speakers its passages name, sorted, each once (to tell a show's
+    /// hosts, [`crate::insight::hosts`]); `None` in an index written before
+    /// they were recorded, until the next `index` run fills them in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speakers: Option<Vec<String>>,
 }
 
 /// The committed state.

@@ -330,6 +330,17 @@ impl Writer {
         Ok(())
     }
 
+    /// Record the speakers `episode`'s passages name (sorted, each once),
+    /// written with the next commit.
+    pub fn set_speakers(&mut self, episode: &str, speakers: Vec<String>) {
+        if let Some(e) = self.state.episodes.get_mut(episode) {
+            if e.speakers.as_ref() != Some(&speakers) {
+                e.speakers = Some(speakers);
+                self.dirty = true;
+            }
+        }
+    }
+
     /// Record that `engine` embeds passages added from now on (written
     /// with the next commit).
     pub fn record_engine(&mut self, engine: &str) {

@@ -516,3 +516,110 @@ fn real_seen_and_unseen_twins_fold_by_content() {
         }
     }
 }
+
+/// What each "Talk Shop" guest says: different words, so that no two
+/// episodes fold as duplicates of each other.
+const TALK_SHOP: [&str; 6] = [
+    "Raising prices scared us for a year. When we finally did it, we grandfathered every \
+     existing customer, wrote to each of them personally, and lost two accounts out of four \
+     hundred. Revenue per seat went up by a third within one quarter.",
+    "Hiring our first engineer took five months because we kept interviewing for a résumé \
+     instead of for the work. A paid trial week on a real ticket told us more than any \
+     whiteboard puzzle ever did, and candidates preferred it too.",
+    "We changed our licence from MIT to a source-available one after a cloud vendor started \
+     reselling the project. Contributors were angry for a week; the sponsorships that followed \
+     paid for two maintainers full time.",
+    "On-call burned out our best people until we capped pages at two a night and made every \
+     page produce a ticket. Alert volume fell by eighty percent once nobody could ignore the \
+     noisy checks any longer.",
+    "Support tickets are the cheapest product research there is. We tag every one by feature, \
+     and the tag counts decide the roadmap each month more honestly than any survey.",
+    "Documentation written by the person who just learned the system beats documentation written \
+     by its author. New hires rewrite the onboarding guide in their first week, every time.",
+];
+
+/// An episode of "Talk Shop" in the Markdown the corpus's shows use: the
+/// host opens and asks at length, the guest answers.
+fn talk_shop(guest: &str, topic: &str, answer: &str) -> String {
+    format!(
+        "**Nadia Petrov:** Welcome back to Talk Shop, the show about the unglamorous parts of \
+         running a small software company. I am your host, and today {guest} is here to talk \
+         about {topic}, which listeners have asked about for months. Every episode has notes \
+         and a transcript on our site.\n\n**{guest}:** {answer}\n\n**Nadia Petrov:** Before \
+         we go, what would you tell someone facing {topic} for the first time next week?\n\n\
+         **{guest}:** Start small, measure what happens, and write down why you chose it.\n"
+    )
+}
+
+// See: issue 19, "Insight-worthiness". A show's host (a speaker named in at
+// least a quarter of its episodes, three or more) mostly asks and
+// introduces; `stats` names the hosts, a role label is never one, and an
+// index written before episodes recorded their speakers gets them on the
+// next run (and names the same hosts meanwhile, from the passages).
+#[test]
+fn stats_names_a_shows_hosts_and_an_old_index_learns_them() {
+    let t = TestDir::new();
+    let guests = [
+        "Callum Reyes",
+        "Guest",
+        "Ines Duarte",
+        "Callum Reyes",
+        "Guest",
+        "Guest",
+    ];
+    let topics = [
+        "pricing", "hiring", "licences", "on-call", "support", "docs",
+    ];
+    for (i, (g, topic)) in guests.iter().zip(topics).enumerate() {
+        let episode = talk_shop(g, topic, TALK_SHOP[i]);
+        t.create(&format!("pods/talk-shop/ep-{i}.md"), episode);
+    }
+    let (code, _, err) = index(&t, "pods");
+    assert_eq!(code, 0, "{err}");
+    let hosts = |t: &TestDir| stats(t)["per_show"]["talk-shop"]["hosts"].clone();
+    // Callum came twice (fewer than three episodes); "Guest", in three of
+    // six, is a role.
+    assert_eq!(hosts(&t), serde_json::json!(["Nadia Petrov"]));
+    let human = stdout_ok(t.command(Model::None).arg("stats"));
+    assert!(human.contains("hosts: Nadia Petrov"), "{human}");
+    let state = latest_state(&t);
+    let speakers: Vec<&serde_json::Value> = state["episodes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|e| &e["speakers"])
+        .collect();
+    // Each episode lists the speakers its passages name.
+    assert_eq!(speakers.len(), 6);
+    let named = |name: &str| {
+        speakers
+            .iter()
+            .filter(|s| s.as_array().is_some_and(|a| a.iter().any(|n| n == name)))
+            .count()
+    };
+    assert_eq!(
+        (named("Nadia Petrov"), named("Guest")),
+        (6, 3),
+        "{speakers:?}"
+    );
+    // The same index as an older podsift wrote it: no speakers recorded.
+    let path = latest_state_path(&t);
+    let mut old = state.clone();
+    for e in old["episodes"].as_object_mut().unwrap().values_mut() {
+        e.as_object_mut().unwrap().remove("speakers");
+    }
+    std::fs::write(&path, serde_json::to_string(&old).unwrap()).unwrap();
+    assert_eq!(hosts(&t), serde_json::json!(["Nadia Petrov"]));
+    let (code, _, err) = index(&t, "pods");
+    assert_eq!(code, 0, "{err}");
+    let again = latest_state(&t);
+    assert!(
+        again["episodes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|e| e["speakers"].is_array()),
+        "{again}"
+    );
+    assert_eq!(hosts(&t), serde_json::json!(["Nadia Petrov"]));
+}

@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::Exit;
 use crate::cli::config::Config;
 use crate::cli::StatsArgs;
+use podsift::insight::hosts::ShowSpeakers;
 use podsift::output::lines::{ShowStats, StatsJson, VerifyJson};
 use podsift::store::state::{FoldReason, Outcome};
 use podsift::store::{Store, Verified};
@@ -79,8 +80,9 @@ pub fn collect<'a>(config: &Config, store: &'a Store, verify: bool) -> Result<St
         s.chunks += e.chunks;
         s.hours += e.duration_ms as f64 / 3.6e6;
     }
-    for s in per_show.values_mut() {
+    for (show, s) in per_show.iter_mut() {
         s.hours = (s.hours * 10.0).round() / 10.0;
+        s.hosts = ShowSpeakers::of_local(store, show)?.host_names();
     }
     let fold_reasons: Vec<FoldReason> = store
         .files()
@@ -164,9 +166,13 @@ pub fn run(config: &Config, args: &StatsArgs) -> Result<Exit> {
     }
     writeln!(out)?;
     for (show, s) in &stats.per_show {
+        let hosts = match s.hosts.as_slice() {
+            [] => String::new(),
+            names => format!("   hosts: {}", names.join(", ")),
+        };
         writeln!(
             out,
-            "  {show:<28} {:>5} episodes {:>7} passages {:>7.1} h",
+            "  {show:<28} {:>5} episodes {:>7} passages {:>7.1} h{hosts}",
             s.episodes, s.chunks, s.hours
         )?;
     }

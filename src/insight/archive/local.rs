@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::{Archive, Episode, EpisodeRow, Row, Skip};
 use crate::chunk::ChunkId;
 use crate::error::Result;
+use crate::insight::hosts::{HostCache, ShowSpeakers};
 use crate::rank::bm25::Weights;
 use crate::rank::fuse::Ranked;
 use crate::rank::{dense, Hit, SearchOptions};
@@ -20,6 +21,8 @@ pub struct Local<'a> {
     flagged: Option<&'a HashSet<u64>>,
     /// The passages the filters allow; `None`: all.
     allowed: Option<HashSet<u64>>,
+    /// Each show's hosts, once asked about.
+    hosts: HostCache,
 }
 
 impl<'a> Local<'a> {
@@ -35,6 +38,7 @@ impl<'a> Local<'a> {
             store,
             flagged,
             allowed: allowed(store, filters)?,
+            hosts: HostCache::default(),
         })
     }
 
@@ -171,6 +175,12 @@ impl Archive for Local<'_> {
             }
         }
         Ok(out)
+    }
+
+    fn is_host(&self, show: &str, speaker: Option<&str>) -> Result<bool> {
+        self.hosts.is_host(show, speaker, |show| {
+            ShowSpeakers::of_local(self.store, show)
+        })
     }
 
     fn search(

@@ -11,6 +11,7 @@ use pgvector::Vector;
 use super::{Archive, Episode, EpisodeRow, Row, Skip};
 use crate::chunk::ChunkId;
 use crate::error::Result;
+use crate::insight::hosts::{HostCache, ShowSpeakers};
 use crate::rank::bm25::Weights;
 use crate::rank::fuse::Ranked;
 use crate::rank::pg::{self as rank_pg, Params};
@@ -27,6 +28,8 @@ pub struct PgArchive<'a> {
     /// Whether HNSW is bypassed for an exact scan and the keyword arm reads
     /// every posting.
     exact: bool,
+    /// Each show's hosts, once asked about.
+    hosts: HostCache,
 }
 
 impl<'a> PgArchive<'a> {
@@ -38,6 +41,7 @@ impl<'a> PgArchive<'a> {
             db: RefCell::new(db),
             filters: filters.clone(),
             exact,
+            hosts: HostCache::default(),
         }
     }
 }
@@ -174,6 +178,28 @@ impl Archive for PgArchive<'_> {
                 date: r.get(3),
             })
             .collect())
+    }
+
+    fn is_host(&self, show: &str, speaker: Option<&str>) -> Result<bool> {
+        self.hosts.is_host(show, speaker, |show| {
+            let mut db = self.db.borrow_mut();
+            let url = db.url().to_string();
+            let rows = db
+                .client()
+                .query(
+                    "select e.id, array_remove(array_agg(distinct p.speaker), null)
+                     from episodes e left join passages p on p.episode = e.id
+                     where e.show = $1 group by e.id",
+                    &[&show],
+                )
+                .map_err(fail(&url, "reading the show's speakers"))?;
+            let mut counts = ShowSpeakers::default();
+            for r in &rows {
+                let names: Vec<String> = r.get(1);
+                counts.add_episode(names.iter().map(String::as_str));
+            }
+            Ok(counts)
+        })
     }
 
     fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow<'_>>> {

@@ -68,7 +68,8 @@ fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usi
         let centroid = centroids
             .entry(chunk.episode.clone())
             .or_insert_with(|| top::centroid(store, &chunk.episode));
-        let signals = top::signals(&chunk, v, centroid, None);
+        let host = local.is_host(&chunk.show, chunk.speaker.as_deref())?;
+        let signals = top::signals(&chunk, v, centroid, None, host);
         if !episodes.contains_key(&chunk.episode) {
             let rows = local.episode_rows(std::slice::from_ref(&chunk.episode))?;
             episodes.insert(chunk.episode.clone(), rows);
@@ -145,7 +146,14 @@ pub fn run(
         _ => Vec::new(),
     };
     if let Some(dpath) = &args.dump {
-        dump(dpath, &labelled, args, embedder, &sample)?;
+        dump(
+            dpath,
+            &labelled,
+            args,
+            embedder,
+            &sample,
+            &Local::new(store, &Filters::default())?,
+        )?;
     }
     if let Some(ppath) = &args.profiles {
         let embedder = embedder.context("profiles need the model to read their interests")?;
@@ -250,6 +258,7 @@ fn dump(
     args: &EvalArgs,
     embedder: Option<&Embedder>,
     sample: &[Vec<f32>],
+    archive: &dyn Archive,
 ) -> Result<()> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| path.display().to_string())?,
@@ -261,6 +270,8 @@ fn dump(
             "file": l.label.span.file, "start_s": l.label.span.start_s,
             "label": l.label.label, "reason": l.label.reason, "topic": l.label.topic,
             "split": l.label.split, "chunk": l.chunk.id.0, "text": l.chunk.text,
+            "speaker": l.chunk.speaker, "show": l.chunk.show, "episode": l.chunk.episode,
+            "host": archive.is_host(&l.chunk.show, l.chunk.speaker.as_deref())?,
             "features": worth::features(&l.chunk.text).0,
             "noncontent": l.signals.noncontent, "salience": l.signals.salience,
             "intro": worth::is_intro_or_outro(&l.chunk.text),
