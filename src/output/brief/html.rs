@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::css::CSS;
-use super::EXCERPT_CHARS;
+use super::related_quote;
 use super::{excerpt, locator, passage_meta, related_meta, why_insight, BriefMeta, Locator};
 use crate::insight::statement::Statement;
 use crate::insight::why_related;
@@ -109,7 +109,7 @@ pub fn render_html(insights: &[Insight], meta: &BriefMeta) -> String {
                     "<li><p class=\"meta\">{}</p>\
                      <p class=\"ex\">“{}”</p><p class=\"rwhy\"><b>Why related:</b> {}</p></li>",
                     line.join(" · "),
-                    h(&excerpt(&rc.text, EXCERPT_CHARS)),
+                    h(&related_quote(rc)),
                     h(&why_related(r)),
                 );
             }

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::{why_insight, BriefMeta};
 use crate::ingest::timestamp;
+use crate::insight::statement::Statement;
 use crate::insight::{why_related, Insight};
 use crate::output::{deep_link, safe};
 use crate::rank::Hit;
@@ -65,6 +66,7 @@ struct RelatedJson<'a> {
     score: f32,
     #[serde(flatten)]
     passage: PassageJson<'a>,
+    statement: String,
     shared_terms: &'a [String],
     why: String,
 }
@@ -147,6 +149,7 @@ fn related_json(rank: usize, r: &Hit) -> RelatedJson<'_> {
         rank,
         score: r.score,
         passage: PassageJson::new(&r.chunk),
+        statement: Statement::of(&r.chunk.text, None).text,
         shared_terms: &r.shared_terms,
         why: why_related(r),
     }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{excerpt, locator, passage_meta, related_meta, why_insight, BriefMeta, Locator};
-use super::{EXCERPT_CHARS, PASSAGE_CHARS};
+use super::{related_quote, PASSAGE_CHARS};
 use crate::insight::statement::Statement;
 use crate::insight::why_related;
 use crate::insight::Insight;
@@ -116,7 +116,7 @@ pub fn render_markdown(insights: &[Insight], meta: &BriefMeta) -> String {
                     o,
                     "- {}\n\n  “{}”\n\n  *Why related:* {}\n",
                     line.join(" · "),
-                    md(&excerpt(&rc.text, EXCERPT_CHARS)),
+                    md(&related_quote(rc)),
                     md(&why_related(r))
                 );
             }

@@ -46,6 +46,7 @@ mod markdown;
 
 use super::{deep_link, time_range};
 use crate::ingest::timestamp;
+use crate::insight::statement::Statement;
 use crate::insight::InsightSignals;
 use crate::store::text::StoredChunk;
 
@@ -55,8 +56,8 @@ pub use markdown::render_markdown;
 
 /// Passages are trimmed to about this many characters.
 pub const PASSAGE_CHARS: usize = 600;
-/// Related excerpts are trimmed to about this many characters.
-pub const EXCERPT_CHARS: usize = 200;
+/// Related passages are quoted in about this many characters.
+pub const EXCERPT_CHARS: usize = 300;
 
 /// What a brief says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +194,14 @@ fn passage_meta(c: &StoredChunk) -> Vec<String> {
         parts.push(time_range(c.start_ms, c.end_ms));
     }
     parts
+}
+
+/// What a related passage is quoted by: its statement (the sentences that
+/// carry its claim, cleaned, as an insight's), else its opening words.
+fn related_quote(c: &StoredChunk) -> String {
+    let s = Statement::of(&c.text, None);
+    let text = if s.is_empty() { &c.text } else { &s.text };
+    excerpt(text, EXCERPT_CHARS)
 }
 
 /// `title · HH:MM:SS`, for a related passage (its time when timed).

@@ -340,9 +340,41 @@ fn statement_in_json_beside_the_whole_passage_and_link() {
     assert_eq!(first["text"], raw);
     assert_eq!(first["speaker"], "Ada Lovelace");
     assert_eq!(first["link"], "https://example.com/chips.mp3#t=723");
-    for r in first["related"].as_array().unwrap() {
-        assert!(r.get("statement").is_none(), "related lines are unchanged");
+    let related = first["related"].as_array().unwrap();
+    assert_eq!(related.len(), 2);
+    for r in related {
+        // A related passage carries its own statement beside its text.
+        let said = r["statement"].as_str().unwrap();
+        assert!(
+            !said.is_empty() && r["text"].as_str().unwrap().contains(said),
+            "{r}"
+        );
     }
+}
+
+// See: issue 19, "Related on the same idea". A related passage is quoted by
+// the sentences that carry its claim, cleaned, as an insight is, not by its
+// opening words (a greeting, a hand-over).
+#[test]
+fn related_passages_are_quoted_by_their_statement() {
+    let mut ins = sample();
+    let raw = "Thanks for having me. So, um, the TPU team cut inference cost by 40 \
+               percent because, you know, the chip skips the graphics work. Anyway, yeah.";
+    let want = "The TPU team cut inference cost by 40 percent because the chip skips \
+                the graphics work.";
+    ins[0].related[0].chunk.text = raw.into();
+    let md = render_markdown(&ins, &meta(&["AI chips"]));
+    assert!(md.contains(&format!("  “{want}”")), "{md}");
+    assert!(!md.contains("Thanks for having me"), "{md}");
+    let html = render_html(&ins, &meta(&["AI chips"]));
+    assert!(
+        html.contains(&format!("<p class=\"ex\">“{want}”</p>")),
+        "{html}"
+    );
+    let json = render_json(&ins, &meta(&[]));
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(first["related"][0]["statement"], want);
+    assert_eq!(first["related"][0]["text"], raw);
 }
 
 #[test]
