@@ -74,13 +74,10 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
     let mut numbers: HashMap<String, u32> = HashMap::new();
     let mut repeated = noncontent::Repetition::default();
     let mut lights: Vec<Light> = Vec::new();
-    let mut speakers: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // The speakers each episode's passages name, by episode number.
+    let mut speakers: Vec<BTreeSet<String>> = Vec::new();
     for addr in store.show_addresses(show)? {
         let c = store.passage_at(addr)?;
-        let named = speakers.entry(c.episode.clone()).or_default();
-        if let Some(s) = &c.speaker {
-            named.insert(s.clone());
-        }
         let key = crate::store::vectors::episode_key(&c.episode);
         let shingles = repeated.add(key, &c.text);
         let episode = match numbers.get(&c.episode) {
@@ -89,9 +86,11 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
                 let n = episodes.len() as u32;
                 numbers.insert(c.episode.clone(), n);
                 episodes.push(c.episode);
+                speakers.push(BTreeSet::new());
                 n
             }
         };
+        speakers[episode as usize].extend(c.speaker);
         lights.push(Light {
             addr,
             episode,
@@ -163,8 +162,9 @@ fn refresh_noncontent(writer: &mut Writer, show: &str) -> Result<usize> {
         .filter(|(_, e)| e.show == show)
         .map(|(id, _)| id.clone())
         .collect();
+    let mut named: HashMap<String, BTreeSet<String>> = episodes.into_iter().zip(speakers).collect();
     for episode in of_show {
-        let names = speakers.remove(&episode).unwrap_or_default();
+        let names = named.remove(&episode).unwrap_or_default();
         writer.set_speakers(&episode, names.into_iter().collect());
     }
     Ok(total + changed.len())

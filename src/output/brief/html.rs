@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::css::CSS;
-use super::related_quote;
-use super::{excerpt, locator, passage_meta, related_meta, why_insight, BriefMeta, Locator};
+use super::{excerpt, locator, passage_meta, related_meta, related_quote, why_insight};
+use super::{BriefMeta, Locator};
 use crate::insight::statement::Statement;
 use crate::insight::why_related;
 use crate::insight::Insight;

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::{excerpt, locator, passage_meta, related_meta, why_insight, BriefMeta, Locator};
-use super::{related_quote, PASSAGE_CHARS};
+use super::{excerpt, locator, passage_meta, related_meta, related_quote, why_insight};
+use super::{BriefMeta, Locator, PASSAGE_CHARS};
 use crate::insight::statement::Statement;
 use crate::insight::why_related;
 use crate::insight::Insight;
