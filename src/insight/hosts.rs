@@ -8,14 +8,17 @@
 //! ([`super::worth::Passage::host`]).
 //!
 //! A speaker hosts a show when named in at least [`HOST_SHARE`] of its
-//! episodes and in at least [`HOST_MIN_EPISODES`] of them. Role labels that
+//! episodes and in at least [`HOST_MIN_EPISODES`] of them; the signal is
+//! that a host speaks in an episode with a guest (someone else speaks
+//! too): in an episode of hosts alone, a co-hosted show's, the hosts are
+//! the content. Role labels that
 //! transcripts put in place of a name ("Guest", "Unknown", "Speaker 2")
 //! are never hosts, however often they appear: "Guest" is in most episodes
 //! of a show whose transcripts label speakers by role. Shows whose
 //! transcripts name no speakers have no hosts, and nothing changes for them.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use crate::error::Result;
@@ -61,48 +64,66 @@ fn key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
-/// For one show: how many episodes it has and, for each speaker, in how
-/// many of them the speaker is named.
+/// For one show: the speakers each of its episodes names.
 #[derive(Debug, Clone, Default)]
 pub struct ShowSpeakers {
-    /// Episodes of the show.
-    pub episodes: usize,
-    /// Episodes each speaker is named in, by name trimmed and lower-cased,
-    /// with the spelling first seen.
-    pub speakers: HashMap<String, (usize, String)>,
+    /// Each episode's speakers, by name trimmed and lower-cased.
+    episodes: HashMap<String, BTreeSet<String>>,
+    /// Each speaker's spelling, the first seen.
+    spelling: HashMap<String, String>,
 }
 
 impl ShowSpeakers {
-    /// Count one episode whose passages name `speakers` (repeats are
+    /// Count episode `id`, whose passages name `speakers` (repeats are
     /// counted once).
-    pub fn add_episode<'a>(&mut self, speakers: impl IntoIterator<Item = &'a str>) {
-        self.episodes += 1;
-        let names: BTreeMap<String, &str> = speakers.into_iter().map(|s| (key(s), s)).collect();
-        for (k, name) in names {
-            self.speakers
-                .entry(k)
-                .or_insert_with(|| (0, name.trim().to_string()))
-                .0 += 1;
+    pub fn add_episode<'a>(&mut self, id: &str, speakers: impl IntoIterator<Item = &'a str>) {
+        let names = self.episodes.entry(id.to_string()).or_default();
+        for s in speakers {
+            let k = key(s);
+            self.spelling
+                .entry(k.clone())
+                .or_insert_with(|| s.trim().to_string());
+            names.insert(k);
         }
     }
 
     /// The show's hosts, trimmed and lower-cased.
     pub fn hosts(&self) -> BTreeSet<String> {
-        self.host_entries().map(|(k, _)| k.clone()).collect()
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for names in self.episodes.values() {
+            for n in names {
+                *count.entry(n).or_default() += 1;
+            }
+        }
+        let need =
+            ((self.episodes.len() as f64 * HOST_SHARE).ceil() as usize).max(HOST_MIN_EPISODES);
+        count
+            .into_iter()
+            .filter(|(k, n)| *n >= need && !is_role_label(k))
+            .map(|(k, _)| k.to_string())
+            .collect()
     }
 
     /// The show's hosts as the transcripts spell them, sorted.
     pub fn host_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.host_entries().map(|(_, (_, n))| n.clone()).collect();
+        let mut names: Vec<String> = self
+            .hosts()
+            .iter()
+            .map(|k| self.spelling.get(k).cloned().unwrap_or_else(|| k.clone()))
+            .collect();
         names.sort();
         names
     }
 
-    fn host_entries(&self) -> impl Iterator<Item = (&String, &(usize, String))> {
-        let need = ((self.episodes as f64 * HOST_SHARE).ceil() as usize).max(HOST_MIN_EPISODES);
-        self.speakers
+    /// The episodes in which someone other than the hosts speaks (a guest,
+    /// named or by role): where a host mostly asks. In an episode of hosts
+    /// alone (a co-hosted show, a news round-up) the hosts are the content.
+    fn with_guests(&self, hosts: &BTreeSet<String>) -> HashSet<String> {
+        self.episodes
             .iter()
-            .filter(move |(k, (n, _))| *n >= need && !is_role_label(k))
+            .filter(|(_, names)| names.iter().any(|n| !hosts.contains(n)))
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Count `show` in the local index: from its episode entries, or, in
@@ -112,41 +133,42 @@ impl ShowSpeakers {
         let entries: Vec<(&String, &EpisodeEntry)> =
             store.episodes().filter(|(_, e)| e.show == show).collect();
         let mut counts = ShowSpeakers::default();
+        for (id, e) in &entries {
+            counts.add_episode(id, e.speakers.iter().flatten().map(String::as_str));
+        }
         if entries.iter().all(|(_, e)| e.speakers.is_some()) {
-            for (_, e) in entries {
-                counts.add_episode(e.speakers.iter().flatten().map(String::as_str));
-            }
             return Ok(counts);
         }
-        let mut by_episode: HashMap<&str, HashSet<String>> = entries
-            .iter()
-            .map(|(id, _)| (id.as_str(), HashSet::new()))
-            .collect();
         for addr in store.show_addresses(show)? {
             let c = store.passage_at(addr)?;
-            if let (Some(names), Some(name)) = (by_episode.get_mut(c.episode.as_str()), c.speaker) {
-                names.insert(name);
+            if let Some(name) = &c.speaker {
+                counts.add_episode(&c.episode, [name.as_str()]);
             }
-        }
-        for names in by_episode.values() {
-            counts.add_episode(names.iter().map(String::as_str));
         }
         Ok(counts)
     }
 }
 
+/// A show's hosts and the episodes in which they talk with a guest.
+#[derive(Debug, Default)]
+struct ShowHosts {
+    hosts: BTreeSet<String>,
+    with_guests: HashSet<String>,
+}
+
 /// Hosts worked out show by show, the first time a show is asked about
 /// (an archive keeps one: [`super::archive::Archive::is_host`]).
 #[derive(Debug, Default)]
-pub struct HostCache(Mutex<HashMap<String, BTreeSet<String>>>);
+pub struct HostCache(Mutex<HashMap<String, ShowHosts>>);
 
 impl HostCache {
-    /// Whether `speaker` hosts `show`; `count` counts the show's speakers
-    /// when it was not asked about before. No speaker: no host, and
-    /// nothing counted.
+    /// Whether `speaker` hosts `show` and `episode` has a guest besides;
+    /// `count` counts the show's speakers when it was not asked about
+    /// before. No speaker: no host, and nothing counted.
     pub fn is_host(
         &self,
         show: &str,
+        episode: &str,
         speaker: Option<&str>,
         count: impl FnOnce(&str) -> Result<ShowSpeakers>,
     ) -> Result<bool> {
@@ -154,11 +176,16 @@ impl HostCache {
             return Ok(false);
         };
         let mut shows = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let hosts = match shows.entry(show.to_string()) {
+        let known = match shows.entry(show.to_string()) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(count(show)?.hosts()),
+            Entry::Vacant(e) => {
+                let counts = count(show)?;
+                let hosts = counts.hosts();
+                let with_guests = counts.with_guests(&hosts);
+                e.insert(ShowHosts { hosts, with_guests })
+            }
         };
-        Ok(hosts.contains(&key(speaker)))
+        Ok(known.hosts.contains(&key(speaker)) && known.with_guests.contains(episode))
     }
 }
 
@@ -168,8 +195,8 @@ mod tests {
 
     fn show(episodes: &[&[&str]]) -> ShowSpeakers {
         let mut s = ShowSpeakers::default();
-        for e in episodes {
-            s.add_episode(e.iter().copied());
+        for (i, e) in episodes.iter().enumerate() {
+            s.add_episode(&format!("ep-{i}"), e.iter().copied());
         }
         s
     }
@@ -182,7 +209,7 @@ mod tests {
             &["Ana Host", "Guest", "Bo One"],
             &["Ana Host", "Speaker 2", "Di Three"],
             &["Ana Host", "Guest", "Ed Four"],
-            &["Ana Host", "Guest", "Fa Five"],
+            &["Ana Host"],
         ]);
         // A role label in every episode is no host; a guest who came twice
         // is not one either.
@@ -190,20 +217,34 @@ mod tests {
         assert_eq!(talk.host_names(), ["Ana Host"]);
         let cache = HostCache::default();
         let mut counted = 0;
-        let mut ask = |speaker: Option<&str>| {
+        let mut ask = |episode: &str, speaker: Option<&str>| {
             cache
-                .is_host("talk", speaker, |_| {
+                .is_host("talk", episode, speaker, |_| {
                     counted += 1;
                     Ok(talk.clone())
                 })
                 .unwrap()
         };
-        assert!(ask(Some("Ana Host")));
-        assert!(ask(Some(" ANA HOST ")));
-        assert!(!ask(Some("Guest")));
-        assert!(!ask(Some("Bo One")));
-        assert!(!ask(None));
+        assert!(ask("ep-0", Some("Ana Host")));
+        assert!(ask("ep-1", Some(" ANA HOST ")));
+        assert!(!ask("ep-0", Some("Guest")));
+        assert!(!ask("ep-0", Some("Bo One")));
+        assert!(!ask("ep-0", None));
+        // Alone, the host is the content.
+        assert!(!ask("ep-5", Some("Ana Host")));
         assert_eq!(counted, 1, "a show is counted once");
+    }
+
+    #[test]
+    fn co_hosts_without_guests_are_the_content() {
+        let duo = show(&[&["Ben", "David"], &["Ben", "David"], &["Ben", "David"]]);
+        assert_eq!(duo.hosts().len(), 2);
+        let cache = HostCache::default();
+        for ep in ["ep-0", "ep-1", "ep-2"] {
+            assert!(!cache
+                .is_host("duo", ep, Some("Ben"), |_| Ok(duo.clone()))
+                .unwrap());
+        }
     }
 
     #[test]

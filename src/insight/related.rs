@@ -474,7 +474,7 @@ fn worthy(
         vector: v,
         noncontent: c.noncontent as f32 / 1000.0,
         salience: 0.5,
-        host: archive.is_host(&c.show, c.speaker.as_deref())?,
+        host: archive.is_host(&c.show, &c.episode, c.speaker.as_deref())?,
     });
     Ok(worth >= super::top::WORTH_FLOOR)
 }

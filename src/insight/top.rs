@@ -455,7 +455,7 @@ fn score_chunk(
         summary.noncontent += 1;
         return Ok(None);
     }
-    let host = archive.is_host(&chunk.show, chunk.speaker.as_deref())?;
+    let host = archive.is_host(&chunk.show, &chunk.episode, chunk.speaker.as_deref())?;
     let signals = signals(&chunk, v, centroid, relevance, host);
     // A worth that is not a number fails the comparison and is dropped.
     let usable = signals.worth >= WORTH_FLOOR && signals.score.is_finite();
@@ -475,8 +475,8 @@ fn salience(v: &[f32], centroid: &[f32]) -> f32 {
 
 /// The signals of passage `p` with vector `v` in an episode with
 /// `centroid`; `relevance`: its calibrated relevance, when there are
-/// interests; `host`: whether the show's host speaks it
-/// ([`Archive::is_host`]).
+/// interests; `host`: whether the show's host speaks it, in an episode
+/// with a guest ([`Archive::is_host`]).
 pub fn signals(
     p: &StoredChunk,
     v: &[f32],

@@ -10,8 +10,8 @@
 //!   outro phrases;
 //! - **its meaning**: a linear probe on the passage vector (what kinds of
 //!   passages were labelled insights, in the embedding space);
-//! - **who speaks**: the show's host ([`super::hosts`]) asks, introduces and
-//!   hands over; the guest explains.
+//! - **who speaks**: with a guest in the episode, the show's host
+//!   ([`super::hosts`]) asks, introduces and hands over; the guest explains.
 //!
 //! The weights are fitted on the tune half of `tests/eval/insights.jsonl`
 //! (`scripts/fit-insight`, which writes `worth_model.json`, together with
@@ -315,7 +315,8 @@ pub struct Passage<'a> {
     pub noncontent: f32,
     /// Salience, 0..1.
     pub salience: f32,
-    /// Whether the show's host speaks it ([`super::hosts`]).
+    /// Whether the show's host speaks it, in an episode with a guest
+    /// ([`super::hosts`]).
     pub host: bool,
 }
 

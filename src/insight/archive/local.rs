@@ -177,8 +177,8 @@ impl Archive for Local<'_> {
         Ok(out)
     }
 
-    fn is_host(&self, show: &str, speaker: Option<&str>) -> Result<bool> {
-        self.hosts.is_host(show, speaker, |show| {
+    fn is_host(&self, show: &str, episode: &str, speaker: Option<&str>) -> Result<bool> {
+        self.hosts.is_host(show, episode, speaker, |show| {
             ShowSpeakers::of_local(self.store, show)
         })
     }

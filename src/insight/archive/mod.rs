@@ -47,10 +47,11 @@ pub trait Archive {
     /// The passages of `episodes` (ids), with their vectors (borrowed
     /// where the archive maps them, as the local index does).
     fn episode_rows(&self, episodes: &[String]) -> Result<Vec<EpisodeRow<'_>>>;
-    /// Whether `speaker` hosts `show`: is named in a large share of the
-    /// show's episodes, counted over the whole archive whatever the filters
-    /// ([`crate::insight::hosts`]; each show counted once and remembered).
-    fn is_host(&self, show: &str, speaker: Option<&str>) -> Result<bool>;
+    /// Whether `speaker` hosts `show` (is named in a large share of its
+    /// episodes, counted over the whole archive whatever the filters) and
+    /// `episode` has a guest besides ([`crate::insight::hosts`]; each show
+    /// counted once and remembered).
+    fn is_host(&self, show: &str, episode: &str, speaker: Option<&str>) -> Result<bool>;
     /// A search with the query already embedded (`None`: keyword only).
     fn search(&self, vector: Option<&[f32]>, query: &str, opts: &SearchOptions)
         -> Result<Vec<Hit>>;

@@ -180,8 +180,8 @@ impl Archive for PgArchive<'_> {
             .collect())
     }
 
-    fn is_host(&self, show: &str, speaker: Option<&str>) -> Result<bool> {
-        self.hosts.is_host(show, speaker, |show| {
+    fn is_host(&self, show: &str, episode: &str, speaker: Option<&str>) -> Result<bool> {
+        self.hosts.is_host(show, episode, speaker, |show| {
             let mut db = self.db.borrow_mut();
             let url = db.url().to_string();
             let rows = db
@@ -189,14 +189,14 @@ impl Archive for PgArchive<'_> {
                 .query(
                     "select e.id, array_remove(array_agg(distinct p.speaker), null)
                      from episodes e left join passages p on p.episode = e.id
-                     where e.show = $1 group by e.id",
+                     where e.show = $1 group by e.id order by e.id",
                     &[&show],
                 )
                 .map_err(fail(&url, "reading the show's speakers"))?;
             let mut counts = ShowSpeakers::default();
             for r in &rows {
-                let names: Vec<String> = r.get(1);
-                counts.add_episode(names.iter().map(String::as_str));
+                let (id, names): (String, Vec<String>) = (r.get(0), r.get(1));
+                counts.add_episode(&id, names.iter().map(String::as_str));
             }
             Ok(counts)
         })

@@ -68,7 +68,7 @@ fn label(store: &Store, labels: Vec<InsightLabel>) -> Result<(Vec<Labelled>, usi
         let centroid = centroids
             .entry(chunk.episode.clone())
             .or_insert_with(|| top::centroid(store, &chunk.episode));
-        let host = local.is_host(&chunk.show, chunk.speaker.as_deref())?;
+        let host = local.is_host(&chunk.show, &chunk.episode, chunk.speaker.as_deref())?;
         let signals = top::signals(&chunk, v, centroid, None, host);
         if !episodes.contains_key(&chunk.episode) {
             let rows = local.episode_rows(std::slice::from_ref(&chunk.episode))?;
@@ -271,7 +271,7 @@ fn dump(
             "label": l.label.label, "reason": l.label.reason, "topic": l.label.topic,
             "split": l.label.split, "chunk": l.chunk.id.0, "text": l.chunk.text,
             "speaker": l.chunk.speaker, "show": l.chunk.show, "episode": l.chunk.episode,
-            "host": archive.is_host(&l.chunk.show, l.chunk.speaker.as_deref())?,
+            "host": archive.is_host(&l.chunk.show, &l.chunk.episode, l.chunk.speaker.as_deref())?,
             "features": worth::features(&l.chunk.text).0,
             "noncontent": l.signals.noncontent, "salience": l.signals.salience,
             "intro": worth::is_intro_or_outro(&l.chunk.text),
