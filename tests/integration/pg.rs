@@ -408,18 +408,29 @@ fn pushed_demo_searches_like_the_local_index_and_a_second_push_changes_nothing()
         "t"
     );
 
-    // A store pushed before migration 3 (no postings): `store init` fills
-    // them from the stored passages, and the keyword arm answers as before.
-    pg.sql("drop table postings; delete from podsift_migrations where version = 3");
+    // A store pushed before migration 3 (no postings, nor what came after):
+    // `store init` fills them from the stored passages, and the keyword
+    // arm answers as before.
+    let speakers = "select string_agg(id || ':' || array_to_string(speakers, '|'), ',' order by id) from episodes";
+    let pushed = stdout_ok(&mut pg.psql("podsift_reader", speakers));
+    pg.sql(
+        "drop table postings; alter table episodes drop column speakers; \
+         delete from podsift_migrations where version >= 3",
+    );
     let (code, _, err) = init(&fresh, &pg.url);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("applied migration 3"), "{err}");
+    assert!(err.contains("applied migration 3, 4"), "{err}");
     pg.assert_derived_tables_match_passages();
     assert_same_as_local(&fresh, &pg.url);
     assert_eq!(
         stdout_ok(&mut pg.psql("podsift_reader", "select count(*) > 0 from postings")).trim(),
         "t"
     );
+
+    // Migration 4 recorded the episodes' speakers from the stored
+    // passages as the push had.
+    assert!(pushed.contains("Nadia Petrov"), "{pushed}");
+    assert_eq!(stdout_ok(&mut pg.psql("podsift_reader", speakers)), pushed);
 }
 
 #[test]

@@ -187,9 +187,8 @@ impl Archive for PgArchive<'_> {
             let rows = db
                 .client()
                 .query(
-                    "select e.id, array_remove(array_agg(distinct p.speaker), null)
-                     from episodes e left join passages p on p.episode = e.id
-                     where e.show = $1 group by e.id order by e.id",
+                    "select id, coalesce(speakers, '{}') from episodes
+                     where show = $1 order by id",
                     &[&show],
                 )
                 .map_err(fail(&url, "reading the show's speakers"))?;

@@ -8,7 +8,8 @@
 //! shows                one row per show: passage count and token totals
 //!                      per field (the keyword arm's collection statistics)
 //! episodes             one row per episode: metadata, content hash, index
-//!                      generation it was pushed from
+//!                      generation it was pushed from, the speakers its
+//!                      passages name
 //! passages             one row per passage: text and metadata, speaker
 //!                      words, non-content score, content hash, generation,
 //!                      `terms` (tsvector, GIN) and `embedding` (vector(384),
@@ -173,6 +174,18 @@ select u.lexeme, p.id,
 from passages p cross join lateral unnest(p.terms) as u(lexeme, positions, weights)
 order by 1, 2;
 analyze postings;
+"#,
+    ),
+    (
+        4,
+        "episodes.speakers: the speakers each episode's passages name (a show's hosts)",
+        // Filled as push.rs's SPEAKERS_UP fills it (frozen copy).
+        r#"
+alter table episodes add column speakers text[];
+update episodes e set speakers = coalesce(
+    (select array_agg(distinct p.speaker order by p.speaker)
+     from passages p where p.episode = e.id and p.speaker is not null),
+    '{}');
 "#,
     ),
 ];

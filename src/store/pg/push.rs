@@ -511,6 +511,8 @@ fn write_batch(
     }
     tx.execute(TERM_STATS_UP, &[&episodes])
         .map_err(fail(&url, "updating term statistics"))?;
+    tx.execute(SPEAKERS_UP, &[&episodes])
+        .map_err(fail(&url, "recording the episodes' speakers"))?;
     tx.execute(POSTINGS_UP, &[&episodes])
         .map_err(fail(&url, "writing postings"))?;
     for show in &shows {
@@ -523,6 +525,16 @@ fn write_batch(
     batch.clear();
     Ok(())
 }
+
+/// Record the speakers the passages of episodes `$1` name, sorted, each
+/// once, in `episodes.speakers` (a show's hosts are read from them,
+/// [`crate::insight::hosts`]); the same as migration 4 fills.
+const SPEAKERS_UP: &str = "
+update episodes e set speakers = coalesce(
+    (select array_agg(distinct p.speaker order by p.speaker)
+     from passages p where p.episode = e.id and p.speaker is not null),
+    '{}')
+where e.id = any($1)";
 
 /// Add the terms of the passages of episodes `$1` to `term_stats` (per
 /// term, show and field: the passages using it); [`TERM_STATS_DOWN`]
