@@ -158,6 +158,15 @@ const INTRO_OUTRO: &[&str] = &[
     "before we get started",
     "let's get into it",
     "let's dive in",
+    // The interview's own frame: steering to its end.
+    "running out of time",
+    "final question",
+    "one last question",
+    "my last question",
+    "before i let you go",
+    "before we wrap",
+    "let's wrap up",
+    "lightning round",
 ];
 
 /// Whether the passage opens or closes a show: a greeting of the listener
@@ -379,6 +388,16 @@ mod tests {
         assert!(is_intro_or_outro(intro));
         assert_eq!(worth(&p(intro)), 0.0);
         let claim = "Pricing is a positioning decision before it is a revenue decision: when we tripled the price of the enterprise plan, win rates went up because buyers read the price as a signal of seriousness.";
+        assert!(!is_intro_or_outro(claim));
+    }
+
+    #[test]
+    fn steering_the_interview_to_its_end_is_the_frame() {
+        let frame = "Fair enough, I know we are running out of time. One final question before I end, and it has two parts.";
+        assert!(is_intro_or_outro(frame));
+        assert_eq!(worth(&p(frame)), 0.0);
+        // Said once, late in a claim, it is an aside, not the frame.
+        let claim = "Tariffs raised the price of every input the factories bought, so exports fell for three years running. The final question for any such policy is who pays, and here it was the exporters.";
         assert!(!is_intro_or_outro(claim));
     }
 
