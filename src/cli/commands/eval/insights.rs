@@ -177,7 +177,11 @@ pub fn run(
                 })
                 .collect();
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.chunk.id.cmp(&b.1.chunk.id)));
-            let top5: Vec<&Labelled> = ranked.iter().take(5).map(|(_, l)| *l).collect();
+            let top5 = first_five(
+                ranked.iter().map(|(_, l)| *l),
+                |l| l.chunk.episode.as_str(),
+                args.per_episode,
+            );
             let on_topic = |l: &Labelled| p.topics.contains(&l.label.topic);
             let good: Vec<bool> = top5
                 .iter()
@@ -223,18 +227,46 @@ pub fn run(
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({"set": "profiles", "profiles": profiles.len(), "mean_precision@5": round(mean)})
+                serde_json::json!({"set": "profiles", "profiles": profiles.len(), "mean_precision@5": round(mean), "per_episode": args.per_episode})
             )?;
         } else {
+            let cap = match args.per_episode {
+                0 => "any number per episode".to_string(),
+                n => format!("at most {n} per episode"),
+            };
             writeln!(
                 out,
-                "mean precision@5 over {} profiles: {:.3}",
+                "mean precision@5 over {} profiles ({cap}): {:.3}",
                 profiles.len(),
                 mean
             )?;
         }
     }
     Ok(())
+}
+
+/// The first five of `ranked`, at most `per_episode` from one episode (0:
+/// any number), as the brief picks.
+fn first_five<'a, T>(
+    ranked: impl IntoIterator<Item = &'a T>,
+    episode: impl Fn(&T) -> &str,
+    per_episode: usize,
+) -> Vec<&'a T> {
+    let cap = if per_episode == 0 {
+        usize::MAX
+    } else {
+        per_episode
+    };
+    let mut per: HashMap<String, usize> = HashMap::new();
+    ranked
+        .into_iter()
+        .filter(|l| {
+            let n = per.entry(episode(l).to_string()).or_default();
+            *n += 1;
+            *n <= cap
+        })
+        .take(5)
+        .collect()
 }
 
 /// A profile's interests, embedded and calibrated against `sample`
@@ -360,4 +392,23 @@ pub fn related(
 
 fn round(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_five;
+
+    #[test]
+    fn five_picks_at_most_one_per_episode_as_the_brief() {
+        let ranked = ["a", "a", "b", "a", "c", "b", "d", "e", "f"];
+        fn ep<'r>(x: &'r &str) -> &'r str {
+            x
+        }
+        let one: Vec<&&str> = first_five(ranked.iter(), ep, 1);
+        assert_eq!(one, [&"a", &"b", &"c", &"d", &"e"]);
+        let two: Vec<&&str> = first_five(ranked.iter(), ep, 2);
+        assert_eq!(two, [&"a", &"a", &"b", &"c", &"b"]);
+        let any: Vec<&&str> = first_five(ranked.iter(), ep, 0);
+        assert_eq!(any, [&"a", &"a", &"b", &"a", &"c"]);
+    }
 }
