@@ -21,12 +21,8 @@
 //! [`score`]. Without interests, each episode's most central passages are
 //! read and ranked by worth and salience. The best passages of each episode
 //! compete (at most `per_episode`); near-duplicates across episodes (a
-//! cosine above 0.9: the same story told twice) are folded into the better one.
-//! Interests share the places: each pick's score is weighed by
-//! [`INTEREST_SHARE`] for every earlier pick on its interest
-//! ([`share_interests`]), so an interest the archive talks about all the
-//! time does not fill the brief. Each insight gets its related passages
-//! from the archive.
+//! cosine above 0.9: the same story told twice) are folded into the better one. Each
+//! insight gets its related passages from the archive.
 
 use std::collections::{HashMap, HashSet};
 
@@ -262,7 +258,16 @@ pub fn top_in(archive: &dyn Archive, opts: &TopOptions) -> Result<(Vec<Insight>,
         seqs.push(c.chunk.seq);
         kept.push(c);
     }
-    let chosen = choose(kept, opts.limit);
+    let mut chosen: Vec<Scored> = Vec::new();
+    for c in kept {
+        if chosen.len() >= opts.limit {
+            break;
+        }
+        if chosen.iter().any(|k| dot(&k.vector, &c.vector) > 0.9) {
+            continue;
+        }
+        chosen.push(c);
+    }
     let mut out = Vec::with_capacity(chosen.len());
     let picked: HashSet<ChunkId> = chosen.iter().map(|c| c.chunk.id).collect();
     for (rank, c) in chosen.into_iter().enumerate() {
@@ -413,66 +418,6 @@ fn by_interest(
     Ok(out)
 }
 
-/// The best `limit` of `kept` (sorted best first) in the order
-/// [`share_interests`] picks them, never a near copy (cosine > 0.9) of one
-/// already chosen.
-fn choose(kept: Vec<Scored>, limit: usize) -> Vec<Scored> {
-    let scores: Vec<(f32, Option<usize>)> = kept
-        .iter()
-        .map(|c| (c.signals.score, c.signals.interest))
-        .collect();
-    let order = share_interests(&scores, limit, |i, chosen| {
-        chosen
-            .iter()
-            .any(|&k| dot(&kept[k].vector, &kept[i].vector) > 0.9)
-    });
-    let mut slots: Vec<Option<Scored>> = kept.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
-}
-
-/// The order in which a brief picks from candidates with `scores` (score,
-/// the interest it is best on; sorted best first): up to `limit` indices,
-/// each pick's score weighed by [`INTEREST_SHARE`] for every earlier pick
-/// on the same interest, so one interest the archive talks about all the
-/// time does not fill the brief while another has an insight above the
-/// floor; a candidate `refuse(i, chosen)` refuses is passed over. Without
-/// interests every candidate has the same key and the order is the
-/// score's. Ties go to the earlier candidate.
-pub fn share_interests(
-    scores: &[(f32, Option<usize>)],
-    limit: usize,
-    mut refuse: impl FnMut(usize, &[usize]) -> bool,
-) -> Vec<usize> {
-    let mut open: Vec<usize> = (0..scores.len()).collect();
-    let mut chosen: Vec<usize> = Vec::new();
-    let mut used: HashMap<Option<usize>, i32> = HashMap::new();
-    while chosen.len() < limit {
-        let weighed = |i: usize| {
-            scores[i].0 * INTEREST_SHARE.powi(used.get(&scores[i].1).copied().unwrap_or(0))
-        };
-        let Some(at) = (0..open.len()).reduce(|a, b| {
-            if weighed(open[b]) > weighed(open[a]) {
-                b
-            } else {
-                a
-            }
-        }) else {
-            break;
-        };
-        let i = open.remove(at);
-        if refuse(i, &chosen) {
-            continue;
-        }
-        *used.entry(scores[i].1).or_default() += 1;
-        chosen.push(i);
-    }
-    chosen
-}
-
-/// Weight of a candidate's score per earlier pick on its interest
-/// ([`share_interests`]).
-pub const INTEREST_SHARE: f32 = 0.7;
-
 fn sort(v: &mut [Scored]) {
     v.sort_by(|a, b| {
         b.signals
@@ -577,32 +522,6 @@ pub fn centroid(store: &Store, episode: &str) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interests_share_the_brief() {
-        // Interest 0 is what the archive talks about all the time; 1 and 2
-        // have one good candidate each, above the floor.
-        let scores = [
-            (0.95, Some(0)),
-            (0.94, Some(0)),
-            (0.93, Some(0)),
-            (0.92, Some(0)),
-            (0.70, Some(1)),
-            (0.60, Some(2)),
-            (0.55, Some(0)),
-        ];
-        let order = share_interests(&scores, 5, |_, _| false);
-        // 0.95, then 0.94 x 0.7 = 0.66 loses to interest 1's 0.70, ...
-        assert_eq!(order, [0, 4, 1, 5, 2]);
-        // Without interests the order is the score's.
-        let plain: Vec<(f32, Option<usize>)> = scores.iter().map(|&(s, _)| (s, None)).collect();
-        assert_eq!(share_interests(&plain, 5, |_, _| false), [0, 1, 2, 3, 4]);
-        // A refused candidate is passed over and costs its interest nothing.
-        let no_second = share_interests(&scores, 3, |i, _| i == 4);
-        assert_eq!(no_second, [0, 1, 5]);
-        // Fewer candidates than asked for: all of them.
-        assert_eq!(share_interests(&scores[..2], 5, |_, _| false), [0, 1]);
-    }
 
     #[test]
     fn specificity_prefers_claims_with_numbers_and_names() {

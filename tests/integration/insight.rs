@@ -8,14 +8,6 @@ const SPONSORED: &str = "WEBVTT\n\n00:00:00.000 --> 00:00:20.000\n<v Host>This e
 
 const HOSTILE: &str = "WEBVTT\n\n00:00:00.000 --> 00:00:30.000\n<v Mallory &amp; Co>We tested &lt;script&gt;alert(1)&lt;/script&gt; and \"quotes\" and 'single' &amp; ampersands in our compost heap temperature logs, which peaked at 68 degrees on day four.\n";
 
-/// Three episodes of one show on composting at home: with the demo corpus,
-/// an interest the archive has much to say about.
-const COMPOST_1: &str = "**Rosa Lind:** Today's question is why a home compost heap smells, and what to do about it.\n\n**Theo Marsh:** A heap smells when it runs out of air. The microbes that break down kitchen scraps need oxygen, and once the pile is wet and packed they stop, and anaerobic bacteria take over and make the sulphur smell. So you turn the pile every week and mix in dry brown material, shredded cardboard or autumn leaves, about two parts brown to one part green, and the smell goes within days.\n\n**Rosa Lind:** So the fix is air and carbon, not a new bin.\n\n**Theo Marsh:** Exactly. A home compost pile is a living system, and you manage it by balancing nitrogen-rich food scraps against carbon-rich dry matter and keeping it as damp as a wrung-out sponge.\n";
-
-const COMPOST_2: &str = "**Rosa Lind:** This week, worm bins for people composting at home in a flat.\n\n**Ines Okafor:** A worm bin is the best way to compost at home when you have no garden. Red wigglers eat about half their weight in kitchen scraps every day, so a thousand worms in a plastic tub under the sink will take most of a couple's vegetable peelings, and the castings they leave are the richest compost you can put on a balcony tomato.\n\n**Rosa Lind:** What kills a worm bin?\n\n**Ines Okafor:** Feeding it too much at once. The food rots before the worms get to it, the bin heats up and goes sour, and the worms leave. Feed small amounts, bury the scraps under bedding, and never add citrus, onion or meat.\n";
-
-const COMPOST_3: &str = "**Rosa Lind:** Hot composting at home: can you really make compost in a month?\n\n**Theo Marsh:** You can, if the heap is big enough to hold its own heat. A cubic metre of mixed greens and browns, turned every three days, reaches sixty degrees in the middle, and at that temperature weed seeds and most pathogens die and the scraps are finished compost in four to six weeks, where a cold heap in a corner of the garden takes a year.\n\n**Rosa Lind:** And a small heap?\n\n**Theo Marsh:** A small heap loses heat faster than the microbes make it, so it composts cold. Size is what makes a hot compost heap work at home.\n";
-
 /// The demo corpus plus an ad and a hostile show, indexed with the real
 /// model once per test run (indexing is most of these tests' time); each
 /// test gets its own copy of the index, which names the shared corpus.
@@ -287,41 +279,4 @@ fn malformed_profile_names_the_line_and_key() {
         .args(["brief", "--profile", "none.toml"]));
     assert_eq!(code, 2);
     assert!(err.contains("interests"), "{err}");
-}
-
-#[test]
-fn interests_share_the_top_insights() {
-    // Composting at home has three good episodes, each above everything
-    // the demo says about chips; the brief still gives chips its insight.
-    let t = TestDir::new();
-    crate::util::copy_tree(
-        &crate::util::repo().join("tests/demo"),
-        &t.path().join("pods"),
-    );
-    for (i, text) in [COMPOST_1, COMPOST_2, COMPOST_3].iter().enumerate() {
-        t.create(&format!("pods/compost-club/ep-{}.md", i + 1), text);
-    }
-    let (code, _, err) = run(t.command(Model::Real).args(["index", "pods"]));
-    assert_eq!(code, 0, "{err}");
-    let top = |interests: &[&str]| -> Vec<String> {
-        let mut cmd = t.command(Model::Real);
-        cmd.args(["--json", "top", "--since", "2000-01-01", "-n", "2"]);
-        for i in interests {
-            cmd.args(["--for", i]);
-        }
-        lines_of(&stdout_ok(&mut cmd), "insight")
-            .iter()
-            .map(|i| i["show"].as_str().unwrap().to_string())
-            .collect()
-    };
-    // On its own the compost interest fills the two places.
-    assert_eq!(
-        top(&["composting at home"]),
-        ["compost-club", "compost-club"]
-    );
-    let shows = top(&[
-        "composting at home",
-        "why cloud companies build their own AI chips",
-    ]);
-    assert_eq!(shows, ["compost-club", "silicon-weekly"]);
 }

@@ -177,7 +177,11 @@ pub fn run(
                 })
                 .collect();
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.chunk.id.cmp(&b.1.chunk.id)));
-            let top5 = five_as_the_brief(&cal, &interests, &ranked, args.per_episode);
+            let top5 = first_five(
+                ranked.iter().map(|(_, l)| *l),
+                |l| l.chunk.episode.as_str(),
+                args.per_episode,
+            );
             let on_topic = |l: &Labelled| p.topics.contains(&l.label.topic);
             let good: Vec<bool> = top5
                 .iter()
@@ -241,37 +245,28 @@ pub fn run(
     Ok(())
 }
 
-/// The five of `ranked` (sorted best first) a brief on `interests` would
-/// show: at most `per_episode` from one episode (0: any number), interests
-/// sharing the brief as [`top::share_interests`] has them.
-fn five_as_the_brief<'a>(
-    cal: &relevance::Calibration,
-    interests: &[Interest],
-    ranked: &[(f32, &'a Labelled)],
+/// The first five of `ranked`, at most `per_episode` from one episode (0:
+/// any number), as the brief picks.
+fn first_five<'a, T>(
+    ranked: impl IntoIterator<Item = &'a T>,
+    episode: impl Fn(&T) -> &str,
     per_episode: usize,
-) -> Vec<&'a Labelled> {
-    let scores: Vec<(f32, Option<usize>)> = ranked
-        .iter()
-        .map(|(score, l)| {
-            let (_, best) = relevance::best(cal, interests, &l.context, &l.terms);
-            (*score, Some(best))
+) -> Vec<&'a T> {
+    let cap = if per_episode == 0 {
+        usize::MAX
+    } else {
+        per_episode
+    };
+    let mut per: HashMap<String, usize> = HashMap::new();
+    ranked
+        .into_iter()
+        .filter(|l| {
+            let n = per.entry(episode(l).to_string()).or_default();
+            *n += 1;
+            *n <= cap
         })
-        .collect();
-    let episodes: Vec<&str> = ranked
-        .iter()
-        .map(|(_, l)| l.chunk.episode.as_str())
-        .collect();
-    top::share_interests(&scores, 5, |i, chosen| {
-        per_episode > 0
-            && chosen
-                .iter()
-                .filter(|&&k| episodes[k] == episodes[i])
-                .count()
-                >= per_episode
-    })
-    .into_iter()
-    .map(|i| ranked[i].1)
-    .collect()
+        .take(5)
+        .collect()
 }
 
 /// A profile's interests, embedded and calibrated against `sample`
@@ -397,4 +392,23 @@ pub fn related(
 
 fn round(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_five;
+
+    #[test]
+    fn five_picks_at_most_one_per_episode_as_the_brief() {
+        let ranked = ["a", "a", "b", "a", "c", "b", "d", "e", "f"];
+        fn ep<'r>(x: &'r &str) -> &'r str {
+            x
+        }
+        let one: Vec<&&str> = first_five(ranked.iter(), ep, 1);
+        assert_eq!(one, [&"a", &"b", &"c", &"d", &"e"]);
+        let two: Vec<&&str> = first_five(ranked.iter(), ep, 2);
+        assert_eq!(two, [&"a", &"a", &"b", &"c", &"b"]);
+        let any: Vec<&&str> = first_five(ranked.iter(), ep, 0);
+        assert_eq!(any, [&"a", &"a", &"b", &"a", &"c"]);
+    }
 }
