@@ -388,8 +388,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE", requires = "insights")]
     pub profiles: Option<PathBuf>,
     /// With --profiles: at most this many of a profile's five from one
-    /// episode (the brief shows one; 0: any number, as figures before
-    /// 2026-12-08 were measured).
+    /// episode (the brief shows one; 0: any number, as figures were counted
+    /// before this option).
     #[arg(long, value_name = "NUM", default_value_t = 1, requires = "profiles")]
     pub per_episode: usize,
     /// "Same idea" cases (JSON Lines `{"idea", "seed", "others", "split"}`):

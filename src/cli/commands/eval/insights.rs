@@ -157,90 +157,105 @@ pub fn run(
     }
     if let Some(ppath) = &args.profiles {
         let embedder = embedder.context("profiles need the model to read their interests")?;
-        let mut profiles = eval::parse_profiles(&read(ppath)?)?;
-        profiles.retain(|p| split.keeps(p.split.as_deref()));
-        let cal = worth::model().relevance;
-        let mut sum = 0.0;
-        for p in &profiles {
-            let interests = calibrated(&p.interests, embedder, &sample)?;
-            let mut ranked: Vec<(f32, &Labelled)> = labelled
-                .iter()
-                .filter(|l| !l.shut_out())
-                .filter_map(|l| {
-                    let (rel, _) = relevance::best(&cal, &interests, &l.context, &l.terms);
-                    (rel >= cal.floor).then(|| {
-                        (
-                            top::score(Some(rel), l.signals.worth, l.signals.salience),
-                            l,
-                        )
-                    })
+        profiles(config, args, &labelled, embedder, &sample, ppath, out)?;
+    }
+    Ok(())
+}
+
+/// Score `--profiles` (the file `ppath`): each profile's precision at 5
+/// over the `labelled` passages, interests calibrated against `sample`.
+fn profiles(
+    config: &Config,
+    args: &EvalArgs,
+    labelled: &[Labelled],
+    embedder: &Embedder,
+    sample: &[Vec<f32>],
+    ppath: &Path,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut profiles = eval::parse_profiles(&read(ppath)?)?;
+    profiles.retain(|p| Split::from(args.split).keeps(p.split.as_deref()));
+    let cal = worth::model().relevance;
+    let mut sum = 0.0;
+    for p in &profiles {
+        let interests = calibrated(&p.interests, embedder, sample)?;
+        let mut ranked: Vec<(f32, &Labelled)> = labelled
+            .iter()
+            .filter(|l| !l.shut_out())
+            .filter_map(|l| {
+                let (rel, _) = relevance::best(&cal, &interests, &l.context, &l.terms);
+                (rel >= cal.floor).then(|| {
+                    (
+                        top::score(Some(rel), l.signals.worth, l.signals.salience),
+                        l,
+                    )
                 })
-                .collect();
-            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.chunk.id.cmp(&b.1.chunk.id)));
-            let top5 = first_five(
-                ranked.iter().map(|(_, l)| *l),
-                |l| l.chunk.episode.as_str(),
-                args.per_episode,
-            );
-            let on_topic = |l: &Labelled| p.topics.contains(&l.label.topic);
-            let good: Vec<bool> = top5
-                .iter()
-                .map(|l| l.label.is_insight() && on_topic(l))
-                .collect();
-            let prec = eval::precision_at(5, &good);
-            let topical = top5.iter().filter(|l| on_topic(l)).count();
-            let insights = top5.iter().filter(|l| l.label.is_insight()).count();
-            sum += prec;
-            if config.json {
-                let line = serde_json::json!({
-                    "set": "profiles", "profile": p.name, "precision@5": round(prec),
-                    "shown": top5.len(), "on_topic": topical, "insights": insights,
-                });
-                writeln!(out, "{line}")?;
-            } else {
-                writeln!(
-                    out,
-                    "  {:<30} precision@5 {:.2}  (shown {}, on topic {}, labelled insights {})",
-                    p.name,
-                    prec,
-                    top5.len(),
-                    topical,
-                    insights
-                )?;
-            }
-            if args.per_query {
-                for l in &top5 {
-                    eprintln!(
-                        "{}\t{}\t{}\t{:.2}\t{}\t{}",
-                        p.name,
-                        l.label.label,
-                        l.label.topic,
-                        l.signals.worth,
-                        l.label.span.file,
-                        l.label.span.start_s
-                    );
-                }
-            }
-        }
-        let mean = sum / profiles.len().max(1) as f64;
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.chunk.id.cmp(&b.1.chunk.id)));
+        let top5 = first_five(
+            ranked.iter().map(|(_, l)| *l),
+            |l| l.chunk.episode.as_str(),
+            args.per_episode,
+        );
+        let on_topic = |l: &Labelled| p.topics.contains(&l.label.topic);
+        let good: Vec<bool> = top5
+            .iter()
+            .map(|l| l.label.is_insight() && on_topic(l))
+            .collect();
+        let prec = eval::precision_at(5, &good);
+        let topical = top5.iter().filter(|l| on_topic(l)).count();
+        let insights = top5.iter().filter(|l| l.label.is_insight()).count();
+        sum += prec;
         if config.json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"set": "profiles", "profiles": profiles.len(), "mean_precision@5": round(mean), "per_episode": args.per_episode})
-            )?;
+            let line = serde_json::json!({
+                "set": "profiles", "profile": p.name, "precision@5": round(prec),
+                "shown": top5.len(), "on_topic": topical, "insights": insights,
+            });
+            writeln!(out, "{line}")?;
         } else {
-            let cap = match args.per_episode {
-                0 => "any number per episode".to_string(),
-                n => format!("at most {n} per episode"),
-            };
             writeln!(
                 out,
-                "mean precision@5 over {} profiles ({cap}): {:.3}",
-                profiles.len(),
-                mean
+                "  {:<30} precision@5 {:.2}  (shown {}, on topic {}, labelled insights {})",
+                p.name,
+                prec,
+                top5.len(),
+                topical,
+                insights
             )?;
         }
+        if args.per_query {
+            for l in &top5 {
+                eprintln!(
+                    "{}\t{}\t{}\t{:.2}\t{}\t{}",
+                    p.name,
+                    l.label.label,
+                    l.label.topic,
+                    l.signals.worth,
+                    l.label.span.file,
+                    l.label.span.start_s
+                );
+            }
+        }
+    }
+    let mean = sum / profiles.len().max(1) as f64;
+    if config.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"set": "profiles", "profiles": profiles.len(), "mean_precision@5": round(mean), "per_episode": args.per_episode})
+        )?;
+    } else {
+        let cap = match args.per_episode {
+            0 => "any number per episode".to_string(),
+            n => format!("at most {n} per episode"),
+        };
+        writeln!(
+            out,
+            "mean precision@5 over {} profiles ({cap}): {:.3}",
+            profiles.len(),
+            mean
+        )?;
     }
     Ok(())
 }
@@ -249,7 +264,7 @@ pub fn run(
 /// any number), as the brief picks.
 fn first_five<'a, T>(
     ranked: impl IntoIterator<Item = &'a T>,
-    episode: impl Fn(&T) -> &str,
+    episode: impl Fn(&'a T) -> &'a str,
     per_episode: usize,
 ) -> Vec<&'a T> {
     let cap = if per_episode == 0 {
@@ -257,11 +272,11 @@ fn first_five<'a, T>(
     } else {
         per_episode
     };
-    let mut per: HashMap<String, usize> = HashMap::new();
+    let mut per: HashMap<&str, usize> = HashMap::new();
     ranked
         .into_iter()
         .filter(|l| {
-            let n = per.entry(episode(l).to_string()).or_default();
+            let n = per.entry(episode(*l)).or_default();
             *n += 1;
             *n <= cap
         })
