@@ -173,8 +173,9 @@ fn profiles(
     ppath: &Path,
     out: &mut impl Write,
 ) -> Result<()> {
+    let split: Split = args.split.into();
     let mut profiles = eval::parse_profiles(&read(ppath)?)?;
-    profiles.retain(|p| Split::from(args.split).keeps(p.split.as_deref()));
+    profiles.retain(|p| split.keeps(p.split.as_deref()));
     let cal = worth::model().relevance;
     let mut sum = 0.0;
     for p in &profiles {
