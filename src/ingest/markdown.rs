@@ -120,12 +120,16 @@ struct Para {
     start_ms: Option<Millis>,
     text: String,
     done: Vec<(usize, Option<Millis>, String)>,
+    /// A stamp no text followed (`**Break:** \[16:16\]`, or one ending a
+    /// paragraph): the time the next paragraph starts at, unless it has
+    /// its own.
+    carried: Option<Millis>,
 }
 
 impl Para {
     fn start(&mut self, line: usize, start_ms: Option<Millis>) {
         self.line = line;
-        self.start_ms = start_ms;
+        self.start_ms = start_ms.or(self.carried.take());
         self.text.clear();
     }
 
@@ -157,6 +161,8 @@ impl Para {
         let text = clean::collapse(&self.text);
         if !text.is_empty() {
             self.done.push((self.line, self.start_ms, text));
+        } else if self.start_ms.is_some() {
+            self.carried = self.start_ms;
         }
         for (line, start_ms, text) in self.done.drain(..) {
             out.push(Piece {
@@ -470,6 +476,22 @@ mod tests {
         );
         assert_eq!(got[4].1, Some("Jerod Santo"));
         assert!(got[4].0.unwrap() >= 4_841_000);
+    }
+
+    #[test]
+    fn a_stamp_alone_on_a_break_line_times_what_follows() {
+        // Some episodes carry their only stamps on `**Break:**` lines.
+        let md = "**Ann:** First words here.\n\n**Break:** \\[16:16\\]\n\n**Bob:** After the break.\n\nMore from Bob.\n\n**Break:** \\[25:58\\]\n\n**Ann:** Later still.\n";
+        let p = parse(md).unwrap();
+        let got: Vec<_> = p
+            .cues
+            .iter()
+            .map(|c| (c.start_ms, c.speaker.as_deref()))
+            .collect();
+        assert_eq!(got[0], (Some(0), Some("Ann")));
+        assert_eq!(got[1], (Some(976_000), Some("Bob")));
+        assert!(got[2].0.unwrap() > 976_000 && got[2].0.unwrap() < 1_558_000);
+        assert_eq!(got[3], (Some(1_558_000), Some("Ann")));
     }
 
     #[test]
