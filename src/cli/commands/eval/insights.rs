@@ -178,6 +178,7 @@ fn profiles(
     profiles.retain(|p| split.keeps(p.split.as_deref()));
     let cal = worth::model().relevance;
     let mut sum = 0.0;
+    let mut ceilings = 0.0;
     for p in &profiles {
         let interests = calibrated(&p.interests, embedder, sample)?;
         let mut ranked: Vec<(f32, &Labelled)> = labelled
@@ -205,6 +206,11 @@ fn profiles(
             .map(|l| l.label.is_insight() && on_topic(l))
             .collect();
         let prec = eval::precision_at(5, &good);
+        let good_ones = labelled
+            .iter()
+            .filter(|l| l.label.is_insight() && on_topic(l));
+        let best = ceiling(good_ones, |l| l.chunk.episode.as_str(), args.per_episode);
+        ceilings += best;
         let topical = top5.iter().filter(|l| on_topic(l)).count();
         let insights = top5.iter().filter(|l| l.label.is_insight()).count();
         sum += prec;
@@ -212,17 +218,19 @@ fn profiles(
             let line = serde_json::json!({
                 "set": "profiles", "profile": p.name, "precision@5": round(prec),
                 "shown": top5.len(), "on_topic": topical, "insights": insights,
+                "ceiling": round(best),
             });
             writeln!(out, "{line}")?;
         } else {
             writeln!(
                 out,
-                "  {:<30} precision@5 {:.2}  (shown {}, on topic {}, labelled insights {})",
+                "  {:<30} precision@5 {:.2}  (shown {}, on topic {}, labelled insights {}; ceiling {:.2})",
                 p.name,
                 prec,
                 top5.len(),
                 topical,
-                insights
+                insights,
+                best
             )?;
         }
         if args.per_query {
@@ -239,12 +247,13 @@ fn profiles(
             }
         }
     }
-    let mean = sum / profiles.len().max(1) as f64;
+    let n = profiles.len().max(1) as f64;
+    let (mean, ceiling) = (sum / n, ceilings / n);
     if config.json {
         writeln!(
             out,
             "{}",
-            serde_json::json!({"set": "profiles", "profiles": profiles.len(), "mean_precision@5": round(mean), "per_episode": args.per_episode})
+            serde_json::json!({"set": "profiles", "profiles": profiles.len(), "mean_precision@5": round(mean), "ceiling": round(ceiling), "per_episode": args.per_episode})
         )?;
     } else {
         let cap = match args.per_episode {
@@ -253,9 +262,10 @@ fn profiles(
         };
         writeln!(
             out,
-            "mean precision@5 over {} profiles ({cap}): {:.3}",
+            "mean precision@5 over {} profiles ({cap}): {:.3} (ceiling {:.3}: the best the labels allow)",
             profiles.len(),
-            mean
+            mean,
+            ceiling
         )?;
     }
     Ok(())
@@ -283,6 +293,18 @@ fn first_five<'a, T>(
         })
         .take(5)
         .collect()
+}
+
+/// The best precision at 5 the labels allow: the share of five picks that
+/// can be `good` passages (those given), at most `per_episode` from one episode (0: any
+/// number). A profile whose on-topic insights sit in three episodes cannot
+/// score above 0.6 when the brief shows one per episode.
+fn ceiling<'a, T: 'a>(
+    good: impl IntoIterator<Item = &'a T>,
+    episode: impl Fn(&'a T) -> &'a str,
+    per_episode: usize,
+) -> f64 {
+    first_five(good, episode, per_episode).len() as f64 / 5.0
 }
 
 /// A profile's interests, embedded and calibrated against `sample`
@@ -412,7 +434,19 @@ fn round(v: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::first_five;
+    use super::{ceiling, first_five};
+
+    #[test]
+    fn the_ceiling_counts_what_one_per_episode_leaves() {
+        fn ep<'r>(x: &'r &str) -> &'r str {
+            x
+        }
+        let good = ["a", "a", "a", "b", "c"];
+        assert_eq!(ceiling(good.iter(), ep, 1), 0.6);
+        assert_eq!(ceiling(good.iter(), ep, 0), 1.0);
+        assert_eq!(ceiling(good.iter(), ep, 2), 0.8);
+        assert_eq!(ceiling([].iter(), ep, 1), 0.0);
+    }
 
     #[test]
     fn five_picks_at_most_one_per_episode_as_the_brief() {
