@@ -296,9 +296,9 @@ fn first_five<'a, T>(
 }
 
 /// The best precision at 5 the labels allow: the share of five picks that
-/// can be `good` passages (those given), at most `per_episode` from one episode (0: any
-/// number). A profile whose on-topic insights sit in three episodes cannot
-/// score above 0.6 when the brief shows one per episode.
+/// can be `good` passages (those given), at most `per_episode` from one
+/// episode (0: any number). A profile whose on-topic insights sit in three
+/// episodes cannot score above 0.6 when the brief shows one per episode.
 fn ceiling<'a, T: 'a>(
     good: impl IntoIterator<Item = &'a T>,
     episode: impl Fn(&'a T) -> &'a str,
