@@ -201,14 +201,11 @@ fn profiles(
             args.per_episode,
         );
         let on_topic = |l: &Labelled| p.topics.contains(&l.label.topic);
-        let good: Vec<bool> = top5
-            .iter()
-            .map(|l| l.label.is_insight() && on_topic(l))
-            .collect();
+        // What counts: an on-topic labelled insight.
+        let counts = |l: &Labelled| l.label.is_insight() && on_topic(l);
+        let good: Vec<bool> = top5.iter().map(|l| counts(l)).collect();
         let prec = eval::precision_at(5, &good);
-        let good_ones = labelled
-            .iter()
-            .filter(|l| l.label.is_insight() && on_topic(l));
+        let good_ones = labelled.iter().filter(|l| counts(l));
         let best = ceiling(good_ones, |l| l.chunk.episode.as_str(), args.per_episode);
         ceilings += best;
         let topical = top5.iter().filter(|l| on_topic(l)).count();
